@@ -1,0 +1,119 @@
+//! The `kith` binary: `kith serve` runs the platform.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "kith",
+    version,
+    about = "Kith: an open health and care record platform on openEHR"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KITH_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory for the embedded database and the generated admin token.
+    #[arg(long, env = "KITH_DATA_DIR", default_value = "./kith-data")]
+    data_dir: PathBuf,
+    /// A postgres:// URL selects PostgreSQL; without it Kith uses SQLite in the data directory.
+    #[arg(long, env = "KITH_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// The system id written into version ids (uuid::system_id::1) and audit details.
+    #[arg(long, env = "KITH_SYSTEM_ID", default_value = "kith.local")]
+    system_id: String,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "KITH_BODY_LIMIT", default_value_t = server::DEFAULT_BODY_LIMIT)]
+    body_limit: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(serve(args)),
+    }
+}
+
+/// The administrator's token: `KITH_ADMIN_TOKEN`, else the one in the data directory,
+/// else a new one written there with mode 0600. The token is never logged.
+fn admin_token(data_dir: &Path) -> anyhow::Result<String> {
+    if let Ok(token) = std::env::var("KITH_ADMIN_TOKEN")
+        && !token.trim().is_empty()
+    {
+        tracing::info!("administrator token taken from KITH_ADMIN_TOKEN");
+        return Ok(token.trim().to_owned());
+    }
+    let path = data_dir.join("admin-token");
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        let token = token.trim().to_owned();
+        if !token.is_empty() {
+            tracing::info!(path = %path.display(), "administrator token read from file");
+            return Ok(token);
+        }
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
+    let token: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    writeln!(file, "{token}")?;
+    file.sync_all()?;
+    tracing::info!(path = %path.display(), "generated an administrator token; it is in this file");
+    Ok(token)
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
+    let token = admin_token(&args.data_dir)?;
+    let store = store::open_store(args.database_url.as_deref(), &args.data_dir)
+        .await
+        .context("opening the store")?;
+    tracing::info!(backend = store.backend_name(), "store ready");
+    let config = server::Config {
+        system_id: args.system_id,
+        admin_token: token,
+        body_limit: args.body_limit,
+    };
+    let state = server::AppState::new(store, config).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    tracing::info!(address = %listener.local_addr()?, "kith is serving");
+    axum::serve(listener, server::app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! The HTTP layer: the openEHR REST API, the admin API, health and status, on axum.
+//!
+//! [`app`] builds the whole router from an [`AppState`]; tests drive it with `oneshot`
+//! against a real store. Handlers are thin: they parse, call the RM crate and the store,
+//! and shape the answer; errors go through the one table in [`error`].
+
+mod admin;
+pub mod auth;
+pub mod error;
+pub mod http;
+mod openehr;
+mod status;
+mod versioning;
+
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use store::Store;
+
+use crate::error::{ApiError, ErrorCode};
+
+/// Default limit on request bodies: 10 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
+
+/// Settings the server needs at run time.
+pub struct Config {
+    /// Appears in version ids (`uuid::system_id::1`) and audit details.
+    pub system_id: String,
+    /// The administrator's bearer token. Never logged; `Config` has no `Debug` for this reason.
+    pub admin_token: String,
+    /// Largest accepted request body in bytes.
+    pub body_limit: usize,
+}
+
+/// Shared state of every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    /// Ids of uploaded templates, so a commit need not ask the database whether its template
+    /// exists. On a miss the store is asked (another node may have uploaded it).
+    known_templates: Arc<RwLock<HashSet<String>>>,
+    started: Instant,
+}
+
+impl AppState {
+    pub async fn new(store: Arc<dyn Store>, config: Config) -> Result<AppState, store::StoreError> {
+        let templates = store.list_templates().await?;
+        Ok(AppState {
+            store,
+            config: Arc::new(config),
+            known_templates: Arc::new(RwLock::new(
+                templates.into_iter().map(|t| t.template_id).collect(),
+            )),
+            started: Instant::now(),
+        })
+    }
+
+    /// Whether a template with this id has been uploaded.
+    pub(crate) async fn template_exists(&self, template_id: &str) -> Result<bool, ApiError> {
+        if self
+            .known_templates
+            .read()
+            .is_ok_and(|known| known.contains(template_id))
+        {
+            return Ok(true);
+        }
+        let exists = self.store.get_template(template_id).await?.is_some();
+        if exists {
+            self.remember_template(template_id, true);
+        }
+        Ok(exists)
+    }
+
+    pub(crate) fn remember_template(&self, template_id: &str, present: bool) {
+        if let Ok(mut known) = self.known_templates.write() {
+            if present {
+                known.insert(template_id.to_owned());
+            } else {
+                known.remove(template_id);
+            }
+        }
+    }
+}
+
+/// Builds the complete router.
+pub fn app(state: AppState) -> Router {
+    let openehr = openehr::router();
+    let admin = admin::router();
+    let protected = Router::new()
+        .nest("/rest/openehr/v1", openehr.clone())
+        .nest("/ehrbase/rest/openehr/v1", openehr)
+        .nest("/rest/admin", admin.clone())
+        .nest("/ehrbase/rest/admin", admin)
+        .fallback(not_found)
+        .layer(from_fn_with_state(state.clone(), auth::require_caller));
+    Router::new()
+        .route("/health", get(status::health))
+        .route("/rest/status", get(status::status))
+        .route("/ehrbase/rest/status", get(status::status))
+        .merge(protected)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("no resource at {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}

@@ -1,0 +1,424 @@
+//! COMPOSITION and VERSIONED_COMPOSITION.
+
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use openehr_rm::RmObject;
+use store::{
+    ChangeType, LifecycleState, NewContribution, NewVersion, ObjectKind, StoreError, StoredVersion,
+    VersionSelector,
+};
+use uuid::Uuid;
+
+use super::{
+    AtTime, api_base, ehr_id, original_version_reply, parse_body, read_version, read_version_uid,
+    represent_data, revision_history_reply, stale, version_uid_for, versioned_reply,
+};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::{
+    Accept, Format, Prefer, RawBody, Reply, VersionUid, audit_header, parse_uuid, require_if_match,
+    version_header,
+};
+use crate::versioning::{client_object_id, new_audit, set_version_uid, version_uid};
+
+/// The template a composition names; it must have been uploaded.
+pub(crate) async fn checked_template_id(
+    state: &AppState,
+    composition: &RmObject,
+) -> ApiResult<String> {
+    let path = "/archetype_details/template_id/value";
+    let template_id = composition
+        .get_object("archetype_details")
+        .and_then(|details| details.get_object("template_id"))
+        .and_then(|id| id.get_str("value"))
+        .ok_or_else(|| {
+            ApiError::at(
+                ErrorCode::UnknownTemplate,
+                path,
+                "the composition names no template (archetype_details.template_id)",
+            )
+        })?;
+    if !state.template_exists(template_id).await? {
+        return Err(ApiError::at(
+            ErrorCode::UnknownTemplate,
+            path,
+            format!("template \"{template_id}\" has not been uploaded"),
+        ));
+    }
+    Ok(template_id.to_owned())
+}
+
+fn location(base: &str, ehr_id: Uuid, uid: &str) -> String {
+    format!("{base}/ehr/{ehr_id}/composition/{uid}")
+}
+
+fn reply_for(base: &str, ehr_id: Uuid, meta: &store::VersionMeta, status: StatusCode) -> Reply {
+    let uid = version_uid(meta);
+    Reply::new(status)
+        .etag(&uid)
+        .header(header::LOCATION, &location(base, ehr_id, &uid))
+        .last_modified(meta.audit.time_committed)
+}
+
+/// The answer to a write, shaped by `Prefer`. `data` is the canonical JSON just committed.
+fn written(
+    reply: Reply,
+    meta: &store::VersionMeta,
+    data: Vec<u8>,
+    prefer: Prefer,
+    accept: Format,
+) -> ApiResult<Reply> {
+    Ok(match prefer {
+        Prefer::Minimal => reply,
+        Prefer::Identifier => {
+            let body = serde_json::json!({ "uid": { "value": version_uid(meta) } });
+            reply.body(Format::Json, serde_json::to_vec(&body).unwrap_or_default())
+        }
+        Prefer::Representation => {
+            let stored = StoredVersion {
+                meta: meta.clone(),
+                data,
+            };
+            let body = represent_data(&stored, accept, "COMPOSITION", "composition")?;
+            reply.body(accept, body)
+        }
+    })
+}
+
+/// What a single-version commit produced, for the reply.
+fn committed_meta(contribution: &NewContribution) -> store::VersionMeta {
+    let version = &contribution.versions[0];
+    store::VersionMeta {
+        ehr_id: contribution.ehr_id,
+        object_id: version.object_id,
+        kind: version.kind,
+        version: version.version,
+        contribution_id: contribution.contribution_id,
+        audit: contribution.audit.clone(),
+        lifecycle_state: version.lifecycle_state,
+        template_id: version.template_id.clone(),
+    }
+}
+
+/// `POST /ehr/{ehr_id}/composition`
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    prefer: Prefer,
+    Accept(accept): Accept,
+    body: RawBody,
+) -> ApiResult<Reply> {
+    let ehr_id = ehr_id(&id)?;
+    let mut composition = parse_body(&body, "COMPOSITION")?;
+    let template_id = checked_template_id(&state, &composition).await?;
+    let lifecycle_state = version_header(&headers)?.unwrap_or(LifecycleState::Complete);
+    let audit = new_audit(
+        &state,
+        &caller,
+        &audit_header(&headers)?,
+        ChangeType::Creation,
+    );
+    let object_id = client_object_id(&composition).unwrap_or_else(Uuid::new_v4);
+    set_version_uid(
+        &mut composition,
+        &VersionUid::format(object_id, &state.config.system_id, 1),
+    )?;
+    let data = openehr_rm::json::to_vec(&composition);
+    let contribution = NewContribution {
+        ehr_id,
+        contribution_id: Uuid::new_v4(),
+        audit,
+        versions: vec![NewVersion {
+            object_id,
+            kind: ObjectKind::Composition,
+            version: 1,
+            change_type: ChangeType::Creation,
+            lifecycle_state,
+            template_id: Some(template_id),
+            subject: None,
+            data: data.clone(),
+        }],
+    };
+    let meta = committed_meta(&contribution);
+    match state.store.commit(contribution).await {
+        Ok(()) => {}
+        Err(StoreError::VersionConflict { .. }) | Err(StoreError::KindMismatch { .. }) => {
+            return Err(ApiError::at(
+                ErrorCode::Conflict,
+                "/uid/value",
+                format!("an object with id {object_id} already exists"),
+            ));
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let reply = reply_for(api_base(&uri), ehr_id, &meta, StatusCode::CREATED);
+    written(reply, &meta, data, prefer, accept)
+}
+
+/// `GET /ehr/{ehr_id}/composition/{uid}`: a version id, or an object id (latest or at time).
+/// A deleted composition answers 204.
+pub async fn get(
+    State(state): State<AppState>,
+    _caller: Caller,
+    uri: OriginalUri,
+    Path((id, uid)): Path<(String, String)>,
+    Query(at): Query<AtTime>,
+    Accept(accept): Accept,
+) -> ApiResult<Reply> {
+    let ehr_id = ehr_id(&id)?;
+    let stored = if uid.contains("::") {
+        let uid = VersionUid::parse(&uid, "composition version uid")?;
+        read_version_uid(&state, ehr_id, &uid, ObjectKind::Composition).await?
+    } else {
+        let object_id = parse_uuid(&uid, "composition id")?;
+        read_version(
+            &state,
+            ehr_id,
+            object_id,
+            ObjectKind::Composition,
+            at.selector()?,
+        )
+        .await?
+    };
+    let reply = reply_for(api_base(&uri), ehr_id, &stored.meta, StatusCode::OK);
+    if stored.meta.lifecycle_state == LifecycleState::Deleted {
+        return Ok(Reply {
+            status: StatusCode::NO_CONTENT,
+            ..reply
+        });
+    }
+    let body = represent_data(&stored, accept, "COMPOSITION", "composition")?;
+    Ok(reply.body(accept, body))
+}
+
+/// Commits version `preceding + 1` of a composition; a stale `preceding` answers 412.
+async fn commit_next(
+    state: &AppState,
+    base: &str,
+    ehr_id: Uuid,
+    preceding: &VersionUid,
+    new_version: (NewVersion, store::Audit),
+) -> ApiResult<store::VersionMeta> {
+    let (version, audit) = new_version;
+    let contribution = NewContribution {
+        ehr_id,
+        contribution_id: Uuid::new_v4(),
+        audit,
+        versions: vec![version],
+    };
+    let meta = committed_meta(&contribution);
+    match state.store.commit(contribution).await {
+        Ok(()) => Ok(meta),
+        Err(StoreError::VersionConflict { latest: None, .. }) => {
+            super::require_ehr(state, ehr_id).await?;
+            Err(ApiError::new(
+                ErrorCode::ObjectNotFound,
+                format!(
+                    "composition {} does not exist in ehr {ehr_id}",
+                    preceding.object_id
+                ),
+            ))
+        }
+        Err(StoreError::VersionConflict { latest, .. }) => Err(stale(
+            base,
+            &format!("/ehr/{ehr_id}/composition"),
+            preceding.object_id,
+            latest,
+            &state.config.system_id,
+        )),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `PUT /ehr/{ehr_id}/composition/{versioned_object_uid}` with `If-Match`.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path((id, uid)): Path<(String, String)>,
+    prefer: Prefer,
+    Accept(accept): Accept,
+    body: RawBody,
+) -> ApiResult<Reply> {
+    let ehr_id = ehr_id(&id)?;
+    // Clients send the versioned object id; some send a version id of it.
+    let object_id = parse_uuid(uid.split("::").next().unwrap_or(""), "composition id")?;
+    let preceding = VersionUid::parse(&require_if_match(&headers)?, "if-match")?;
+    if preceding.object_id != object_id {
+        return Err(ApiError::new(
+            ErrorCode::InvalidHeader,
+            format!(
+                "if-match names object {} but the path names {object_id}",
+                preceding.object_id
+            ),
+        ));
+    }
+    let mut composition = parse_body(&body, "COMPOSITION")?;
+    let template_id = checked_template_id(&state, &composition).await?;
+    let lifecycle_state = version_header(&headers)?.unwrap_or(LifecycleState::Complete);
+    let audit = new_audit(
+        &state,
+        &caller,
+        &audit_header(&headers)?,
+        ChangeType::Modification,
+    );
+    let version = preceding.version + 1;
+    set_version_uid(
+        &mut composition,
+        &VersionUid::format(object_id, &state.config.system_id, version),
+    )?;
+    let data = openehr_rm::json::to_vec(&composition);
+    let change_type = audit.change_type;
+    let base = api_base(&uri);
+    let new_version = NewVersion {
+        object_id,
+        kind: ObjectKind::Composition,
+        version,
+        change_type,
+        lifecycle_state,
+        template_id: Some(template_id),
+        subject: None,
+        data: data.clone(),
+    };
+    let meta = commit_next(&state, base, ehr_id, &preceding, (new_version, audit)).await?;
+    let status = if prefer == Prefer::Minimal {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    let reply = reply_for(base, ehr_id, &meta, status);
+    written(reply, &meta, data, prefer, accept)
+}
+
+/// `DELETE /ehr/{ehr_id}/composition/{preceding_version_uid}`: a new version in state deleted.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path((id, uid)): Path<(String, String)>,
+) -> ApiResult<Reply> {
+    let ehr_id = ehr_id(&id)?;
+    let base = api_base(&uri);
+    let preceding = VersionUid::parse(&uid, "preceding version uid")?;
+    let stored = read_version_uid(&state, ehr_id, &preceding, ObjectKind::Composition).await?;
+    if stored.meta.lifecycle_state == LifecycleState::Deleted {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("composition {} is already deleted", preceding.object_id),
+        ));
+    }
+    // The deleted version keeps the content it replaces, so the history stays readable.
+    let mut composition =
+        openehr_rm::json::from_slice(&stored.data, "COMPOSITION").map_err(|error| {
+            ApiError::new(
+                ErrorCode::Internal,
+                format!("stored composition does not parse: {error}"),
+            )
+        })?;
+    let version = preceding.version + 1;
+    set_version_uid(
+        &mut composition,
+        &VersionUid::format(preceding.object_id, &state.config.system_id, version),
+    )?;
+    let audit = new_audit(
+        &state,
+        &caller,
+        &audit_header(&headers)?,
+        ChangeType::Deleted,
+    );
+    let new_version = NewVersion {
+        object_id: preceding.object_id,
+        kind: ObjectKind::Composition,
+        version,
+        change_type: ChangeType::Deleted,
+        lifecycle_state: LifecycleState::Deleted,
+        template_id: stored.meta.template_id.clone(),
+        subject: None,
+        data: openehr_rm::json::to_vec(&composition),
+    };
+    let meta = commit_next(&state, base, ehr_id, &preceding, (new_version, audit)).await?;
+    Ok(reply_for(base, ehr_id, &meta, StatusCode::NO_CONTENT))
+}
+
+fn object_id(text: &str) -> ApiResult<Uuid> {
+    parse_uuid(text, "versioned object id")
+}
+
+/// `GET /ehr/{ehr_id}/versioned_composition/{versioned_object_uid}`
+pub async fn versioned(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path((id, object)): Path<(String, String)>,
+    Accept(accept): Accept,
+) -> ApiResult<Reply> {
+    versioned_reply(
+        &state,
+        ehr_id(&id)?,
+        object_id(&object)?,
+        ObjectKind::Composition,
+        accept,
+    )
+    .await
+}
+
+/// `GET /ehr/{ehr_id}/versioned_composition/{versioned_object_uid}/revision_history`
+pub async fn revision_history(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path((id, object)): Path<(String, String)>,
+    Accept(accept): Accept,
+) -> ApiResult<Reply> {
+    revision_history_reply(
+        &state,
+        ehr_id(&id)?,
+        object_id(&object)?,
+        ObjectKind::Composition,
+        accept,
+    )
+    .await
+}
+
+/// `GET /ehr/{ehr_id}/versioned_composition/{versioned_object_uid}/version[?version_at_time=...]`
+pub async fn version_at_time(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path((id, object)): Path<(String, String)>,
+    Query(at): Query<AtTime>,
+    Accept(accept): Accept,
+) -> ApiResult<Reply> {
+    original_version_reply(
+        &state,
+        ehr_id(&id)?,
+        object_id(&object)?,
+        ObjectKind::Composition,
+        at.selector()?,
+        accept,
+    )
+    .await
+}
+
+/// `GET /ehr/{ehr_id}/versioned_composition/{versioned_object_uid}/version/{version_uid}`
+pub async fn version_by_id(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path((id, object, version)): Path<(String, String, String)>,
+    Accept(accept): Accept,
+) -> ApiResult<Reply> {
+    let object_id = object_id(&object)?;
+    let uid = version_uid_for(&version, Some(object_id))?;
+    original_version_reply(
+        &state,
+        ehr_id(&id)?,
+        object_id,
+        ObjectKind::Composition,
+        VersionSelector::Number(uid.version),
+        accept,
+    )
+    .await
+}

@@ -1,0 +1,304 @@
+//! Definitions: operational templates (ADL 1.4) and stored queries.
+
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
+use serde_json::json;
+use store::{StoredQuery, TemplateRecord};
+use time::OffsetDateTime;
+
+use super::api_base;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::{Format, Prefer, RawBody, Reply, format_time, negotiate};
+
+/// Percent-encodes a path segment (template ids contain spaces).
+pub(crate) fn encode_segment(segment: &str) -> String {
+    let mut encoded = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// `POST /definition/template/adl1.4` with an OPT in XML.
+pub async fn upload_template(
+    State(state): State<AppState>,
+    _caller: Caller,
+    uri: OriginalUri,
+    prefer: Prefer,
+    body: RawBody,
+) -> ApiResult<Reply> {
+    body.format_among(&[Format::Xml])?;
+    let summary = templates::read_summary(&body.bytes)
+        .map_err(|error| ApiError::new(ErrorCode::InvalidTemplate, error.to_string()))?;
+    let record = TemplateRecord {
+        template_id: summary.template_id.clone(),
+        concept: summary.concept,
+        archetype_id: summary.root_archetype_id,
+        created_at: OffsetDateTime::now_utc(),
+        opt: body.bytes.to_vec(),
+    };
+    state.store.put_template(record).await?;
+    state.remember_template(&summary.template_id, true);
+    let location = format!(
+        "{}/definition/template/adl1.4/{}",
+        api_base(&uri),
+        encode_segment(&summary.template_id)
+    );
+    let reply = Reply::new(StatusCode::CREATED)
+        .header(header::LOCATION, &location)
+        .etag(&summary.template_id);
+    Ok(match prefer {
+        Prefer::Representation => reply.body(Format::Xml, body.bytes.to_vec()),
+        Prefer::Identifier => reply.body(
+            Format::Json,
+            serde_json::to_vec(&json!({ "template_id": summary.template_id })).unwrap_or_default(),
+        ),
+        Prefer::Minimal => reply,
+    })
+}
+
+/// `GET /definition/template/adl1.4`
+pub async fn list_templates(State(state): State<AppState>, _caller: Caller) -> ApiResult<Reply> {
+    let templates = state.store.list_templates().await?;
+    let list: Vec<_> = templates
+        .iter()
+        .map(|template| {
+            json!({
+                "template_id": template.template_id,
+                "concept": template.concept,
+                "archetype_id": template.archetype_id,
+                "created_timestamp": format_time(template.created_at),
+            })
+        })
+        .collect();
+    Ok(
+        Reply::new(StatusCode::OK)
+            .body(Format::Json, serde_json::to_vec(&list).unwrap_or_default()),
+    )
+}
+
+/// `GET /definition/template/adl1.4/{template_id}`: the OPT as uploaded.
+pub async fn get_template(
+    State(state): State<AppState>,
+    _caller: Caller,
+    headers: HeaderMap,
+    Path(template_id): Path<String>,
+) -> ApiResult<Reply> {
+    negotiate(&headers, &[Format::Xml])?;
+    let template = state
+        .store
+        .get_template(&template_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::TemplateNotFound,
+                format!("template \"{template_id}\" does not exist"),
+            )
+        })?;
+    Ok(Reply::new(StatusCode::OK)
+        .etag(&template.template_id)
+        .last_modified(template.created_at)
+        .body(Format::Xml, template.opt))
+}
+
+fn check_query_name(name: &str) -> ApiResult<()> {
+    let valid = name.split_once("::").is_some_and(|(namespace, local)| {
+        let ok = |part: &str| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        };
+        ok(namespace) && ok(local)
+    });
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!(
+                "query name \"{name}\" is not a qualified name namespace::name (letters, digits, . _ -)"
+            ),
+        ))
+    }
+}
+
+/// Parses `major.minor.patch`.
+pub(crate) fn semantic_version(text: &str) -> Option<[u64; 3]> {
+    let mut parts = text.split('.').map(|part| part.parse::<u64>().ok());
+    let version = [parts.next()??, parts.next()??, parts.next()??];
+    parts.next().is_none().then_some(version)
+}
+
+#[derive(Deserialize)]
+pub struct QueryType {
+    #[serde(rename = "type")]
+    query_type: Option<String>,
+}
+
+async fn store_query_at(
+    state: &AppState,
+    uri: &OriginalUri,
+    name: String,
+    version: Option<String>,
+    query_type: Option<String>,
+    body: RawBody,
+) -> ApiResult<Reply> {
+    check_query_name(&name)?;
+    let query_type = query_type.unwrap_or_else(|| "AQL".into());
+    if !query_type.eq_ignore_ascii_case("AQL") {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!("query type \"{query_type}\" is not supported; use AQL"),
+        ));
+    }
+    let text = std::str::from_utf8(&body.bytes)
+        .map_err(|_| ApiError::new(ErrorCode::MalformedBody, "the query is not utf-8 text"))?
+        .trim()
+        .to_owned();
+    // Clients send the AQL as text or as {"q": "..."}.
+    let text = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(value) => value
+            .get("q")
+            .and_then(|q| q.as_str())
+            .map(str::to_owned)
+            .unwrap_or(text),
+        Err(_) => text,
+    };
+    if text.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::MalformedBody,
+            "the query text is empty",
+        ));
+    }
+    let version = match version {
+        Some(version) => {
+            semantic_version(&version).ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("version \"{version}\" is not a semantic version major.minor.patch"),
+                )
+            })?;
+            version
+        }
+        None => match state.store.get_stored_query(&name, None).await? {
+            Some(latest) => {
+                let [major, minor, patch] = semantic_version(&latest.version).unwrap_or([1, 0, 0]);
+                format!("{major}.{minor}.{}", patch + 1)
+            }
+            None => "1.0.0".into(),
+        },
+    };
+    let query = StoredQuery {
+        name: name.clone(),
+        version: version.clone(),
+        query_type: "AQL".into(),
+        text,
+        saved: OffsetDateTime::now_utc(),
+    };
+    state.store.put_stored_query(query).await?;
+    Ok(Reply::new(StatusCode::OK).header(
+        header::LOCATION,
+        &format!("{}/definition/query/{name}/{version}", api_base(uri)),
+    ))
+}
+
+/// `PUT /definition/query/{qualified_query_name}`: the next patch version.
+pub async fn store_query(
+    State(state): State<AppState>,
+    _caller: Caller,
+    uri: OriginalUri,
+    Path(name): Path<String>,
+    Query(query_type): Query<QueryType>,
+    body: RawBody,
+) -> ApiResult<Reply> {
+    store_query_at(&state, &uri, name, None, query_type.query_type, body).await
+}
+
+/// `PUT /definition/query/{qualified_query_name}/{version}`
+pub async fn store_query_version(
+    State(state): State<AppState>,
+    _caller: Caller,
+    uri: OriginalUri,
+    Path((name, version)): Path<(String, String)>,
+    Query(query_type): Query<QueryType>,
+    body: RawBody,
+) -> ApiResult<Reply> {
+    store_query_at(
+        &state,
+        &uri,
+        name,
+        Some(version),
+        query_type.query_type,
+        body,
+    )
+    .await
+}
+
+fn query_json(query: &StoredQuery, with_text: bool) -> serde_json::Value {
+    let mut value = json!({
+        "name": query.name,
+        "type": query.query_type,
+        "version": query.version,
+        "saved": format_time(query.saved),
+    });
+    if with_text {
+        value["q"] = json!(query.text);
+    }
+    value
+}
+
+async fn list_with_prefix(state: &AppState, prefix: &str) -> ApiResult<Reply> {
+    let queries = state.store.list_stored_queries(prefix).await?;
+    let list: Vec<_> = queries
+        .iter()
+        .map(|query| query_json(query, false))
+        .collect();
+    Ok(Reply::new(StatusCode::OK).body(
+        Format::Json,
+        serde_json::to_vec(&json!({ "versions": list })).unwrap_or_default(),
+    ))
+}
+
+/// `GET /definition/query`
+pub async fn list_queries(State(state): State<AppState>, _caller: Caller) -> ApiResult<Reply> {
+    list_with_prefix(&state, "").await
+}
+
+/// `GET /definition/query/{qualified_query_name}`
+pub async fn list_queries_named(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Reply> {
+    list_with_prefix(&state, &name).await
+}
+
+/// `GET /definition/query/{qualified_query_name}/{version}`
+pub async fn get_query(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path((name, version)): Path<(String, String)>,
+) -> ApiResult<Reply> {
+    let query = state
+        .store
+        .get_stored_query(&name, Some(&version))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::ObjectNotFound,
+                format!("stored query {name} version {version} does not exist"),
+            )
+        })?;
+    Ok(Reply::new(StatusCode::OK).body(
+        Format::Json,
+        serde_json::to_vec(&query_json(&query, true)).unwrap_or_default(),
+    ))
+}

@@ -1,0 +1,373 @@
+//! DIRECTORY: the EHR's folder tree (one versioned FOLDER per EHR).
+
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
+use serde_json::Value;
+use store::{
+    ChangeType, LifecycleState, NewContribution, NewVersion, ObjectKind, StoreError, StoredVersion,
+    VersionSelector,
+};
+use uuid::Uuid;
+
+use super::{
+    api_base, ehr_id, parse_body, read_version, read_version_uid, require_ehr, stale,
+    version_uid_for,
+};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::{
+    Accept, Format, Prefer, RawBody, Reply, VersionUid, audit_header, parse_time, render_value,
+    require_if_match,
+};
+use crate::versioning::{client_object_id, new_audit, set_version_uid, version_uid};
+
+#[derive(Deserialize)]
+pub struct DirectoryQuery {
+    version_at_time: Option<String>,
+    path: Option<String>,
+}
+
+fn reply_for(base: &str, ehr_id: Uuid, meta: &store::VersionMeta, status: StatusCode) -> Reply {
+    let uid = version_uid(meta);
+    Reply::new(status)
+        .etag(&uid)
+        .header(
+            header::LOCATION,
+            &format!("{base}/ehr/{ehr_id}/directory/{uid}"),
+        )
+        .last_modified(meta.audit.time_committed)
+}
+
+/// The folder at `path` (folder names separated by `/`) inside a stored directory.
+fn folder_at(data: &[u8], path: Option<&str>) -> ApiResult<Value> {
+    let mut folder: Value = serde_json::from_slice(data)
+        .map_err(|error| ApiError::internal("stored folder is not json", &error))?;
+    let Some(path) = path else { return Ok(folder) };
+    for name in path.split('/').filter(|segment| !segment.is_empty()) {
+        let child = folder
+            .get_mut("folders")
+            .and_then(Value::as_array_mut)
+            .and_then(|folders| {
+                let position = folders.iter().position(|child| {
+                    child.pointer("/name/value").and_then(Value::as_str) == Some(name)
+                })?;
+                Some(folders.swap_remove(position))
+            });
+        folder = child.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::ObjectNotFound,
+                format!("the directory has no folder at path \"{path}\""),
+            )
+        })?;
+    }
+    Ok(folder)
+}
+
+fn representation(
+    base: &str,
+    ehr_id: Uuid,
+    stored: &StoredVersion,
+    path: Option<&str>,
+    accept: Format,
+) -> ApiResult<Reply> {
+    let reply = reply_for(base, ehr_id, &stored.meta, StatusCode::OK);
+    if stored.meta.lifecycle_state == LifecycleState::Deleted {
+        return Ok(Reply {
+            status: StatusCode::NO_CONTENT,
+            ..reply
+        });
+    }
+    let body = match (path, accept) {
+        (None, Format::Json) => stored.data.clone(),
+        _ => render_value(&folder_at(&stored.data, path)?, "FOLDER", accept, "folder")?,
+    };
+    Ok(reply.body(accept, body))
+}
+
+fn written(
+    reply: Reply,
+    meta: &store::VersionMeta,
+    data: Vec<u8>,
+    prefer: Prefer,
+    accept: Format,
+    base: &str,
+) -> ApiResult<Reply> {
+    Ok(match prefer {
+        Prefer::Minimal => reply,
+        Prefer::Identifier => {
+            let body = serde_json::json!({ "uid": { "value": version_uid(meta) } });
+            reply.body(Format::Json, serde_json::to_vec(&body).unwrap_or_default())
+        }
+        Prefer::Representation => {
+            let status = reply.status;
+            let stored = StoredVersion {
+                meta: meta.clone(),
+                data,
+            };
+            Reply {
+                status,
+                ..representation(base, meta.ehr_id, &stored, None, accept)?
+            }
+        }
+    })
+}
+
+fn meta_of(contribution: &NewContribution) -> store::VersionMeta {
+    let version = &contribution.versions[0];
+    store::VersionMeta {
+        ehr_id: contribution.ehr_id,
+        object_id: version.object_id,
+        kind: ObjectKind::Folder,
+        version: version.version,
+        contribution_id: contribution.contribution_id,
+        audit: contribution.audit.clone(),
+        lifecycle_state: version.lifecycle_state,
+        template_id: None,
+    }
+}
+
+/// `POST /ehr/{ehr_id}/directory`
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    prefer: Prefer,
+    Accept(accept): Accept,
+    body: RawBody,
+) -> ApiResult<Reply> {
+    let ehr_id = ehr_id(&id)?;
+    let mut folder = parse_body(&body, "FOLDER")?;
+    let object_id = client_object_id(&folder).unwrap_or_else(Uuid::new_v4);
+    set_version_uid(
+        &mut folder,
+        &VersionUid::format(object_id, &state.config.system_id, 1),
+    )?;
+    let data = openehr_rm::json::to_vec(&folder);
+    let contribution = NewContribution {
+        ehr_id,
+        contribution_id: Uuid::new_v4(),
+        audit: new_audit(
+            &state,
+            &caller,
+            &audit_header(&headers)?,
+            ChangeType::Creation,
+        ),
+        versions: vec![NewVersion {
+            object_id,
+            kind: ObjectKind::Folder,
+            version: 1,
+            change_type: ChangeType::Creation,
+            lifecycle_state: LifecycleState::Complete,
+            template_id: None,
+            subject: None,
+            data: data.clone(),
+        }],
+    };
+    let meta = meta_of(&contribution);
+    match state.store.commit(contribution).await {
+        Ok(()) => {}
+        Err(StoreError::VersionConflict { .. }) | Err(StoreError::KindMismatch { .. }) => {
+            return Err(ApiError::at(
+                ErrorCode::Conflict,
+                "/uid/value",
+                format!("an object with id {object_id} already exists"),
+            ));
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let base = api_base(&uri);
+    written(
+        reply_for(base, ehr_id, &meta, StatusCode::CREATED),
+        &meta,
+        data,
+        prefer,
+        accept,
+        base,
+    )
+}
+
+/// The EHR's directory id, or 404.
+async fn directory_id(state: &AppState, ehr_id: Uuid) -> ApiResult<Uuid> {
+    require_ehr(state, ehr_id)
+        .await?
+        .directory_id
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::ObjectNotFound,
+                format!("ehr {ehr_id} has no directory"),
+            )
+        })
+}
+
+/// Commits the next version of the directory named by `If-Match`.
+async fn commit_next(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    base: &str,
+    ehr_id: Uuid,
+    folder: Option<openehr_rm::RmObject>,
+) -> ApiResult<(store::VersionMeta, Vec<u8>)> {
+    let directory = directory_id(state, ehr_id).await?;
+    let preceding = VersionUid::parse(&require_if_match(headers)?, "if-match")?;
+    let conflict = |latest| {
+        stale(
+            base,
+            &format!("/ehr/{ehr_id}/directory"),
+            directory,
+            latest,
+            &state.config.system_id,
+        )
+    };
+    if preceding.object_id != directory {
+        let latest = state.store.get_versioned_object(ehr_id, directory).await?;
+        return Err(conflict(latest.map(|meta| meta.latest_version)));
+    }
+    let version = preceding.version + 1;
+    let (mut folder, change_type, lifecycle_state) = match folder {
+        Some(folder) => (folder, ChangeType::Modification, LifecycleState::Complete),
+        None => {
+            let stored = read_version(
+                state,
+                ehr_id,
+                directory,
+                ObjectKind::Folder,
+                VersionSelector::Number(preceding.version),
+            )
+            .await?;
+            if stored.meta.lifecycle_state == LifecycleState::Deleted {
+                return Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    "the directory is already deleted",
+                ));
+            }
+            let folder = openehr_rm::json::from_slice(&stored.data, "FOLDER").map_err(|error| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    format!("stored folder does not parse: {error}"),
+                )
+            })?;
+            (folder, ChangeType::Deleted, LifecycleState::Deleted)
+        }
+    };
+    set_version_uid(
+        &mut folder,
+        &VersionUid::format(directory, &state.config.system_id, version),
+    )?;
+    let data = openehr_rm::json::to_vec(&folder);
+    let contribution = NewContribution {
+        ehr_id,
+        contribution_id: Uuid::new_v4(),
+        audit: new_audit(state, caller, &audit_header(headers)?, change_type),
+        versions: vec![NewVersion {
+            object_id: directory,
+            kind: ObjectKind::Folder,
+            version,
+            change_type,
+            lifecycle_state,
+            template_id: None,
+            subject: None,
+            data: data.clone(),
+        }],
+    };
+    let meta = meta_of(&contribution);
+    match state.store.commit(contribution).await {
+        Ok(()) => Ok((meta, data)),
+        Err(StoreError::VersionConflict { latest, .. }) => Err(conflict(latest)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `PUT /ehr/{ehr_id}/directory` with `If-Match`.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    prefer: Prefer,
+    Accept(accept): Accept,
+    body: RawBody,
+) -> ApiResult<Reply> {
+    let ehr_id = ehr_id(&id)?;
+    let folder = parse_body(&body, "FOLDER")?;
+    let base = api_base(&uri);
+    let (meta, data) = commit_next(&state, &caller, &headers, base, ehr_id, Some(folder)).await?;
+    let status = if prefer == Prefer::Minimal {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    written(
+        reply_for(base, ehr_id, &meta, status),
+        &meta,
+        data,
+        prefer,
+        accept,
+        base,
+    )
+}
+
+/// `DELETE /ehr/{ehr_id}/directory` with `If-Match`.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Reply> {
+    let ehr_id = ehr_id(&id)?;
+    let base = api_base(&uri);
+    let (meta, _) = commit_next(&state, &caller, &headers, base, ehr_id, None).await?;
+    Ok(reply_for(base, ehr_id, &meta, StatusCode::NO_CONTENT))
+}
+
+/// `GET /ehr/{ehr_id}/directory[?version_at_time=...][&path=...]`
+pub async fn get_latest(
+    State(state): State<AppState>,
+    _caller: Caller,
+    uri: OriginalUri,
+    Path(id): Path<String>,
+    Query(query): Query<DirectoryQuery>,
+    Accept(accept): Accept,
+) -> ApiResult<Reply> {
+    let ehr_id = ehr_id(&id)?;
+    let directory = directory_id(&state, ehr_id).await?;
+    let selector = match &query.version_at_time {
+        Some(text) => VersionSelector::AtTime(parse_time(text, "version_at_time")?),
+        None => VersionSelector::Latest,
+    };
+    let stored = read_version(&state, ehr_id, directory, ObjectKind::Folder, selector).await?;
+    representation(
+        api_base(&uri),
+        ehr_id,
+        &stored,
+        query.path.as_deref(),
+        accept,
+    )
+}
+
+/// `GET /ehr/{ehr_id}/directory/{version_uid}[?path=...]`
+pub async fn get_version(
+    State(state): State<AppState>,
+    _caller: Caller,
+    uri: OriginalUri,
+    Path((id, version)): Path<(String, String)>,
+    Query(query): Query<DirectoryQuery>,
+    Accept(accept): Accept,
+) -> ApiResult<Reply> {
+    let ehr_id = ehr_id(&id)?;
+    let uid = version_uid_for(&version, None)?;
+    let stored = read_version_uid(&state, ehr_id, &uid, ObjectKind::Folder).await?;
+    representation(
+        api_base(&uri),
+        ehr_id,
+        &stored,
+        query.path.as_deref(),
+        accept,
+    )
+}

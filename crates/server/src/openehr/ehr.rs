@@ -1,0 +1,236 @@
+//! EHR: create (with or without an EHR_STATUS, with a server or client id), read by id
+//! and by subject.
+
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{StatusCode, header};
+use openehr_rm::RmObject;
+use serde::Deserialize;
+use serde_json::json;
+use store::{
+    ChangeType, LifecycleState, NewContribution, NewEhr, NewVersion, ObjectKind, SubjectKey,
+};
+use uuid::Uuid;
+
+use super::{api_base, ehr_id, parse_body, require_ehr};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::{
+    Accept, Format, Prefer, RawBody, Reply, VersionUid, audit_header, format_time, render_value,
+};
+use crate::versioning::{client_object_id, new_audit, object_ref, set_version_uid};
+
+/// The EHR_STATUS a new EHR gets when the client sends none.
+fn default_ehr_status() -> ApiResult<RmObject> {
+    let value = json!({
+        "_type": "EHR_STATUS",
+        "archetype_node_id": "openEHR-EHR-EHR_STATUS.generic.v1",
+        "name": { "_type": "DV_TEXT", "value": "EHR Status" },
+        "subject": { "_type": "PARTY_SELF" },
+        "is_queryable": true,
+        "is_modifiable": true,
+    });
+    Ok(openehr_rm::json::from_value(&value, "EHR_STATUS")?)
+}
+
+/// The subject's external reference, the key of "one EHR per subject".
+pub(crate) fn subject_key(status: &RmObject) -> Option<SubjectKey> {
+    let reference = status.get_object("subject")?.get_object("external_ref")?;
+    let id = reference.get_object("id")?.get_str("value")?;
+    let namespace = reference.get_str("namespace")?;
+    Some(SubjectKey {
+        namespace: namespace.to_owned(),
+        id: id.to_owned(),
+    })
+}
+
+async fn create_ehr(
+    state: &AppState,
+    caller: &Caller,
+    uri: &OriginalUri,
+    headers: &axum::http::HeaderMap,
+    ehr_id: Uuid,
+    body: RawBody,
+    (prefer, accept): (Prefer, Format),
+) -> ApiResult<Reply> {
+    let mut status = if body.is_empty() {
+        default_ehr_status()?
+    } else {
+        parse_body(&body, "EHR_STATUS")?
+    };
+    let status_id = client_object_id(&status).unwrap_or_else(Uuid::new_v4);
+    let status_uid = VersionUid::format(status_id, &state.config.system_id, 1);
+    set_version_uid(&mut status, &status_uid)?;
+    let audit = new_audit(state, caller, &audit_header(headers)?, ChangeType::Creation);
+    let time_created = audit.time_committed;
+    let subject = subject_key(&status);
+    let ehr = NewEhr {
+        ehr_id,
+        system_id: state.config.system_id.clone(),
+        time_created,
+        subject: subject.clone(),
+        contribution: NewContribution {
+            ehr_id,
+            contribution_id: Uuid::new_v4(),
+            audit,
+            versions: vec![NewVersion {
+                object_id: status_id,
+                kind: ObjectKind::EhrStatus,
+                version: 1,
+                change_type: ChangeType::Creation,
+                lifecycle_state: LifecycleState::Complete,
+                template_id: None,
+                subject: subject.clone(),
+                data: openehr_rm::json::to_vec(&status),
+            }],
+        },
+    };
+    state.store.create_ehr(ehr).await?;
+    let record = store::EhrRecord {
+        ehr_id,
+        system_id: state.config.system_id.clone(),
+        time_created,
+        ehr_status_id: status_id,
+        directory_id: None,
+        subject: None,
+    };
+    let location = format!("{}/ehr/{ehr_id}", api_base(uri));
+    let reply = Reply::new(StatusCode::CREATED)
+        .header(header::LOCATION, &location)
+        .etag(&ehr_id.to_string())
+        .last_modified(time_created);
+    respond(reply, &record, prefer, accept)
+}
+
+fn ehr_json(record: &store::EhrRecord) -> serde_json::Value {
+    let mut value = json!({
+        "_type": "EHR",
+        "system_id": { "_type": "HIER_OBJECT_ID", "value": record.system_id },
+        "ehr_id": { "_type": "HIER_OBJECT_ID", "value": record.ehr_id.to_string() },
+        "ehr_status": object_ref(
+            "HIER_OBJECT_ID",
+            &record.ehr_status_id.to_string(),
+            "EHR_STATUS",
+        ),
+        "ehr_access": object_ref(
+            "HIER_OBJECT_ID",
+            &Uuid::new_v5(&record.ehr_id, b"ehr_access").to_string(),
+            "EHR_ACCESS",
+        ),
+        "time_created": { "_type": "DV_DATE_TIME", "value": format_time(record.time_created) },
+    });
+    if let Some(directory) = record.directory_id {
+        value["directory"] = object_ref("HIER_OBJECT_ID", &directory.to_string(), "FOLDER");
+    }
+    value
+}
+
+fn respond(
+    reply: Reply,
+    record: &store::EhrRecord,
+    prefer: Prefer,
+    accept: Format,
+) -> ApiResult<Reply> {
+    Ok(match prefer {
+        Prefer::Minimal => reply,
+        Prefer::Identifier => reply.body(
+            Format::Json,
+            serde_json::to_vec(&json!({ "ehr_id": { "value": record.ehr_id.to_string() } }))
+                .unwrap_or_default(),
+        ),
+        Prefer::Representation => {
+            let body = render_value(&ehr_json(record), "EHR", accept, "ehr")?;
+            reply.body(accept, body)
+        }
+    })
+}
+
+/// `POST /ehr`
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: OriginalUri,
+    headers: axum::http::HeaderMap,
+    prefer: Prefer,
+    Accept(accept): Accept,
+    body: RawBody,
+) -> ApiResult<Reply> {
+    create_ehr(
+        &state,
+        &caller,
+        &uri,
+        &headers,
+        Uuid::new_v4(),
+        body,
+        (prefer, accept),
+    )
+    .await
+}
+
+/// `PUT /ehr/{ehr_id}`: create an EHR with the client's id.
+pub async fn create_with_id(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: OriginalUri,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    prefer: Prefer,
+    Accept(accept): Accept,
+    body: RawBody,
+) -> ApiResult<Reply> {
+    let id = ehr_id(&id)?;
+    create_ehr(&state, &caller, &uri, &headers, id, body, (prefer, accept)).await
+}
+
+/// `GET /ehr/{ehr_id}`
+pub async fn get(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    Accept(accept): Accept,
+) -> ApiResult<Reply> {
+    let record = require_ehr(&state, ehr_id(&id)?).await?;
+    let reply = Reply::new(StatusCode::OK)
+        .etag(&record.ehr_id.to_string())
+        .last_modified(record.time_created);
+    respond(reply, &record, Prefer::Representation, accept)
+}
+
+#[derive(Deserialize)]
+pub struct SubjectQuery {
+    subject_id: Option<String>,
+    subject_namespace: Option<String>,
+}
+
+/// `GET /ehr?subject_id=...&subject_namespace=...`
+pub async fn find_by_subject(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(query): Query<SubjectQuery>,
+    Accept(accept): Accept,
+) -> ApiResult<Reply> {
+    let (Some(id), Some(namespace)) = (query.subject_id, query.subject_namespace) else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameter,
+            "subject_id and subject_namespace are both required",
+        ));
+    };
+    let key = SubjectKey { namespace, id };
+    let record = state
+        .store
+        .find_ehr_by_subject(&key)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::EhrNotFound,
+                format!(
+                    "no ehr for subject {} in namespace {}",
+                    key.id, key.namespace
+                ),
+            )
+        })?;
+    let reply = Reply::new(StatusCode::OK)
+        .etag(&record.ehr_id.to_string())
+        .last_modified(record.time_created);
+    respond(reply, &record, Prefer::Representation, accept)
+}

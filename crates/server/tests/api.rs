@@ -1,0 +1,1757 @@
+//! The openEHR REST API and the admin API end to end: the real router on a real store,
+//! every test run on SQLite and (with `KITH_TEST_DATABASE_URL`) on PostgreSQL.
+
+mod support;
+
+use axum::http::Method;
+use serde_json::{Value, json};
+use support::{Answer, BASE, SYSTEM_ID, TOKEN, TestApp, testdata};
+
+macro_rules! api_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = super::TestApp::new(super::support::Backend::Sqlite).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = super::TestApp::new(super::support::Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+api_tests!(
+    health_and_status_need_no_token,
+    everything_else_needs_the_token,
+    ehr_create_read_and_find_by_subject,
+    ehr_create_with_given_id_and_status_body,
+    ehr_bad_input,
+    ehr_status_versions,
+    composition_lifecycle,
+    composition_versioned_object,
+    composition_bad_input,
+    composition_xml_in_and_out,
+    every_example_composition_round_trips_through_the_api,
+    directory_lifecycle,
+    contribution_commits_all_or_nothing,
+    contribution_bad_input,
+    templates_upload_list_get,
+    stored_queries_and_admin_deletes,
+    admin_erases_an_ehr,
+    concurrent_updates_with_one_if_match,
+    ehrbase_alias_routes,
+    body_size_limit,
+);
+
+fn ehr_url(ehr_id: &str) -> String {
+    format!("{BASE}/ehr/{ehr_id}")
+}
+
+async fn health_and_status_need_no_token(app: TestApp) {
+    for uri in ["/health", "/rest/status", "/ehrbase/rest/status"] {
+        let request = axum::http::Request::get(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let answer = app.send(request).await;
+        answer.expect(200);
+        assert_eq!(answer.json()["status"], "ok", "{uri}");
+    }
+    let request = axum::http::Request::get("/rest/status")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let status = app.send(request).await.json();
+    assert_eq!(status["system_id"], SYSTEM_ID);
+    assert!(status["database"] == "sqlite" || status["database"] == "postgresql");
+}
+
+async fn everything_else_needs_the_token(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let routes = [
+        (Method::POST, format!("{BASE}/ehr")),
+        (Method::GET, ehr_url(&ehr_id)),
+        (Method::PUT, ehr_url(&uuid::Uuid::new_v4().to_string())),
+        (
+            Method::GET,
+            format!("{BASE}/ehr?subject_id=1&subject_namespace=x"),
+        ),
+        (Method::GET, format!("{}/ehr_status", ehr_url(&ehr_id))),
+        (Method::PUT, format!("{}/ehr_status", ehr_url(&ehr_id))),
+        (
+            Method::GET,
+            format!("{}/versioned_ehr_status/revision_history", ehr_url(&ehr_id)),
+        ),
+        (Method::POST, format!("{}/composition", ehr_url(&ehr_id))),
+        (
+            Method::GET,
+            format!("{}/composition/{}", ehr_url(&ehr_id), uuid::Uuid::new_v4()),
+        ),
+        (
+            Method::DELETE,
+            format!(
+                "{}/composition/{}::x::1",
+                ehr_url(&ehr_id),
+                uuid::Uuid::new_v4()
+            ),
+        ),
+        (Method::GET, format!("{}/directory", ehr_url(&ehr_id))),
+        (Method::POST, format!("{}/contribution", ehr_url(&ehr_id))),
+        (Method::GET, format!("{BASE}/definition/template/adl1.4")),
+        (Method::POST, format!("{BASE}/definition/template/adl1.4")),
+        (Method::GET, format!("{BASE}/definition/query")),
+        (Method::DELETE, format!("/rest/admin/ehr/{ehr_id}")),
+        (Method::DELETE, "/rest/admin/template/x".to_owned()),
+        (
+            Method::DELETE,
+            "/ehrbase/rest/admin/query/a::b/1.0.0".to_owned(),
+        ),
+        (Method::GET, "/no/such/route".to_owned()),
+    ];
+    for (method, uri) in routes {
+        for authorization in [
+            None,
+            Some("Bearer wrong-token"),
+            Some(TOKEN),
+            Some("Basic YWRtaW46YWRtaW4="),
+        ] {
+            let mut request = axum::http::Request::builder()
+                .method(method.clone())
+                .uri(&uri);
+            if let Some(value) = authorization {
+                request = request.header("authorization", value);
+            }
+            let answer = app
+                .send(request.body(axum::body::Body::empty()).unwrap())
+                .await;
+            answer.expect(401);
+            assert_eq!(answer.error_code(), "unauthorized", "{method} {uri}");
+            assert!(answer.headers.contains_key("www-authenticate"));
+        }
+    }
+    // The EHR is untouched by the refused admin call.
+    app.get(&ehr_url(&ehr_id)).await.expect(200);
+}
+
+async fn ehr_create_read_and_find_by_subject(app: TestApp) {
+    let answer = app
+        .call(Method::POST, &format!("{BASE}/ehr"), &[], Vec::new())
+        .await;
+    answer.expect(201);
+    assert!(answer.body.is_empty(), "return=minimal is the default");
+    let ehr_id = answer.etag();
+    assert_eq!(answer.header("location"), ehr_url(&ehr_id));
+    assert!(answer.headers.contains_key("last-modified"));
+
+    let ehr = app.get(&ehr_url(&ehr_id)).await;
+    ehr.expect(200);
+    let body = ehr.json();
+    assert_eq!(body["ehr_id"]["value"], ehr_id);
+    assert_eq!(body["system_id"]["value"], SYSTEM_ID);
+    assert_eq!(body["ehr_status"]["type"], "EHR_STATUS");
+    assert!(
+        body["time_created"]["value"]
+            .as_str()
+            .unwrap()
+            .contains('T')
+    );
+
+    let status = json!({
+        "_type": "EHR_STATUS",
+        "archetype_node_id": "openEHR-EHR-EHR_STATUS.generic.v1",
+        "name": { "_type": "DV_TEXT", "value": "EHR Status" },
+        "subject": {
+            "_type": "PARTY_SELF",
+            "external_ref": {
+                "_type": "PARTY_REF",
+                "id": { "_type": "GENERIC_ID", "value": "9434765919", "scheme": "nhs_number" },
+                "namespace": "uk.nhs.nhs_number",
+                "type": "PERSON"
+            }
+        },
+        "is_queryable": true,
+        "is_modifiable": true
+    });
+    let body = serde_json::to_vec(&status).unwrap();
+    let created = app
+        .post_json(
+            &format!("{BASE}/ehr"),
+            &body,
+            &[("prefer", "return=representation")],
+        )
+        .await;
+    created.expect(201);
+    let representation = created.json();
+    let subject_ehr = representation["ehr_id"]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(created.etag(), subject_ehr);
+
+    let found = app
+        .get(&format!(
+            "{BASE}/ehr?subject_id=9434765919&subject_namespace=uk.nhs.nhs_number"
+        ))
+        .await;
+    found.expect(200);
+    assert_eq!(found.json()["ehr_id"]["value"], subject_ehr);
+
+    // One EHR per subject.
+    let again = app.post_json(&format!("{BASE}/ehr"), &body, &[]).await;
+    again.expect(409);
+
+    app.get(&format!(
+        "{BASE}/ehr?subject_id=0000000000&subject_namespace=uk.nhs.nhs_number"
+    ))
+    .await
+    .expect(404);
+    app.get(&format!("{BASE}/ehr?subject_id=1"))
+        .await
+        .expect(400);
+
+    let identifier = app
+        .call(
+            Method::POST,
+            &format!("{BASE}/ehr"),
+            &[("prefer", "return=identifier")],
+            Vec::new(),
+        )
+        .await;
+    identifier.expect(201);
+    assert_eq!(identifier.json()["ehr_id"]["value"], identifier.etag());
+}
+
+async fn ehr_create_with_given_id_and_status_body(app: TestApp) {
+    let ehr_id = uuid::Uuid::new_v4().to_string();
+    let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+<ehr_status xmlns="http://schemas.openehr.org/v1" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" archetype_node_id="openEHR-EHR-EHR_STATUS.generic.v1">
+  <name><value>EHR Status</value></name>
+  <subject/>
+  <is_queryable>true</is_queryable>
+  <is_modifiable>false</is_modifiable>
+</ehr_status>"#;
+    let answer = app
+        .call(
+            Method::PUT,
+            &ehr_url(&ehr_id),
+            &[
+                ("content-type", "application/xml"),
+                ("prefer", "return=representation"),
+                ("accept", "application/xml"),
+            ],
+            xml.to_vec(),
+        )
+        .await;
+    answer.expect(201);
+    assert_eq!(answer.header("content-type"), "application/xml");
+    assert!(answer.text().contains(&ehr_id));
+    let status = app.get(&format!("{}/ehr_status", ehr_url(&ehr_id))).await;
+    status.expect(200);
+    assert_eq!(status.json()["is_modifiable"], false);
+    // The same id again is a conflict.
+    app.call(Method::PUT, &ehr_url(&ehr_id), &[], Vec::new())
+        .await
+        .expect(409);
+}
+
+async fn ehr_bad_input(app: TestApp) {
+    let answer = app.get(&ehr_url("not-a-uuid")).await;
+    answer.expect(400);
+    assert_eq!(answer.error_code(), "invalid_id");
+    let answer = app.get(&ehr_url(&uuid::Uuid::new_v4().to_string())).await;
+    answer.expect(404);
+    assert_eq!(answer.error_code(), "ehr_not_found");
+    app.call(Method::PUT, &ehr_url("1234"), &[], Vec::new())
+        .await
+        .expect(400);
+
+    let answer = app
+        .post_json(&format!("{BASE}/ehr"), b"{\"_type\": \"EHR_STATUS\",", &[])
+        .await;
+    answer.expect(400);
+    assert_eq!(answer.error_code(), "malformed_body");
+
+    let missing = json!({ "_type": "EHR_STATUS", "archetype_node_id": "x", "name": {"value": "s"}, "subject": {"_type": "PARTY_SELF"}, "is_queryable": true });
+    let answer = app
+        .post_json(
+            &format!("{BASE}/ehr"),
+            &serde_json::to_vec(&missing).unwrap(),
+            &[],
+        )
+        .await;
+    answer.expect(400);
+    assert_eq!(
+        answer.json()["details"][0]["path"],
+        "/is_modifiable",
+        "{}",
+        answer.text()
+    );
+
+    let wrong_type = json!({ "_type": "EHR_STATUS", "archetype_node_id": "x", "name": {"value": "s"}, "subject": {"_type": "PARTY_SELF"}, "is_queryable": "yes", "is_modifiable": true });
+    let answer = app
+        .post_json(
+            &format!("{BASE}/ehr"),
+            &serde_json::to_vec(&wrong_type).unwrap(),
+            &[],
+        )
+        .await;
+    answer.expect(400);
+    assert_eq!(answer.json()["details"][0]["path"], "/is_queryable");
+
+    let answer = app
+        .call(
+            Method::POST,
+            &format!("{BASE}/ehr"),
+            &[("content-type", "text/plain")],
+            b"hello".to_vec(),
+        )
+        .await;
+    answer.expect(415);
+    let answer = app
+        .call(
+            Method::GET,
+            &ehr_url(&uuid::Uuid::new_v4().to_string()),
+            &[("accept", "text/html")],
+            Vec::new(),
+        )
+        .await;
+    answer.expect(406);
+    let answer = app
+        .call(Method::PATCH, &format!("{BASE}/ehr"), &[], Vec::new())
+        .await;
+    answer.expect(405);
+}
+
+async fn ehr_status_versions(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let status_url = format!("{}/ehr_status", ehr_url(&ehr_id));
+    let first = app.get(&status_url).await;
+    first.expect(200);
+    let first_uid = first.etag();
+    assert!(
+        first_uid.ends_with(&format!("::{SYSTEM_ID}::1")),
+        "{first_uid}"
+    );
+    assert_eq!(first.json()["uid"]["value"], first_uid);
+    assert!(first.header("location").ends_with(&first_uid));
+    let status_id = first_uid.split("::").next().unwrap().to_owned();
+
+    let mut updated = first.json();
+    updated["is_queryable"] = json!(false);
+    let body = serde_json::to_vec(&updated).unwrap();
+    let if_match = format!("\"{first_uid}\"");
+
+    // If-Match is required.
+    let answer = app
+        .call(
+            Method::PUT,
+            &status_url,
+            &[("content-type", "application/json")],
+            body.clone(),
+        )
+        .await;
+    answer.expect(400);
+    assert_eq!(answer.error_code(), "if_match_required");
+
+    let answer = app
+        .call(
+            Method::PUT,
+            &status_url,
+            &[
+                ("content-type", "application/json"),
+                ("if-match", &if_match),
+                ("prefer", "return=representation"),
+            ],
+            body.clone(),
+        )
+        .await;
+    answer.expect(200);
+    let second_uid = answer.etag();
+    assert_eq!(second_uid, format!("{status_id}::{SYSTEM_ID}::2"));
+    assert_eq!(answer.json()["is_queryable"], false);
+    assert_eq!(answer.json()["uid"]["value"], second_uid);
+
+    // A stale If-Match gets 412 naming the latest version.
+    let answer = app
+        .call(
+            Method::PUT,
+            &status_url,
+            &[
+                ("content-type", "application/json"),
+                ("if-match", &if_match),
+            ],
+            body.clone(),
+        )
+        .await;
+    answer.expect(412);
+    assert_eq!(answer.etag(), second_uid);
+
+    // Minimal by default: 204 with the new ETag.
+    let answer = app
+        .call(
+            Method::PUT,
+            &status_url,
+            &[
+                ("content-type", "application/json"),
+                ("if-match", &second_uid),
+                (
+                    "openehr-audit-details",
+                    "committer.name=\"Dr Who\", description=\"fix\"",
+                ),
+            ],
+            body.clone(),
+        )
+        .await;
+    answer.expect(204);
+    let third_uid = answer.etag();
+    assert!(third_uid.ends_with("::3"));
+
+    // By version id, at time, versioned object, revision history.
+    let answer = app.get(&format!("{status_url}/{first_uid}")).await;
+    answer.expect(200);
+    assert_eq!(answer.json()["is_queryable"], true);
+    let answer = app
+        .get(&format!("{status_url}/{status_id}::{SYSTEM_ID}::9"))
+        .await;
+    answer.expect(404);
+    let answer = app.get(&format!("{status_url}/{status_id}")).await;
+    answer.expect(400);
+
+    let answer = app
+        .get(&format!(
+            "{status_url}?version_at_time=2000-01-01T00:00:00Z"
+        ))
+        .await;
+    answer.expect(404);
+    let answer = app
+        .get(&format!(
+            "{status_url}?version_at_time=2999-01-01T00:00:00%2B01:00"
+        ))
+        .await;
+    answer.expect(200);
+    assert_eq!(answer.etag(), third_uid);
+    app.get(&format!("{status_url}?version_at_time=yesterday"))
+        .await
+        .expect(400);
+
+    let versioned = app
+        .get(&format!("{}/versioned_ehr_status", ehr_url(&ehr_id)))
+        .await;
+    versioned.expect(200);
+    assert_eq!(versioned.json()["uid"]["value"], status_id);
+    assert_eq!(versioned.json()["owner_id"]["id"]["value"], ehr_id);
+
+    let history = app
+        .get(&format!(
+            "{}/versioned_ehr_status/revision_history",
+            ehr_url(&ehr_id)
+        ))
+        .await;
+    history.expect(200);
+    let items = history.json()["items"].as_array().unwrap().clone();
+    let ids: Vec<&str> = items
+        .iter()
+        .map(|item| item["version_id"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [first_uid.as_str(), second_uid.as_str(), third_uid.as_str()]
+    );
+    assert_eq!(items[2]["audits"][0]["committer"]["name"], "Dr Who");
+    assert_eq!(items[2]["audits"][0]["description"]["value"], "fix");
+    assert_eq!(
+        items[0]["audits"][0]["change_type"]["defining_code"]["code_string"],
+        "249"
+    );
+    assert_eq!(
+        items[1]["audits"][0]["change_type"]["defining_code"]["code_string"],
+        "251"
+    );
+
+    let version = app
+        .get(&format!(
+            "{}/versioned_ehr_status/version/{second_uid}",
+            ehr_url(&ehr_id)
+        ))
+        .await;
+    version.expect(200);
+    let version = version.json();
+    assert_eq!(version["_type"], "ORIGINAL_VERSION");
+    assert_eq!(version["uid"]["value"], second_uid);
+    assert_eq!(version["preceding_version_uid"]["value"], first_uid);
+    assert_eq!(version["data"]["is_queryable"], false);
+    assert_eq!(
+        version["lifecycle_state"]["defining_code"]["code_string"],
+        "532"
+    );
+
+    let latest = app
+        .get(&format!(
+            "{}/versioned_ehr_status/version",
+            ehr_url(&ehr_id)
+        ))
+        .await;
+    latest.expect(200);
+    assert_eq!(latest.json()["uid"]["value"], third_uid);
+}
+
+async fn composition_lifecycle(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let uid = app.create_composition(&ehr_id).await;
+    let object_id = uid.split("::").next().unwrap().to_owned();
+    assert_eq!(uid, format!("{object_id}::{SYSTEM_ID}::1"));
+    let compositions = format!("{}/composition", ehr_url(&ehr_id));
+
+    // Read by version id and by object id.
+    let by_version = app.get(&format!("{compositions}/{uid}")).await;
+    by_version.expect(200);
+    assert_eq!(by_version.etag(), uid);
+    assert_eq!(by_version.header("content-type"), "application/json");
+    let composition = by_version.json();
+    assert_eq!(composition["uid"]["value"], uid);
+    assert_eq!(composition["_type"], "COMPOSITION");
+    let latest = app.get(&format!("{compositions}/{object_id}")).await;
+    latest.expect(200);
+    assert_eq!(latest.json(), composition);
+
+    // Update with If-Match.
+    let mut changed = composition.clone();
+    changed["name"]["value"] = json!("Minimal, amended");
+    let body = serde_json::to_vec(&changed).unwrap();
+    let answer = app
+        .call(
+            Method::PUT,
+            &format!("{compositions}/{object_id}"),
+            &[
+                ("content-type", "application/json"),
+                ("if-match", &uid),
+                ("prefer", "return=representation"),
+            ],
+            body.clone(),
+        )
+        .await;
+    answer.expect(200);
+    let second = answer.etag();
+    assert_eq!(second, format!("{object_id}::{SYSTEM_ID}::2"));
+    assert_eq!(answer.json()["name"]["value"], "Minimal, amended");
+    assert!(
+        answer
+            .header("location")
+            .ends_with(&format!("/composition/{second}"))
+    );
+
+    // A stale If-Match: 412 with the latest version.
+    let answer = app
+        .call(
+            Method::PUT,
+            &format!("{compositions}/{object_id}"),
+            &[("content-type", "application/json"), ("if-match", &uid)],
+            body.clone(),
+        )
+        .await;
+    answer.expect(412);
+    assert_eq!(answer.etag(), second);
+
+    // The old version is still there, unchanged.
+    let old = app.get(&format!("{compositions}/{uid}")).await;
+    old.expect(200);
+    assert_eq!(old.json()["name"]["value"], composition["name"]["value"]);
+
+    // At time.
+    let answer = app
+        .get(&format!(
+            "{compositions}/{object_id}?version_at_time=2999-01-01T00:00:00Z"
+        ))
+        .await;
+    answer.expect(200);
+    assert_eq!(answer.etag(), second);
+    app.get(&format!(
+        "{compositions}/{object_id}?version_at_time=1999-01-01T00:00:00Z"
+    ))
+    .await
+    .expect(404);
+
+    // Delete: a new version in state deleted; reading the latest answers 204.
+    let answer = app
+        .call(
+            Method::DELETE,
+            &format!("{compositions}/{uid}"),
+            &[],
+            Vec::new(),
+        )
+        .await;
+    answer.expect(412);
+    let answer = app
+        .call(
+            Method::DELETE,
+            &format!("{compositions}/{second}"),
+            &[],
+            Vec::new(),
+        )
+        .await;
+    answer.expect(204);
+    let third = answer.etag();
+    assert!(third.ends_with("::3"));
+    let answer = app.get(&format!("{compositions}/{object_id}")).await;
+    answer.expect(204);
+    assert!(answer.body.is_empty());
+    let answer = app
+        .call(
+            Method::DELETE,
+            &format!("{compositions}/{third}"),
+            &[],
+            Vec::new(),
+        )
+        .await;
+    answer.expect(409);
+    // Earlier versions stay readable.
+    app.get(&format!("{compositions}/{second}"))
+        .await
+        .expect(200);
+
+    // Unknown ids.
+    app.get(&format!("{compositions}/{}", uuid::Uuid::new_v4()))
+        .await
+        .expect(404);
+    app.get(&format!(
+        "{}/composition/{object_id}",
+        ehr_url(&uuid::Uuid::new_v4().to_string())
+    ))
+    .await
+    .expect(404);
+    app.get(&format!("{compositions}/{object_id}::{SYSTEM_ID}::x"))
+        .await
+        .expect(400);
+    // An EHR_STATUS is not a composition.
+    let status = app
+        .get(&format!("{}/ehr_status", ehr_url(&ehr_id)))
+        .await
+        .etag();
+    app.get(&format!("{compositions}/{status}"))
+        .await
+        .expect(404);
+}
+
+async fn composition_versioned_object(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let uid = app.create_composition(&ehr_id).await;
+    let object_id = uid.split("::").next().unwrap().to_owned();
+    let composition = app
+        .get(&format!("{}/composition/{uid}", ehr_url(&ehr_id)))
+        .await
+        .json();
+    let answer = app
+        .call(
+            Method::PUT,
+            &format!("{}/composition/{object_id}", ehr_url(&ehr_id)),
+            &[
+                ("content-type", "application/json"),
+                ("if-match", &uid),
+                ("openehr-version", "lifecycle_state.code_string=\"553\""),
+            ],
+            serde_json::to_vec(&composition).unwrap(),
+        )
+        .await;
+    answer.expect(204);
+    let second = answer.etag();
+    let versioned = format!("{}/versioned_composition/{object_id}", ehr_url(&ehr_id));
+
+    let answer = app.get(&versioned).await;
+    answer.expect(200);
+    assert_eq!(answer.json()["_type"], "VERSIONED_COMPOSITION");
+    assert_eq!(answer.json()["uid"]["value"], object_id);
+
+    let history = app.get(&format!("{versioned}/revision_history")).await;
+    history.expect(200);
+    let items = history.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["version_id"]["value"], uid);
+    assert_eq!(items[1]["version_id"]["value"], second);
+
+    let version = app.get(&format!("{versioned}/version/{second}")).await;
+    version.expect(200);
+    let version = version.json();
+    assert_eq!(
+        version["lifecycle_state"]["defining_code"]["code_string"],
+        "553"
+    );
+    assert_eq!(version["data"]["uid"]["value"], second);
+    assert!(version["contribution"]["id"]["value"].is_string());
+
+    let at_time = app
+        .get(&format!(
+            "{versioned}/version?version_at_time=2999-01-01T00:00:00Z"
+        ))
+        .await;
+    at_time.expect(200);
+    assert_eq!(at_time.json()["uid"]["value"], second);
+    let latest = app.get(&format!("{versioned}/version")).await;
+    assert_eq!(latest.json()["uid"]["value"], second);
+
+    // The contribution of a version can be read back.
+    let contribution = version["contribution"]["id"]["value"].as_str().unwrap();
+    let answer = app
+        .get(&format!("{}/contribution/{contribution}", ehr_url(&ehr_id)))
+        .await;
+    answer.expect(200);
+    assert_eq!(answer.json()["versions"][0]["id"]["value"], second);
+
+    app.get(&format!(
+        "{versioned}/version/{}::{SYSTEM_ID}::1",
+        uuid::Uuid::new_v4()
+    ))
+    .await
+    .expect(400);
+    app.get(&format!(
+        "{}/versioned_composition/{}",
+        ehr_url(&ehr_id),
+        uuid::Uuid::new_v4()
+    ))
+    .await
+    .expect(404);
+    app.get(&format!(
+        "{}/versioned_composition/{}/revision_history",
+        ehr_url(&ehr_id),
+        uuid::Uuid::new_v4()
+    ))
+    .await
+    .expect(404);
+    app.get(&format!(
+        "{}/versioned_composition/not-a-uuid",
+        ehr_url(&ehr_id)
+    ))
+    .await
+    .expect(400);
+}
+
+async fn composition_bad_input(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let url = format!("{}/composition", ehr_url(&ehr_id));
+    let example: Value =
+        serde_json::from_slice(&testdata("compositions/minimal_observation.canonical.json"))
+            .unwrap();
+
+    // The template has not been uploaded: 422 naming it.
+    let answer = app
+        .post_json(&url, &serde_json::to_vec(&example).unwrap(), &[])
+        .await;
+    answer.expect(422);
+    assert_eq!(
+        answer.json()["details"][0]["path"],
+        "/archetype_details/template_id/value"
+    );
+    app.upload_template("minimal_observation.opt")
+        .await
+        .expect(201);
+
+    // Malformed JSON: 400 with line and column.
+    let answer = app
+        .post_json(&url, b"{\n  \"_type\": \"COMPOSITION\",\n  oops\n}", &[])
+        .await;
+    answer.expect(400);
+    assert_eq!(answer.error_code(), "malformed_body");
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 3"),
+        "{}",
+        answer.text()
+    );
+
+    // An unknown _type deep inside: 400 with its path.
+    let mut unknown = example.clone();
+    unknown["content"][0]["data"]["events"][0]["data"]["items"][0]["value"]["_type"] =
+        json!("DV_TEXTT");
+    let answer = app
+        .post_json(&url, &serde_json::to_vec(&unknown).unwrap(), &[])
+        .await;
+    answer.expect(400);
+    assert_eq!(
+        answer.json()["details"][0]["path"],
+        "/content/0/data/events/0/data/items/0/value",
+        "{}",
+        answer.text()
+    );
+
+    // A missing mandatory attribute.
+    let mut missing = example.clone();
+    missing["content"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("name");
+    let answer = app
+        .post_json(&url, &serde_json::to_vec(&missing).unwrap(), &[])
+        .await;
+    answer.expect(400);
+    assert_eq!(
+        answer.json()["details"][0]["path"],
+        "/content/0/name",
+        "{}",
+        answer.text()
+    );
+
+    // A composition that names no template.
+    let mut untemplated = example.clone();
+    untemplated["archetype_details"]
+        .as_object_mut()
+        .unwrap()
+        .remove("template_id");
+    let answer = app
+        .post_json(&url, &serde_json::to_vec(&untemplated).unwrap(), &[])
+        .await;
+    answer.expect(422);
+
+    // Not a composition at all.
+    let answer = app
+        .post_json(&url, br#"{"_type": "EHR_STATUS"}"#, &[])
+        .await;
+    answer.expect(400);
+
+    // Wrong media types.
+    app.call(
+        Method::POST,
+        &url,
+        &[("content-type", "text/plain")],
+        b"x".to_vec(),
+    )
+    .await
+    .expect(415);
+    app.call(
+        Method::POST,
+        &url,
+        &[],
+        serde_json::to_vec(&example).unwrap(),
+    )
+    .await
+    .expect(415);
+    app.call(
+        Method::POST,
+        &url,
+        &[
+            ("content-type", "application/json"),
+            ("accept", "image/png"),
+        ],
+        serde_json::to_vec(&example).unwrap(),
+    )
+    .await
+    .expect(406);
+    app.post_json(&url, b"", &[]).await.expect(400);
+
+    // Unknown EHR.
+    let answer = app
+        .post_json(
+            &format!("{}/composition", ehr_url(&uuid::Uuid::new_v4().to_string())),
+            &serde_json::to_vec(&example).unwrap(),
+            &[],
+        )
+        .await;
+    answer.expect(404);
+
+    // Bad headers.
+    let answer = app
+        .post_json(
+            &url,
+            &serde_json::to_vec(&example).unwrap(),
+            &[("openehr-audit-details", "committer.name=\"unterminated")],
+        )
+        .await;
+    answer.expect(400);
+    let answer = app
+        .post_json(
+            &url,
+            &serde_json::to_vec(&example).unwrap(),
+            &[("openehr-version", "lifecycle_state.code_string=\"999\"")],
+        )
+        .await;
+    answer.expect(400);
+
+    // Update with a malformed If-Match, or one naming another object.
+    let uid = app.create_composition(&ehr_id).await;
+    let object_id = uid.split("::").next().unwrap();
+    let body = serde_json::to_vec(&example).unwrap();
+    app.call(
+        Method::PUT,
+        &format!("{url}/{object_id}"),
+        &[
+            ("content-type", "application/json"),
+            ("if-match", "nonsense"),
+        ],
+        body.clone(),
+    )
+    .await
+    .expect(400);
+    let other = format!("{}::{SYSTEM_ID}::1", uuid::Uuid::new_v4());
+    app.call(
+        Method::PUT,
+        &format!("{url}/{object_id}"),
+        &[("content-type", "application/json"), ("if-match", &other)],
+        body.clone(),
+    )
+    .await
+    .expect(400);
+    app.call(
+        Method::PUT,
+        &format!("{url}/{object_id}"),
+        &[("content-type", "application/json")],
+        body.clone(),
+    )
+    .await
+    .expect(400);
+    let missing_object = uuid::Uuid::new_v4();
+    app.call(
+        Method::PUT,
+        &format!("{url}/{missing_object}"),
+        &[
+            ("content-type", "application/json"),
+            ("if-match", &format!("{missing_object}::{SYSTEM_ID}::1")),
+        ],
+        body,
+    )
+    .await
+    .expect(404);
+
+    // Nothing from the refused requests was stored: exactly one composition exists.
+    let versions = app
+        .store
+        .list_versions(ehr_id.parse().unwrap(), object_id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(versions.len(), 1);
+}
+
+async fn composition_xml_in_and_out(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let uid = app.create_composition(&ehr_id).await;
+    let url = format!("{}/composition/{uid}", ehr_url(&ehr_id));
+    let xml = app
+        .call(
+            Method::GET,
+            &url,
+            &[("accept", "application/xml")],
+            Vec::new(),
+        )
+        .await;
+    xml.expect(200);
+    assert_eq!(xml.header("content-type"), "application/xml");
+    assert!(xml.text().contains("<composition"), "{}", xml.text());
+    let json = app.get(&url).await.json();
+
+    // The XML names the first composition's uid: committing it again is a conflict.
+    let answer = app
+        .call(
+            Method::POST,
+            &format!("{}/composition", ehr_url(&ehr_id)),
+            &[("content-type", "application/xml")],
+            xml.body.clone(),
+        )
+        .await;
+    answer.expect(409);
+
+    // Without the uid, committing the XML gives the same composition under a new uid.
+    let mut tree = openehr_rm::xml::from_slice(&xml.body, "COMPOSITION").unwrap();
+    tree.remove("uid");
+    let answer = app
+        .call(
+            Method::POST,
+            &format!("{}/composition", ehr_url(&ehr_id)),
+            &[
+                ("content-type", "application/xml"),
+                ("prefer", "return=representation"),
+            ],
+            openehr_rm::xml::to_vec(&tree, "composition"),
+        )
+        .await;
+    answer.expect(201);
+    let mut again = answer.json();
+    assert_ne!(again["uid"], json["uid"]);
+    again["uid"] = json["uid"].clone();
+    assert_eq!(again, json);
+
+    // The shared XML example names "IDCR - Adverse Reaction List.v1", but its OPT's template id
+    // is "Adverse Reaction List.v1": the template it names has not been uploaded.
+    app.upload_template("IDCR - Adverse Reaction List.v1.opt")
+        .await
+        .expect(201);
+    let answer = app
+        .call(
+            Method::POST,
+            &format!("{}/composition", ehr_url(&ehr_id)),
+            &[("content-type", "application/xml")],
+            testdata("compositions/adverse_reac_with_feeder_audit.canonical.xml"),
+        )
+        .await;
+    answer.expect(422);
+    assert_eq!(
+        answer.json()["details"][0]["path"],
+        "/archetype_details/template_id/value"
+    );
+    // Malformed XML names the line and column.
+    let answer = app
+        .call(
+            Method::POST,
+            &format!("{}/composition", ehr_url(&ehr_id)),
+            &[("content-type", "application/xml")],
+            b"<composition>\n<name><value>x</name>".to_vec(),
+        )
+        .await;
+    answer.expect(400);
+    assert_eq!(answer.error_code(), "malformed_body");
+}
+
+async fn every_example_composition_round_trips_through_the_api(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let examples = [
+        (
+            "minimal_observation.canonical.json",
+            "minimal_observation.opt",
+        ),
+        (
+            "minimal_evaluation.canonical.json",
+            "minimal_evaluation.opt",
+        ),
+        (
+            "minimal_instruction.canonical.json",
+            "minimal_instruction.opt",
+        ),
+        ("minimal_action2_1.canonical.json", "minimal_action2.opt"),
+        (
+            "minimal_persistent.canonical.json",
+            "persistent_minimal.opt",
+        ),
+        (
+            "persistent_minimal.en.v1__full.canonical.json",
+            "persistent_minimal.opt",
+        ),
+        (
+            "multi_occurrence.canonical.json",
+            "ehrbase_multi_occurrence.de.opt",
+        ),
+        ("nested.en.v1.canonical.json", "nested.en.v1.opt"),
+        (
+            "all_types_systematic_tests.canonical.json",
+            "Test_all_types.opt",
+        ),
+    ];
+    for (composition, template) in examples {
+        let upload = app.upload_template(template).await;
+        assert!(
+            upload.status == 201 || upload.status == 409,
+            "{template}: {}",
+            upload.text()
+        );
+        let body = testdata(&format!("compositions/{composition}"));
+        let answer = app
+            .post_json(&format!("{}/composition", ehr_url(&ehr_id)), &body, &[])
+            .await;
+        assert_eq!(answer.status, 201, "{composition}: {}", answer.text());
+        let uid = answer.etag();
+        let stored = app
+            .get(&format!("{}/composition/{uid}", ehr_url(&ehr_id)))
+            .await;
+        stored.expect(200);
+        // The stored tree equals the sent tree except for the uid the server assigned.
+        let mut sent = openehr_rm::json::from_slice(&body, "COMPOSITION").unwrap();
+        let got = openehr_rm::json::from_slice(&stored.body, "COMPOSITION").unwrap();
+        sent.set("uid", got.get("uid").unwrap().clone()).unwrap();
+        assert_eq!(sent, got, "{composition}");
+        // And the XML the API serves parses to the same tree.
+        let xml = app
+            .call(
+                Method::GET,
+                &format!("{}/composition/{uid}", ehr_url(&ehr_id)),
+                &[("accept", "application/xml")],
+                Vec::new(),
+            )
+            .await;
+        xml.expect(200);
+        assert_eq!(
+            openehr_rm::xml::from_slice(&xml.body, "COMPOSITION").unwrap(),
+            got,
+            "{composition} as xml"
+        );
+    }
+}
+
+async fn directory_lifecycle(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let url = format!("{}/directory", ehr_url(&ehr_id));
+    app.get(&url).await.expect(404);
+    let folder = json!({
+        "_type": "FOLDER",
+        "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1",
+        "name": { "_type": "DV_TEXT", "value": "root" },
+        "folders": [
+            { "_type": "FOLDER", "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1", "name": { "_type": "DV_TEXT", "value": "episodes" },
+              "folders": [ { "_type": "FOLDER", "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1", "name": { "_type": "DV_TEXT", "value": "2026" } } ] }
+        ]
+    });
+    let answer = app
+        .post_json(
+            &url,
+            &serde_json::to_vec(&folder).unwrap(),
+            &[("prefer", "return=representation")],
+        )
+        .await;
+    answer.expect(201);
+    let first = answer.etag();
+    assert_eq!(answer.json()["uid"]["value"], first);
+    assert!(
+        answer
+            .header("location")
+            .ends_with(&format!("/directory/{first}"))
+    );
+    app.post_json(&url, &serde_json::to_vec(&folder).unwrap(), &[])
+        .await
+        .expect(409);
+
+    let ehr = app.get(&ehr_url(&ehr_id)).await.json();
+    assert_eq!(
+        ehr["directory"]["id"]["value"],
+        first.split("::").next().unwrap()
+    );
+
+    let answer = app.get(&format!("{url}?path=episodes/2026")).await;
+    answer.expect(200);
+    assert_eq!(answer.json()["name"]["value"], "2026");
+    app.get(&format!("{url}?path=episodes/1999"))
+        .await
+        .expect(404);
+
+    let mut changed = folder.clone();
+    changed["name"]["value"] = json!("root, renamed");
+    let body = serde_json::to_vec(&changed).unwrap();
+    app.call(
+        Method::PUT,
+        &url,
+        &[("content-type", "application/json")],
+        body.clone(),
+    )
+    .await
+    .expect(400);
+    let answer = app
+        .call(
+            Method::PUT,
+            &url,
+            &[("content-type", "application/json"), ("if-match", &first)],
+            body.clone(),
+        )
+        .await;
+    answer.expect(204);
+    let second = answer.etag();
+    app.call(
+        Method::PUT,
+        &url,
+        &[("content-type", "application/json"), ("if-match", &first)],
+        body,
+    )
+    .await
+    .expect(412);
+
+    let answer = app.get(&format!("{url}/{first}")).await;
+    answer.expect(200);
+    assert_eq!(answer.json()["name"]["value"], "root");
+    let answer = app.get(&format!("{url}/{first}?path=episodes")).await;
+    assert_eq!(answer.json()["name"]["value"], "episodes");
+    let answer = app.get(&url).await;
+    assert_eq!(answer.json()["name"]["value"], "root, renamed");
+    let answer = app
+        .get(&format!("{url}?version_at_time=2999-01-01T00:00:00Z"))
+        .await;
+    assert_eq!(answer.etag(), second);
+    let xml = app
+        .call(
+            Method::GET,
+            &url,
+            &[("accept", "application/xml")],
+            Vec::new(),
+        )
+        .await;
+    xml.expect(200);
+    assert!(xml.text().contains("root, renamed"));
+
+    app.call(Method::DELETE, &url, &[("if-match", &first)], Vec::new())
+        .await
+        .expect(412);
+    let answer = app
+        .call(Method::DELETE, &url, &[("if-match", &second)], Vec::new())
+        .await;
+    answer.expect(204);
+    app.get(&url).await.expect(204);
+}
+
+fn version_entry(data: Value, change_type: (&str, &str), preceding: Option<&str>) -> Value {
+    let mut entry = json!({
+        "_type": "ORIGINAL_VERSION",
+        "data": data,
+        "commit_audit": {
+            "_type": "AUDIT_DETAILS",
+            "change_type": { "_type": "DV_CODED_TEXT", "value": change_type.0, "defining_code": { "_type": "CODE_PHRASE", "terminology_id": { "_type": "TERMINOLOGY_ID", "value": "openehr" }, "code_string": change_type.1 } },
+            "committer": { "_type": "PARTY_IDENTIFIED", "name": "Nurse Ratched" },
+            "system_id": "x",
+            "time_committed": { "value": "2026-01-01T00:00:00Z" }
+        },
+        "lifecycle_state": { "_type": "DV_CODED_TEXT", "value": "complete", "defining_code": { "_type": "CODE_PHRASE", "terminology_id": { "_type": "TERMINOLOGY_ID", "value": "openehr" }, "code_string": "532" } }
+    });
+    if let Some(preceding) = preceding {
+        entry["preceding_version_uid"] =
+            json!({ "_type": "OBJECT_VERSION_ID", "value": preceding });
+    }
+    entry
+}
+
+async fn contribution_commits_all_or_nothing(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let existing = app.create_composition(&ehr_id).await;
+    let example: Value =
+        serde_json::from_slice(&testdata("compositions/minimal_observation.canonical.json"))
+            .unwrap();
+    let url = format!("{}/contribution", ehr_url(&ehr_id));
+    let contribution = json!({
+        "versions": [
+            version_entry(example.clone(), ("creation", "249"), None),
+            version_entry(example.clone(), ("modification", "251"), Some(&existing)),
+        ],
+        "audit": { "committer": { "_type": "PARTY_IDENTIFIED", "name": "Nurse Ratched" } }
+    });
+    let answer = app
+        .post_json(
+            &url,
+            &serde_json::to_vec(&contribution).unwrap(),
+            &[("prefer", "return=representation")],
+        )
+        .await;
+    answer.expect(201);
+    let body = answer.json();
+    let contribution_id = answer.etag();
+    assert_eq!(body["uid"]["value"], contribution_id);
+    assert!(
+        answer
+            .header("location")
+            .ends_with(&format!("/contribution/{contribution_id}"))
+    );
+    let versions = body["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert!(
+        versions[0]["id"]["value"]
+            .as_str()
+            .unwrap()
+            .ends_with("::1")
+    );
+    let object_id = existing.split("::").next().unwrap();
+    assert_eq!(
+        versions[1]["id"]["value"],
+        format!("{object_id}::{SYSTEM_ID}::2")
+    );
+    assert_eq!(body["audit"]["committer"]["name"], "Nurse Ratched");
+
+    let read = app.get(&format!("{url}/{contribution_id}")).await;
+    read.expect(200);
+    // The same versions; the order of a contribution's versions is not significant.
+    let sorted = |value: &Value| {
+        let mut ids: Vec<String> = value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"]["value"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(sorted(&read.json()["versions"]), sorted(&body["versions"]));
+
+    // One bad version (a stale preceding version) commits nothing, not even the valid creation.
+    let mut fresh = example.clone();
+    let fresh_id = uuid::Uuid::new_v4();
+    fresh["uid"] =
+        json!({ "_type": "OBJECT_VERSION_ID", "value": format!("{fresh_id}::{SYSTEM_ID}::1") });
+    let contribution = json!({
+        "versions": [
+            version_entry(fresh.clone(), ("creation", "249"), None),
+            version_entry(example.clone(), ("modification", "251"), Some(&existing)),
+        ]
+    });
+    let answer = app
+        .post_json(&url, &serde_json::to_vec(&contribution).unwrap(), &[])
+        .await;
+    answer.expect(412);
+    assert_eq!(
+        answer.json()["details"][0]["path"],
+        "/versions/1/preceding_version_uid"
+    );
+    app.get(&format!("{}/composition/{fresh_id}", ehr_url(&ehr_id)))
+        .await
+        .expect(404);
+
+    // One invalid version (an unknown _type) commits nothing either.
+    let mut broken = example.clone();
+    broken["content"][0]["_type"] = json!("OBSERVATIONN");
+    let contribution = json!({
+        "versions": [
+            version_entry(fresh.clone(), ("creation", "249"), None),
+            version_entry(broken, ("creation", "249"), None),
+        ]
+    });
+    let answer = app
+        .post_json(&url, &serde_json::to_vec(&contribution).unwrap(), &[])
+        .await;
+    answer.expect(400);
+    assert_eq!(
+        answer.json()["details"][0]["path"],
+        "/versions/1/data/content/0"
+    );
+    app.get(&format!("{}/composition/{fresh_id}", ehr_url(&ehr_id)))
+        .await
+        .expect(404);
+
+    // A deletion without data, and an EHR_STATUS modification, in one contribution.
+    let status = app.get(&format!("{}/ehr_status", ehr_url(&ehr_id))).await;
+    let status_uid = status.etag();
+    let second = format!("{object_id}::{SYSTEM_ID}::2");
+    let contribution = json!({
+        "versions": [
+            { "preceding_version_uid": { "value": second }, "commit_audit": { "change_type": { "value": "deleted", "defining_code": { "code_string": "523" } }, "committer": { "_type": "PARTY_IDENTIFIED", "name": "x" } } },
+            version_entry(status.json(), ("modification", "251"), Some(&status_uid)),
+        ]
+    });
+    let answer = app
+        .post_json(&url, &serde_json::to_vec(&contribution).unwrap(), &[])
+        .await;
+    answer.expect(201);
+    app.get(&format!("{}/composition/{object_id}", ehr_url(&ehr_id)))
+        .await
+        .expect(204);
+    assert!(
+        app.get(&format!("{}/ehr_status", ehr_url(&ehr_id)))
+            .await
+            .etag()
+            .ends_with("::2")
+    );
+}
+
+async fn contribution_bad_input(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let url = format!("{}/contribution", ehr_url(&ehr_id));
+    app.upload_template("minimal_observation.opt")
+        .await
+        .expect(201);
+    let example: Value =
+        serde_json::from_slice(&testdata("compositions/minimal_observation.canonical.json"))
+            .unwrap();
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (json!({}), 400, "/versions"),
+        (json!({ "versions": [] }), 400, "/versions"),
+        (
+            json!({ "versions": [ { "commit_audit": {} } ] }),
+            400,
+            "/versions/0/data",
+        ),
+        (
+            json!({ "versions": [ { "data": { "name": "x" } } ] }),
+            400,
+            "/versions/0/data/_type",
+        ),
+        (
+            json!({ "versions": [ { "data": { "_type": "PERSON" } } ] }),
+            400,
+            "/versions/0/data/_type",
+        ),
+        (
+            json!({ "versions": [ version_entry(example.clone(), ("modification", "251"), None) ] }),
+            400,
+            "/versions/0/preceding_version_uid",
+        ),
+        (
+            json!({ "versions": [ version_entry(example.clone(), ("creation", "249"), Some("nonsense")) ] }),
+            400,
+            "/versions/0/preceding_version_uid/value",
+        ),
+        (
+            json!({ "versions": [ version_entry(example.clone(), ("bogus", "999"), None) ] }),
+            400,
+            "/versions/0/commit_audit/change_type",
+        ),
+        (
+            json!({ "versions": [ version_entry(json!({"_type": "EHR_STATUS", "archetype_node_id": "x", "name": {"value": "s"}, "subject": {"_type": "PARTY_SELF"}, "is_queryable": true, "is_modifiable": true}), ("creation", "249"), None) ] }),
+            409,
+            "/versions/0/data",
+        ),
+    ];
+    for (body, status, path) in cases {
+        let answer = app
+            .post_json(&url, &serde_json::to_vec(&body).unwrap(), &[])
+            .await;
+        answer.expect(status);
+        assert_eq!(
+            answer.json()["details"][0]["path"],
+            path,
+            "{body}: {}",
+            answer.text()
+        );
+    }
+    let mut unknown_template = example.clone();
+    unknown_template["archetype_details"]["template_id"]["value"] = json!("no such template");
+    let answer = app.post_json(&url, &serde_json::to_vec(&json!({ "versions": [ version_entry(unknown_template, ("creation", "249"), None) ] })).unwrap(), &[]).await;
+    answer.expect(422);
+    assert_eq!(
+        answer.json()["details"][0]["path"],
+        "/versions/0/data/archetype_details/template_id/value"
+    );
+    app.post_json(&url, b"[1,2", &[]).await.expect(400);
+    app.call(
+        Method::POST,
+        &url,
+        &[("content-type", "application/xml")],
+        b"<contribution/>".to_vec(),
+    )
+    .await
+    .expect(415);
+    app.get(&format!("{url}/{}", uuid::Uuid::new_v4()))
+        .await
+        .expect(404);
+    app.get(&format!("{url}/nope")).await.expect(400);
+}
+
+async fn templates_upload_list_get(app: TestApp) {
+    let url = format!("{BASE}/definition/template/adl1.4");
+    let answer = app.upload_template("ReSPECT-3.v0.opt").await;
+    answer.expect(201);
+    assert_eq!(answer.header("location"), format!("{url}/ReSPECT-3.v0"));
+    let answer = app
+        .upload_template("IDCR - Adverse Reaction List.v1.opt")
+        .await;
+    answer.expect(201);
+    assert_eq!(
+        answer.header("location"),
+        format!("{url}/Adverse%20Reaction%20List.v1")
+    );
+    app.upload_template("ReSPECT-3.v0.opt").await.expect(409);
+
+    let list = app.get(&url).await;
+    list.expect(200);
+    let ids: Vec<String> = list
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["template_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["Adverse Reaction List.v1", "ReSPECT-3.v0"]);
+    assert_eq!(list.json()[1]["concept"], "ReSPECT-3.v0");
+
+    let opt = app
+        .get(&format!("{url}/Adverse%20Reaction%20List.v1"))
+        .await;
+    opt.expect(200);
+    assert_eq!(opt.header("content-type"), "application/xml");
+    assert_eq!(
+        opt.body,
+        testdata("templates/IDCR - Adverse Reaction List.v1.opt"),
+        "the OPT comes back as uploaded"
+    );
+    app.call(
+        Method::GET,
+        &format!("{url}/ReSPECT-3.v0"),
+        &[("accept", "application/json")],
+        Vec::new(),
+    )
+    .await
+    .expect(406);
+    app.get(&format!("{url}/nope")).await.expect(404);
+
+    for bad in [
+        &b"not xml"[..],
+        b"<composition/>",
+        b"<template><concept>x</concept></template>",
+        b"<template><unclosed>",
+    ] {
+        let answer = app
+            .call(
+                Method::POST,
+                &url,
+                &[("content-type", "application/xml")],
+                bad.to_vec(),
+            )
+            .await;
+        answer.expect(400);
+        assert_eq!(answer.error_code(), "invalid_template");
+    }
+    app.call(
+        Method::POST,
+        &url,
+        &[("content-type", "application/json")],
+        b"{}".to_vec(),
+    )
+    .await
+    .expect(415);
+}
+
+async fn stored_queries_and_admin_deletes(app: TestApp) {
+    let url = format!("{BASE}/definition/query");
+    let aql = "SELECT e/ehr_id/value FROM EHR e";
+    app.call(
+        Method::PUT,
+        &format!("{url}/org.example::ehrs/1.0.0"),
+        &[("content-type", "text/plain")],
+        aql.as_bytes().to_vec(),
+    )
+    .await
+    .expect(200);
+    app.call(
+        Method::PUT,
+        &format!("{url}/org.example::ehrs"),
+        &[("content-type", "text/plain")],
+        aql.as_bytes().to_vec(),
+    )
+    .await
+    .expect(200);
+    app.call(
+        Method::PUT,
+        &format!("{url}/org.example::ehrs/1.0.0"),
+        &[],
+        aql.as_bytes().to_vec(),
+    )
+    .await
+    .expect(409);
+    app.call(
+        Method::PUT,
+        &format!("{url}/no-namespace/1.0.0"),
+        &[],
+        aql.as_bytes().to_vec(),
+    )
+    .await
+    .expect(400);
+    app.call(
+        Method::PUT,
+        &format!("{url}/org.example::ehrs/1.0"),
+        &[],
+        aql.as_bytes().to_vec(),
+    )
+    .await
+    .expect(400);
+
+    let list = app.get(&format!("{url}/org.example::ehrs")).await;
+    list.expect(200);
+    let versions: Vec<String> = list.json()["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(versions, ["1.0.0", "1.0.1"]);
+    let query = app.get(&format!("{url}/org.example::ehrs/1.0.1")).await;
+    query.expect(200);
+    assert_eq!(query.json()["q"], aql);
+
+    let answer = app
+        .call(
+            Method::DELETE,
+            "/rest/admin/query/org.example::ehrs/1.0.0",
+            &[],
+            Vec::new(),
+        )
+        .await;
+    answer.expect(200);
+    app.get(&format!("{url}/org.example::ehrs/1.0.0"))
+        .await
+        .expect(404);
+    app.call(
+        Method::DELETE,
+        "/rest/admin/query/org.example::ehrs/1.0.0",
+        &[],
+        Vec::new(),
+    )
+    .await
+    .expect(404);
+
+    // A template in use cannot be deleted; an unused one can.
+    let ehr_id = app.create_ehr().await;
+    app.create_composition(&ehr_id).await;
+    let answer = app
+        .call(
+            Method::DELETE,
+            "/rest/admin/template/minimal_observation.en.v1",
+            &[],
+            Vec::new(),
+        )
+        .await;
+    answer.expect(409);
+    app.upload_template("minimal_evaluation.opt")
+        .await
+        .expect(201);
+    let answer = app
+        .call(
+            Method::DELETE,
+            "/ehrbase/rest/admin/template/minimal_evaluation.en.v1",
+            &[],
+            Vec::new(),
+        )
+        .await;
+    answer.expect(200);
+    assert_eq!(answer.json()["deleted"], 1);
+    app.get(&format!(
+        "{BASE}/definition/template/adl1.4/minimal_evaluation.en.v1"
+    ))
+    .await
+    .expect(404);
+    // Compositions for a deleted template are refused.
+    let body = testdata("compositions/minimal_evaluation.canonical.json");
+    app.post_json(&format!("{}/composition", ehr_url(&ehr_id)), &body, &[])
+        .await
+        .expect(422);
+    app.call(
+        Method::DELETE,
+        "/rest/admin/template/minimal_evaluation.en.v1",
+        &[],
+        Vec::new(),
+    )
+    .await
+    .expect(404);
+}
+
+async fn admin_erases_an_ehr(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let uid = app.create_composition(&ehr_id).await;
+    let other = app.create_ehr().await;
+    let other_uid = app.create_composition(&other).await;
+    app.call(
+        Method::DELETE,
+        &format!("/rest/admin/ehr/{ehr_id}"),
+        &[],
+        Vec::new(),
+    )
+    .await
+    .expect(204);
+    app.get(&ehr_url(&ehr_id)).await.expect(404);
+    app.get(&format!("{}/composition/{uid}", ehr_url(&ehr_id)))
+        .await
+        .expect(404);
+    let object_id = uid.split("::").next().unwrap().parse().unwrap();
+    assert!(
+        app.store
+            .list_versions(ehr_id.parse().unwrap(), object_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    app.call(
+        Method::DELETE,
+        &format!("/rest/admin/ehr/{ehr_id}"),
+        &[],
+        Vec::new(),
+    )
+    .await
+    .expect(404);
+    app.call(Method::DELETE, "/rest/admin/ehr/nope", &[], Vec::new())
+        .await
+        .expect(400);
+    // Other EHRs are untouched.
+    app.get(&format!("{}/composition/{other_uid}", ehr_url(&other)))
+        .await
+        .expect(200);
+}
+
+async fn concurrent_updates_with_one_if_match(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let uid = app.create_composition(&ehr_id).await;
+    let object_id = uid.split("::").next().unwrap().to_owned();
+    let body = app
+        .get(&format!("{}/composition/{uid}", ehr_url(&ehr_id)))
+        .await
+        .body;
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let app = app.clone();
+        let (url, uid, body) = (
+            format!("{}/composition/{object_id}", ehr_url(&ehr_id)),
+            uid.clone(),
+            body.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let answer: Answer = app
+                .call(
+                    Method::PUT,
+                    &url,
+                    &[("content-type", "application/json"), ("if-match", &uid)],
+                    body,
+                )
+                .await;
+            answer.status.as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 204).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 412).count(),
+        23,
+        "{statuses:?}"
+    );
+    let history = app
+        .get(&format!(
+            "{}/versioned_composition/{object_id}/revision_history",
+            ehr_url(&ehr_id)
+        ))
+        .await
+        .json();
+    let ids: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["version_id"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [uid.clone(), format!("{object_id}::{SYSTEM_ID}::2")]);
+}
+
+async fn ehrbase_alias_routes(app: TestApp) {
+    let answer = app
+        .call(
+            Method::POST,
+            "/ehrbase/rest/openehr/v1/ehr",
+            &[],
+            Vec::new(),
+        )
+        .await;
+    answer.expect(201);
+    let ehr_id = answer.etag();
+    assert_eq!(
+        answer.header("location"),
+        format!("/ehrbase/rest/openehr/v1/ehr/{ehr_id}")
+    );
+    app.get(&format!("/ehrbase/rest/openehr/v1/ehr/{ehr_id}"))
+        .await
+        .expect(200);
+    app.get(&ehr_url(&ehr_id)).await.expect(200);
+}
+
+async fn body_size_limit(_app: TestApp) {
+    let Some(app) = TestApp::with_limit(support::Backend::Sqlite, 1024).await else {
+        return;
+    };
+    let big = vec![b' '; 2048];
+    let answer = app.post_json(&format!("{BASE}/ehr"), &big, &[]).await;
+    answer.expect(413);
+    assert_eq!(answer.error_code(), "payload_too_large");
+    let example = testdata("compositions/minimal_observation.canonical.json");
+    let ehr_id = app.create_ehr().await;
+    app.post_json(&format!("{}/composition", ehr_url(&ehr_id)), &example, &[])
+        .await
+        .expect(413);
+}

@@ -1,0 +1,1470 @@
+//! The behavioural suite of the `Store` trait: one set of cases, run against SQLite (a
+//! fresh file per test) and PostgreSQL (a fresh database per test, when
+//! `KITH_TEST_DATABASE_URL` is set) by `backend_tests!`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use store::{
+    Audit, ChangeType, LifecycleState, NewContribution, NewEhr, NewVersion, ObjectKind, Store,
+    StoreError, StoredQuery, SubjectKey, TemplateRecord, VersionSelector, open_store,
+};
+use time::OffsetDateTime;
+use time::macros::datetime;
+use uuid::Uuid;
+
+/// A store under test, and what must outlive it (its directory or database).
+struct Harness {
+    store: Arc<dyn Store>,
+    location: Location,
+    _cleanup: Cleanup,
+}
+
+enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+enum Cleanup {
+    Directory(#[allow(dead_code)] tempfile::TempDir),
+    Database(#[allow(dead_code)] DropDatabase),
+}
+
+impl Harness {
+    /// Opens the same database again, as a restarted server would.
+    async fn reopen(&self) -> Arc<dyn Store> {
+        match &self.location {
+            Location::Sqlite(data_dir) => open_store(None, data_dir).await,
+            Location::Postgres(url) => open_store(Some(url), Path::new("unused")).await,
+        }
+        .expect("reopens")
+    }
+}
+
+async fn open_sqlite() -> Option<Harness> {
+    let directory = tempfile::tempdir().expect("creates a temporary directory");
+    let data_dir = directory.path().join("data");
+    // Two opens of a fresh database at once, as two servers starting together: creating
+    // the file and migrating must not race.
+    let (store, _twin) = tokio::join!(open_store(None, &data_dir), open_store(None, &data_dir));
+    let store = store.expect("opens sqlite");
+    assert_eq!(store.backend_name(), "sqlite");
+    Some(Harness {
+        store,
+        location: Location::Sqlite(data_dir),
+        _cleanup: Cleanup::Directory(directory),
+    })
+}
+
+/// Drops a test database when the test ends, whether it passed or panicked.
+struct DropDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop cannot await, and may run inside a runtime: use a thread with its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("builds a runtime");
+            runtime.block_on(async move {
+                let client = admin_client(&admin_url).await;
+                client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}
+
+async fn admin_client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connects to KITH_TEST_DATABASE_URL");
+    tokio::spawn(connection);
+    client
+}
+
+/// `url` with its database name replaced by `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |index| index + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+async fn open_postgres() -> Option<Harness> {
+    let Ok(admin_url) = std::env::var("KITH_TEST_DATABASE_URL") else {
+        eprintln!("skipped: KITH_TEST_DATABASE_URL is not set");
+        return None;
+    };
+    let name = format!("kith_test_{}", Uuid::new_v4().simple());
+    admin_client(&admin_url)
+        .await
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("creates a test database");
+    let cleanup = DropDatabase {
+        admin_url: admin_url.clone(),
+        name: name.clone(),
+    };
+    let url = with_database(&admin_url, &name);
+    // Two servers starting together on a fresh database: migrations must not race.
+    let (store, _twin) = tokio::join!(
+        open_store(Some(&url), Path::new("unused")),
+        open_store(Some(&url), Path::new("unused"))
+    );
+    let store = store.expect("connects to postgresql");
+    assert_eq!(store.backend_name(), "postgresql");
+    Some(Harness {
+        store,
+        location: Location::Postgres(url),
+        _cleanup: Cleanup::Database(cleanup),
+    })
+}
+
+macro_rules! backend_tests {
+    ($backend:ident, $open:ident) => {
+        mod $backend {
+            backend_tests!(@cases $open;
+                create_and_get_ehr,
+                missing_things_read_as_none,
+                duplicate_ehr_id_is_refused,
+                subject_with_an_ehr_is_refused,
+                status_update_moves_the_subject,
+                commit_to_unknown_ehr_is_refused,
+                versions_accumulate_oldest_first,
+                version_one_of_an_existing_object_conflicts,
+                version_gap_conflicts,
+                kind_must_match,
+                commit_is_all_or_nothing,
+                duplicate_contribution_is_refused,
+                folder_becomes_the_directory,
+                version_at_time_is_the_last_committed_before,
+                audit_and_metadata_round_trip,
+                contribution_lists_its_versions,
+                delete_ehr_erases_everything,
+                templates,
+                stored_queries,
+                storage_bytes_grow,
+                reopening_keeps_everything,
+                concurrent_updates_of_one_object_have_one_winner,
+                concurrent_creates_all_succeed,
+                conflicting_commit_among_concurrent_ones_fails_alone,
+                concurrent_ehrs_for_one_subject_have_one_winner,
+                crossed_concurrent_contributions_have_one_winner,
+            );
+        }
+    };
+    (@cases $open:ident; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(harness) = super::$open().await else {
+                    return;
+                };
+                super::cases::$case(&harness).await;
+            }
+        )*
+    };
+}
+
+backend_tests!(sqlite, open_sqlite);
+backend_tests!(postgres, open_postgres);
+
+/// Builders for the records the cases commit.
+mod fixtures {
+    use super::*;
+
+    pub fn audit(time_committed: OffsetDateTime) -> Audit {
+        Audit {
+            system_id: "kith.test".to_owned(),
+            time_committed,
+            change_type: ChangeType::Creation,
+            committer: serde_json::json!({"_type": "PARTY_IDENTIFIED", "name": "Dr Test"}),
+            description: None,
+        }
+    }
+
+    /// A small JSON document naming the object and version, so reads can be checked.
+    pub fn document(object_id: Uuid, version: u32) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "_type": "COMPOSITION",
+            "uid": {"value": format!("{object_id}::kith.test::{version}")},
+            "content": [{"value": "x".repeat(500)}],
+        }))
+        .expect("serialises")
+    }
+
+    pub fn version(object_id: Uuid, kind: ObjectKind, version: u32) -> NewVersion {
+        NewVersion {
+            object_id,
+            kind,
+            version,
+            change_type: if version == 1 {
+                ChangeType::Creation
+            } else {
+                ChangeType::Modification
+            },
+            lifecycle_state: LifecycleState::Complete,
+            template_id: (kind == ObjectKind::Composition).then(|| "test.template.v1".to_owned()),
+            subject: None,
+            data: document(object_id, version),
+        }
+    }
+
+    pub fn composition(object_id: Uuid, version: u32) -> NewVersion {
+        self::version(object_id, ObjectKind::Composition, version)
+    }
+
+    /// Now, at the microsecond precision both databases keep, so what is written compares
+    /// equal to what is read back.
+    pub fn now() -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+            .expect("a valid nanosecond")
+    }
+
+    pub fn contribution(ehr_id: Uuid, versions: Vec<NewVersion>) -> NewContribution {
+        contribution_at(ehr_id, versions, now())
+    }
+
+    pub fn contribution_at(
+        ehr_id: Uuid,
+        versions: Vec<NewVersion>,
+        time_committed: OffsetDateTime,
+    ) -> NewContribution {
+        NewContribution {
+            ehr_id,
+            contribution_id: Uuid::new_v4(),
+            audit: audit(time_committed),
+            versions,
+        }
+    }
+
+    pub fn subject(id: &str) -> SubjectKey {
+        SubjectKey {
+            namespace: "nhs_number".to_owned(),
+            id: id.to_owned(),
+        }
+    }
+
+    /// A new EHR; returns the NewEhr so the caller knows its status id.
+    pub fn new_ehr(subject: Option<SubjectKey>) -> NewEhr {
+        let ehr_id = Uuid::new_v4();
+        NewEhr {
+            ehr_id,
+            system_id: "kith.test".to_owned(),
+            time_created: now(),
+            subject,
+            contribution: contribution(
+                ehr_id,
+                vec![version(Uuid::new_v4(), ObjectKind::EhrStatus, 1)],
+            ),
+        }
+    }
+
+    pub async fn create_ehr(store: &dyn Store) -> Uuid {
+        let ehr = new_ehr(None);
+        let ehr_id = ehr.ehr_id;
+        store.create_ehr(ehr).await.expect("creates an ehr");
+        ehr_id
+    }
+
+    pub async fn create_composition(store: &dyn Store, ehr_id: Uuid) -> Uuid {
+        let object_id = Uuid::new_v4();
+        store
+            .commit(contribution(ehr_id, vec![composition(object_id, 1)]))
+            .await
+            .expect("commits a composition");
+        object_id
+    }
+
+    pub fn template(template_id: &str) -> TemplateRecord {
+        TemplateRecord {
+            template_id: template_id.to_owned(),
+            concept: format!("{template_id} concept"),
+            archetype_id: "openEHR-EHR-COMPOSITION.encounter.v1".to_owned(),
+            created_at: datetime!(2024-05-06 07:08:09.123456 +01:00),
+            // Not valid UTF-8 and with a BOM: must come back byte for byte.
+            opt: [
+                &[0xEF, 0xBB, 0xBF][..],
+                b"<template>\r\n",
+                &[0xFF, 0x00],
+                b"</template>",
+            ]
+            .concat(),
+        }
+    }
+
+    pub fn stored_query(name: &str, version: &str) -> StoredQuery {
+        StoredQuery {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            query_type: "AQL".to_owned(),
+            text: format!("SELECT c FROM EHR e CONTAINS COMPOSITION c -- {version}"),
+            saved: datetime!(2024-01-02 03:04:05.678901 -05:00),
+        }
+    }
+}
+
+mod cases {
+    use super::fixtures::*;
+    use super::*;
+
+    pub async fn create_and_get_ehr(harness: &Harness) {
+        let store = &*harness.store;
+        let mut ehr = new_ehr(Some(subject("9000000009")));
+        ehr.time_created = datetime!(2024-03-04 05:06:07.891234 +02:00);
+        let ehr_id = ehr.ehr_id;
+        let status_id = ehr.contribution.versions[0].object_id;
+        let contribution_id = ehr.contribution.contribution_id;
+        store.create_ehr(ehr).await.expect("creates");
+
+        let record = store.get_ehr(ehr_id).await.expect("reads").expect("exists");
+        assert_eq!(record.ehr_id, ehr_id);
+        assert_eq!(record.system_id, "kith.test");
+        assert_eq!(
+            record.time_created,
+            datetime!(2024-03-04 05:06:07.891234 +02:00)
+        );
+        assert_eq!(record.time_created.offset().whole_hours(), 2);
+        assert_eq!(record.ehr_status_id, status_id);
+        assert_eq!(record.directory_id, None);
+        assert_eq!(record.subject, Some(subject("9000000009")));
+
+        let by_subject = store
+            .find_ehr_by_subject(&subject("9000000009"))
+            .await
+            .expect("reads")
+            .expect("found");
+        assert_eq!(by_subject, record);
+
+        let object = store
+            .get_versioned_object(ehr_id, status_id)
+            .await
+            .expect("reads")
+            .expect("exists");
+        assert_eq!(object.kind, ObjectKind::EhrStatus);
+        assert_eq!(object.latest_version, 1);
+
+        let status = store
+            .get_version(ehr_id, status_id, VersionSelector::Latest)
+            .await
+            .expect("reads")
+            .expect("exists");
+        assert_eq!(status.data, document(status_id, 1));
+        assert_eq!(status.meta.contribution_id, contribution_id);
+        assert_eq!(status.meta.kind, ObjectKind::EhrStatus);
+    }
+
+    pub async fn missing_things_read_as_none(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr_id = create_ehr(store).await;
+        let unknown = Uuid::new_v4();
+        assert_eq!(store.get_ehr(unknown).await.expect("reads"), None);
+        assert_eq!(
+            store
+                .find_ehr_by_subject(&subject("nobody"))
+                .await
+                .expect("reads"),
+            None
+        );
+        assert_eq!(
+            store
+                .get_versioned_object(ehr_id, unknown)
+                .await
+                .expect("reads"),
+            None
+        );
+        assert_eq!(
+            store
+                .get_version(ehr_id, unknown, VersionSelector::Latest)
+                .await
+                .expect("reads"),
+            None
+        );
+        assert!(
+            store
+                .list_versions(ehr_id, unknown)
+                .await
+                .expect("reads")
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .get_contribution(ehr_id, unknown)
+                .await
+                .expect("reads"),
+            None
+        );
+        let object_id = create_composition(store, ehr_id).await;
+        assert_eq!(
+            store
+                .get_version(ehr_id, object_id, VersionSelector::Number(2))
+                .await
+                .expect("reads"),
+            None
+        );
+        // An object is found only under its own EHR.
+        let other_ehr = create_ehr(store).await;
+        assert_eq!(
+            store
+                .get_versioned_object(other_ehr, object_id)
+                .await
+                .expect("reads"),
+            None
+        );
+    }
+
+    pub async fn duplicate_ehr_id_is_refused(harness: &Harness) {
+        let store = &*harness.store;
+        let first = new_ehr(None);
+        let ehr_id = first.ehr_id;
+        store.create_ehr(first).await.expect("creates");
+        let mut second = new_ehr(Some(subject("dup")));
+        second.ehr_id = ehr_id;
+        second.contribution.ehr_id = ehr_id;
+        let error = store.create_ehr(second).await.expect_err("refused");
+        assert!(
+            matches!(error, StoreError::EhrExists(id) if id == ehr_id),
+            "{error:?}"
+        );
+        // Nothing of the refused EHR was kept, its subject included.
+        assert_eq!(
+            store
+                .find_ehr_by_subject(&subject("dup"))
+                .await
+                .expect("reads"),
+            None
+        );
+    }
+
+    pub async fn subject_with_an_ehr_is_refused(harness: &Harness) {
+        let store = &*harness.store;
+        store
+            .create_ehr(new_ehr(Some(subject("42"))))
+            .await
+            .expect("creates");
+        let second = new_ehr(Some(subject("42")));
+        let second_id = second.ehr_id;
+        let error = store.create_ehr(second).await.expect_err("refused");
+        assert!(
+            matches!(&error, StoreError::SubjectHasEhr(key) if *key == subject("42")),
+            "{error:?}"
+        );
+        assert_eq!(store.get_ehr(second_id).await.expect("reads"), None);
+        // The same id in another namespace is another subject.
+        let other_namespace = SubjectKey {
+            namespace: "local".to_owned(),
+            id: "42".to_owned(),
+        };
+        store
+            .create_ehr(new_ehr(Some(other_namespace)))
+            .await
+            .expect("creates");
+    }
+
+    pub async fn status_update_moves_the_subject(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr = new_ehr(Some(subject("before")));
+        let (ehr_id, status_id) = (ehr.ehr_id, ehr.contribution.versions[0].object_id);
+        store.create_ehr(ehr).await.expect("creates");
+        let other = new_ehr(Some(subject("taken")));
+        let other_id = other.ehr_id;
+        store.create_ehr(other).await.expect("creates");
+
+        let mut second = version(status_id, ObjectKind::EhrStatus, 2);
+        second.subject = Some(subject("after"));
+        store
+            .commit(contribution(ehr_id, vec![second]))
+            .await
+            .expect("commits");
+        let found = store
+            .find_ehr_by_subject(&subject("after"))
+            .await
+            .expect("reads");
+        assert_eq!(found.map(|record| record.ehr_id), Some(ehr_id));
+        assert_eq!(
+            store
+                .find_ehr_by_subject(&subject("before"))
+                .await
+                .expect("reads"),
+            None
+        );
+        let record = store.get_ehr(ehr_id).await.expect("reads").expect("exists");
+        assert_eq!(record.subject, Some(subject("after")));
+
+        // Another EHR's subject is refused, and the refused version is not kept.
+        let mut third = version(status_id, ObjectKind::EhrStatus, 3);
+        third.subject = Some(subject("taken"));
+        let error = store
+            .commit(contribution(ehr_id, vec![third]))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&error, StoreError::SubjectHasEhr(key) if *key == subject("taken")),
+            "{error:?}"
+        );
+        assert_eq!(
+            store
+                .list_versions(ehr_id, status_id)
+                .await
+                .expect("reads")
+                .len(),
+            2
+        );
+        let taken = store
+            .find_ehr_by_subject(&subject("taken"))
+            .await
+            .expect("reads");
+        assert_eq!(taken.map(|record| record.ehr_id), Some(other_id));
+
+        // A version without a subject frees it.
+        let fourth = version(status_id, ObjectKind::EhrStatus, 3);
+        store
+            .commit(contribution(ehr_id, vec![fourth]))
+            .await
+            .expect("commits");
+        assert_eq!(
+            store
+                .find_ehr_by_subject(&subject("after"))
+                .await
+                .expect("reads"),
+            None
+        );
+    }
+
+    pub async fn commit_to_unknown_ehr_is_refused(harness: &Harness) {
+        let store = &*harness.store;
+        let unknown = Uuid::new_v4();
+        let error = store
+            .commit(contribution(unknown, vec![composition(Uuid::new_v4(), 1)]))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(error, StoreError::EhrNotFound(id) if id == unknown),
+            "{error:?}"
+        );
+    }
+
+    pub async fn versions_accumulate_oldest_first(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr_id = create_ehr(store).await;
+        let object_id = create_composition(store, ehr_id).await;
+        for version in 2..=3 {
+            store
+                .commit(contribution(ehr_id, vec![composition(object_id, version)]))
+                .await
+                .expect("commits");
+        }
+        let history = store.list_versions(ehr_id, object_id).await.expect("reads");
+        let numbers: Vec<u32> = history.iter().map(|meta| meta.version).collect();
+        assert_eq!(numbers, [1, 2, 3]);
+        assert!(
+            history
+                .iter()
+                .all(|meta| meta.object_id == object_id && meta.ehr_id == ehr_id)
+        );
+
+        let latest = store
+            .get_version(ehr_id, object_id, VersionSelector::Latest)
+            .await
+            .expect("reads")
+            .expect("exists");
+        assert_eq!(latest.meta.version, 3);
+        assert_eq!(latest.data, document(object_id, 3));
+        let second = store
+            .get_version(ehr_id, object_id, VersionSelector::Number(2))
+            .await
+            .expect("reads")
+            .expect("exists");
+        assert_eq!(second.data, document(object_id, 2));
+        assert_eq!(second.meta, history[1]);
+        let object = store
+            .get_versioned_object(ehr_id, object_id)
+            .await
+            .expect("reads")
+            .expect("exists");
+        assert_eq!(object.latest_version, 3);
+        assert_eq!(object.kind, ObjectKind::Composition);
+    }
+
+    pub async fn version_one_of_an_existing_object_conflicts(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr_id = create_ehr(store).await;
+        let object_id = create_composition(store, ehr_id).await;
+        let error = store
+            .commit(contribution(ehr_id, vec![composition(object_id, 1)]))
+            .await
+            .expect_err("conflicts");
+        assert!(
+            matches!(error, StoreError::VersionConflict { object_id: id, version: 1, latest: Some(1) } if id == object_id),
+            "{error:?}"
+        );
+    }
+
+    pub async fn version_gap_conflicts(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr_id = create_ehr(store).await;
+        let object_id = create_composition(store, ehr_id).await;
+        let error = store
+            .commit(contribution(ehr_id, vec![composition(object_id, 3)]))
+            .await
+            .expect_err("conflicts");
+        assert!(
+            matches!(
+                error,
+                StoreError::VersionConflict {
+                    version: 3,
+                    latest: Some(1),
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        let unknown = Uuid::new_v4();
+        let error = store
+            .commit(contribution(ehr_id, vec![composition(unknown, 2)]))
+            .await
+            .expect_err("conflicts");
+        assert!(
+            matches!(error, StoreError::VersionConflict { object_id: id, version: 2, latest: None } if id == unknown),
+            "{error:?}"
+        );
+        let history = store.list_versions(ehr_id, object_id).await.expect("reads");
+        assert_eq!(history.len(), 1);
+    }
+
+    pub async fn kind_must_match(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr_id = create_ehr(store).await;
+        let object_id = create_composition(store, ehr_id).await;
+        let error = store
+            .commit(contribution(
+                ehr_id,
+                vec![version(object_id, ObjectKind::Folder, 2)],
+            ))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(
+                error,
+                StoreError::KindMismatch {
+                    expected: ObjectKind::Folder,
+                    actual: ObjectKind::Composition,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+
+    pub async fn commit_is_all_or_nothing(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr_id = create_ehr(store).await;
+        let existing = create_composition(store, ehr_id).await;
+        let fresh = Uuid::new_v4();
+        let refused = contribution(
+            ehr_id,
+            vec![
+                composition(fresh, 1),
+                version(Uuid::new_v4(), ObjectKind::Folder, 1),
+                composition(existing, 2),
+                composition(existing, 5),
+            ],
+        );
+        let refused_id = refused.contribution_id;
+        let error = store.commit(refused).await.expect_err("conflicts");
+        assert!(
+            matches!(error, StoreError::VersionConflict { .. }),
+            "{error:?}"
+        );
+        assert_eq!(
+            store
+                .get_versioned_object(ehr_id, fresh)
+                .await
+                .expect("reads"),
+            None
+        );
+        assert_eq!(
+            store
+                .get_contribution(ehr_id, refused_id)
+                .await
+                .expect("reads"),
+            None
+        );
+        let ehr = store.get_ehr(ehr_id).await.expect("reads").expect("exists");
+        assert_eq!(ehr.directory_id, None);
+        let object = store
+            .get_versioned_object(ehr_id, existing)
+            .await
+            .expect("reads")
+            .expect("exists");
+        assert_eq!(object.latest_version, 1);
+        assert_eq!(
+            store
+                .list_versions(ehr_id, existing)
+                .await
+                .expect("reads")
+                .len(),
+            1
+        );
+
+        // Two versions of one object in one contribution are applied in order.
+        store
+            .commit(contribution(
+                ehr_id,
+                vec![composition(existing, 2), composition(existing, 3)],
+            ))
+            .await
+            .expect("commits");
+        assert_eq!(
+            store
+                .list_versions(ehr_id, existing)
+                .await
+                .expect("reads")
+                .len(),
+            3
+        );
+    }
+
+    pub async fn duplicate_contribution_is_refused(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr_id = create_ehr(store).await;
+        let first = contribution(ehr_id, vec![composition(Uuid::new_v4(), 1)]);
+        let contribution_id = first.contribution_id;
+        store.commit(first).await.expect("commits");
+        let fresh = Uuid::new_v4();
+        let mut second = contribution(ehr_id, vec![composition(fresh, 1)]);
+        second.contribution_id = contribution_id;
+        let error = store.commit(second).await.expect_err("refused");
+        assert!(
+            matches!(error, StoreError::ContributionExists(id) if id == contribution_id),
+            "{error:?}"
+        );
+        assert_eq!(
+            store
+                .get_versioned_object(ehr_id, fresh)
+                .await
+                .expect("reads"),
+            None
+        );
+    }
+
+    pub async fn folder_becomes_the_directory(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr_id = create_ehr(store).await;
+        let folder_id = Uuid::new_v4();
+        store
+            .commit(contribution(
+                ehr_id,
+                vec![version(folder_id, ObjectKind::Folder, 1)],
+            ))
+            .await
+            .expect("commits");
+        let ehr = store.get_ehr(ehr_id).await.expect("reads").expect("exists");
+        assert_eq!(ehr.directory_id, Some(folder_id));
+
+        let second_folder = Uuid::new_v4();
+        let error = store
+            .commit(contribution(
+                ehr_id,
+                vec![version(second_folder, ObjectKind::Folder, 1)],
+            ))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(error, StoreError::DirectoryExists(id) if id == folder_id),
+            "{error:?}"
+        );
+        assert_eq!(
+            store
+                .get_versioned_object(ehr_id, second_folder)
+                .await
+                .expect("reads"),
+            None
+        );
+
+        // The directory itself takes new versions.
+        store
+            .commit(contribution(
+                ehr_id,
+                vec![version(folder_id, ObjectKind::Folder, 2)],
+            ))
+            .await
+            .expect("commits");
+        let ehr = store.get_ehr(ehr_id).await.expect("reads").expect("exists");
+        assert_eq!(ehr.directory_id, Some(folder_id));
+
+        // Two directories in one contribution: refused as a whole.
+        let other_ehr = create_ehr(store).await;
+        let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+        let error = store
+            .commit(contribution(
+                other_ehr,
+                vec![
+                    version(first, ObjectKind::Folder, 1),
+                    version(second, ObjectKind::Folder, 1),
+                ],
+            ))
+            .await
+            .expect_err("refused");
+        // Which of the two counts as already there is the backend's choice.
+        assert!(
+            matches!(error, StoreError::DirectoryExists(id) if id == first || id == second),
+            "{error:?}"
+        );
+        let other = store
+            .get_ehr(other_ehr)
+            .await
+            .expect("reads")
+            .expect("exists");
+        assert_eq!(other.directory_id, None);
+    }
+
+    pub async fn version_at_time_is_the_last_committed_before(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr_id = create_ehr(store).await;
+        let object_id = Uuid::new_v4();
+        let first = datetime!(2024-01-01 10:00:00.000001 UTC);
+        let second = datetime!(2024-01-01 12:00:00.5 +01:00); // 11:00:00.5 UTC
+        store
+            .commit(contribution_at(
+                ehr_id,
+                vec![composition(object_id, 1)],
+                first,
+            ))
+            .await
+            .expect("commits");
+        store
+            .commit(contribution_at(
+                ehr_id,
+                vec![composition(object_id, 2)],
+                second,
+            ))
+            .await
+            .expect("commits");
+        let at = |instant| store.get_version(ehr_id, object_id, VersionSelector::AtTime(instant));
+        assert_eq!(
+            at(datetime!(2024-01-01 10:00:00 UTC)).await.expect("reads"),
+            None
+        );
+        let version_at = |stored: Option<store::StoredVersion>| stored.map(|s| s.meta.version);
+        assert_eq!(version_at(at(first).await.expect("reads")), Some(1));
+        assert_eq!(
+            version_at(
+                at(datetime!(2024-01-01 11:00:00.499999 UTC))
+                    .await
+                    .expect("reads")
+            ),
+            Some(1)
+        );
+        assert_eq!(
+            version_at(
+                at(datetime!(2024-01-01 11:00:00.5 UTC))
+                    .await
+                    .expect("reads")
+            ),
+            Some(2)
+        );
+        assert_eq!(
+            version_at(
+                at(datetime!(2030-01-01 00:00:00 +09:00))
+                    .await
+                    .expect("reads")
+            ),
+            Some(2)
+        );
+    }
+
+    pub async fn audit_and_metadata_round_trip(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr_id = create_ehr(store).await;
+        let object_id = Uuid::new_v4();
+        // Nanoseconds are dropped (both databases keep microseconds); the offset is kept.
+        let written = datetime!(2024-07-08 09:10:11.123456789 +05:30);
+        let mut new = contribution_at(ehr_id, vec![composition(object_id, 1)], written);
+        new.audit.change_type = ChangeType::Amendment;
+        new.audit.description = Some(serde_json::json!({"_type": "DV_TEXT", "value": "why"}));
+        new.versions[0].change_type = ChangeType::Deleted;
+        new.versions[0].lifecycle_state = LifecycleState::Deleted;
+        new.versions[0].template_id = Some("vital_signs.v2".to_owned());
+        let contribution_id = new.contribution_id;
+        store.commit(new).await.expect("commits");
+
+        let stored = store
+            .get_version(ehr_id, object_id, VersionSelector::Number(1))
+            .await
+            .expect("reads")
+            .expect("exists");
+        let meta = stored.meta;
+        assert_eq!(meta.contribution_id, contribution_id);
+        assert_eq!(meta.lifecycle_state, LifecycleState::Deleted);
+        assert_eq!(meta.template_id.as_deref(), Some("vital_signs.v2"));
+        // A version's audit carries the version's own change type.
+        assert_eq!(meta.audit.change_type, ChangeType::Deleted);
+        assert_eq!(meta.audit.system_id, "kith.test");
+        assert_eq!(
+            meta.audit.time_committed,
+            datetime!(2024-07-08 09:10:11.123456 +05:30)
+        );
+        assert_eq!(meta.audit.time_committed.offset(), written.offset());
+        assert_eq!(
+            meta.audit.committer,
+            serde_json::json!({"_type": "PARTY_IDENTIFIED", "name": "Dr Test"})
+        );
+        assert_eq!(
+            meta.audit.description,
+            Some(serde_json::json!({"_type": "DV_TEXT", "value": "why"}))
+        );
+
+        let object = store
+            .get_versioned_object(ehr_id, object_id)
+            .await
+            .expect("reads")
+            .expect("exists");
+        assert_eq!(
+            object.time_created,
+            datetime!(2024-07-08 09:10:11.123456 +05:30)
+        );
+
+        // A large document survives compression byte for byte.
+        let large_id = Uuid::new_v4();
+        let mut large = composition(large_id, 1);
+        large.data = serde_json::to_vec(&serde_json::json!({
+            "items": (0..2_000).map(|index| format!("element {index} ü")).collect::<Vec<_>>()
+        }))
+        .expect("serialises");
+        let expected = large.data.clone();
+        store
+            .commit(contribution(ehr_id, vec![large]))
+            .await
+            .expect("commits");
+        let read = store
+            .get_version(ehr_id, large_id, VersionSelector::Latest)
+            .await
+            .expect("reads")
+            .expect("exists");
+        assert_eq!(read.data, expected);
+    }
+
+    pub async fn contribution_lists_its_versions(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr_id = create_ehr(store).await;
+        let existing = create_composition(store, ehr_id).await;
+        let fresh = Uuid::new_v4();
+        let folder = Uuid::new_v4();
+        let mut new = contribution(
+            ehr_id,
+            vec![
+                composition(existing, 2),
+                composition(fresh, 1),
+                version(folder, ObjectKind::Folder, 1),
+            ],
+        );
+        new.audit.description = Some(serde_json::json!({"value": "batch"}));
+        let contribution_id = new.contribution_id;
+        let audit = new.audit.clone();
+        store.commit(new).await.expect("commits");
+
+        let record = store
+            .get_contribution(ehr_id, contribution_id)
+            .await
+            .expect("reads")
+            .expect("exists");
+        assert_eq!(record.ehr_id, ehr_id);
+        assert_eq!(record.contribution_id, contribution_id);
+        assert_eq!(record.audit, audit);
+        let mut versions = record.versions;
+        versions.sort_by_key(|(object, version, _)| (*object, *version));
+        let mut expected = vec![
+            (existing, 2, ObjectKind::Composition),
+            (fresh, 1, ObjectKind::Composition),
+            (folder, 1, ObjectKind::Folder),
+        ];
+        expected.sort_by_key(|(object, version, _)| (*object, *version));
+        assert_eq!(versions, expected);
+    }
+
+    pub async fn delete_ehr_erases_everything(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr = new_ehr(Some(subject("to-delete")));
+        let ehr_id = ehr.ehr_id;
+        let status_id = ehr.contribution.versions[0].object_id;
+        store.create_ehr(ehr).await.expect("creates");
+        let object_id = create_composition(store, ehr_id).await;
+        let update = contribution(ehr_id, vec![composition(object_id, 2)]);
+        let contribution_id = update.contribution_id;
+        store.commit(update).await.expect("commits");
+        let kept_ehr = create_ehr(store).await;
+        let kept_object = create_composition(store, kept_ehr).await;
+
+        assert!(store.delete_ehr(ehr_id).await.expect("deletes"));
+        assert_eq!(store.get_ehr(ehr_id).await.expect("reads"), None);
+        assert_eq!(
+            store
+                .find_ehr_by_subject(&subject("to-delete"))
+                .await
+                .expect("reads"),
+            None
+        );
+        for object in [status_id, object_id] {
+            assert_eq!(
+                store
+                    .get_versioned_object(ehr_id, object)
+                    .await
+                    .expect("reads"),
+                None
+            );
+            assert!(
+                store
+                    .list_versions(ehr_id, object)
+                    .await
+                    .expect("reads")
+                    .is_empty()
+            );
+        }
+        assert_eq!(
+            store
+                .get_contribution(ehr_id, contribution_id)
+                .await
+                .expect("reads"),
+            None
+        );
+        assert!(!store.delete_ehr(ehr_id).await.expect("deletes"));
+
+        // The subject is free again, and other EHRs are untouched.
+        store
+            .create_ehr(new_ehr(Some(subject("to-delete"))))
+            .await
+            .expect("creates");
+        assert!(store.get_ehr(kept_ehr).await.expect("reads").is_some());
+        assert_eq!(
+            store
+                .list_versions(kept_ehr, kept_object)
+                .await
+                .expect("reads")
+                .len(),
+            1
+        );
+        // The deleted EHR's object ids and contribution id are free again too.
+        let mut again = new_ehr(None);
+        again.ehr_id = ehr_id;
+        again.contribution.ehr_id = ehr_id;
+        again.contribution.contribution_id = contribution_id;
+        store.create_ehr(again).await.expect("recreates");
+    }
+
+    pub async fn templates(harness: &Harness) {
+        let store = &*harness.store;
+        assert!(store.list_templates().await.expect("lists").is_empty());
+        store
+            .put_template(template("b.template"))
+            .await
+            .expect("puts");
+        store
+            .put_template(template("a.template"))
+            .await
+            .expect("puts");
+        let error = store
+            .put_template(template("a.template"))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&error, StoreError::TemplateExists(id) if id == "a.template"),
+            "{error:?}"
+        );
+
+        let read = store
+            .get_template("a.template")
+            .await
+            .expect("reads")
+            .expect("exists");
+        assert_eq!(read, template("a.template"));
+        assert_eq!(read.created_at.offset().whole_hours(), 1);
+        assert_eq!(store.get_template("missing").await.expect("reads"), None);
+
+        let listed = store.list_templates().await.expect("lists");
+        let ids: Vec<&str> = listed.iter().map(|t| t.template_id.as_str()).collect();
+        assert_eq!(ids, ["a.template", "b.template"]);
+        assert!(listed.iter().all(|t| t.opt.is_empty()));
+        assert_eq!(listed[0].concept, "a.template concept");
+
+        // In use by any version (an old one included) blocks deletion.
+        let ehr_id = create_ehr(store).await;
+        let mut used = composition(Uuid::new_v4(), 1);
+        used.template_id = Some("b.template".to_owned());
+        let object_id = used.object_id;
+        store
+            .commit(contribution(ehr_id, vec![used]))
+            .await
+            .expect("commits");
+        let mut next = composition(object_id, 2);
+        next.template_id = Some("other".to_owned());
+        store
+            .commit(contribution(ehr_id, vec![next]))
+            .await
+            .expect("commits");
+        let error = store
+            .delete_template("b.template")
+            .await
+            .expect_err("in use");
+        assert!(
+            matches!(&error, StoreError::TemplateInUse(id) if id == "b.template"),
+            "{error:?}"
+        );
+        assert!(
+            store
+                .get_template("b.template")
+                .await
+                .expect("reads")
+                .is_some()
+        );
+
+        assert!(store.delete_template("a.template").await.expect("deletes"));
+        assert!(!store.delete_template("a.template").await.expect("deletes"));
+        assert_eq!(store.get_template("a.template").await.expect("reads"), None);
+    }
+
+    pub async fn stored_queries(harness: &Harness) {
+        let store = &*harness.store;
+        let name = "org.example::blood_pressure";
+        for version in ["1.9.0", "1.10.0", "1.2.0"] {
+            store
+                .put_stored_query(stored_query(name, version))
+                .await
+                .expect("puts");
+        }
+        store
+            .put_stored_query(stored_query("org.example::weight", "1.0.0"))
+            .await
+            .expect("puts");
+        store
+            .put_stored_query(stored_query("org.other::weight", "2.0.0"))
+            .await
+            .expect("puts");
+        let error = store
+            .put_stored_query(stored_query(name, "1.9.0"))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&error, StoreError::StoredQueryExists(n, v) if n == name && v == "1.9.0"),
+            "{error:?}"
+        );
+
+        let highest = store
+            .get_stored_query(name, None)
+            .await
+            .expect("reads")
+            .expect("exists");
+        assert_eq!(highest, stored_query(name, "1.10.0"));
+        assert_eq!(highest.saved.offset().whole_hours(), -5);
+        let exact = store
+            .get_stored_query(name, Some("1.9.0"))
+            .await
+            .expect("reads")
+            .expect("exists");
+        assert_eq!(exact.version, "1.9.0");
+        assert_eq!(
+            store
+                .get_stored_query(name, Some("3.0.0"))
+                .await
+                .expect("reads"),
+            None
+        );
+        assert_eq!(
+            store
+                .get_stored_query("missing", None)
+                .await
+                .expect("reads"),
+            None
+        );
+
+        let listed = store
+            .list_stored_queries("org.example::")
+            .await
+            .expect("lists");
+        let keys: Vec<(&str, &str)> = listed
+            .iter()
+            .map(|query| (query.name.as_str(), query.version.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (name, "1.2.0"),
+                (name, "1.9.0"),
+                (name, "1.10.0"),
+                ("org.example::weight", "1.0.0"),
+            ]
+        );
+        assert_eq!(store.list_stored_queries("").await.expect("lists").len(), 5);
+        assert!(
+            store
+                .list_stored_queries("org.ex%")
+                .await
+                .expect("lists")
+                .is_empty()
+        );
+
+        assert_eq!(
+            store
+                .delete_stored_query(name, Some("1.2.0"))
+                .await
+                .expect("deletes"),
+            1
+        );
+        assert_eq!(
+            store
+                .delete_stored_query(name, Some("1.2.0"))
+                .await
+                .expect("deletes"),
+            0
+        );
+        assert_eq!(
+            store
+                .delete_stored_query(name, None)
+                .await
+                .expect("deletes"),
+            2
+        );
+        assert_eq!(
+            store.get_stored_query(name, None).await.expect("reads"),
+            None
+        );
+    }
+
+    pub async fn storage_bytes_grow(harness: &Harness) {
+        let store = &*harness.store;
+        let before = store.storage_bytes().await.expect("measures");
+        assert!(before > 0);
+        let ehr_id = create_ehr(store).await;
+        for _ in 0..50 {
+            // Random text, which compression cannot shrink: about 4 KB a version.
+            let mut version = composition(Uuid::new_v4(), 1);
+            let noise: Vec<String> = (0..100).map(|_| Uuid::new_v4().to_string()).collect();
+            version.data = serde_json::to_vec(&noise).expect("serialises");
+            store
+                .commit(contribution(ehr_id, vec![version]))
+                .await
+                .expect("commits");
+        }
+        let after = store.storage_bytes().await.expect("measures");
+        assert!(after > before, "{after} > {before}");
+    }
+
+    pub async fn reopening_keeps_everything(harness: &Harness) {
+        let ehr_id = create_ehr(&*harness.store).await;
+        let object_id = create_composition(&*harness.store, ehr_id).await;
+        // Two opens at once: migrations must not race.
+        let (first, second) = tokio::join!(harness.reopen(), harness.reopen());
+        for store in [first, second] {
+            let read = store
+                .get_version(ehr_id, object_id, VersionSelector::Latest)
+                .await
+                .expect("reads")
+                .expect("exists");
+            assert_eq!(read.data, document(object_id, 1));
+        }
+    }
+
+    pub async fn concurrent_updates_of_one_object_have_one_winner(harness: &Harness) {
+        let ehr_id = create_ehr(&*harness.store).await;
+        let object_id = create_composition(&*harness.store, ehr_id).await;
+        let mut tasks = Vec::new();
+        for _ in 0..32 {
+            let store = Arc::clone(&harness.store);
+            tasks.push(tokio::spawn(async move {
+                store
+                    .commit(contribution(ehr_id, vec![composition(object_id, 2)]))
+                    .await
+            }));
+        }
+        let mut successes = 0;
+        for task in tasks {
+            match task.await.expect("task runs") {
+                Ok(()) => successes += 1,
+                Err(StoreError::VersionConflict {
+                    version: 2,
+                    latest: Some(2),
+                    ..
+                }) => {}
+                Err(other) => panic!("unexpected error {other:?}"),
+            }
+        }
+        assert_eq!(successes, 1);
+        let numbers: Vec<u32> = harness
+            .store
+            .list_versions(ehr_id, object_id)
+            .await
+            .expect("reads")
+            .iter()
+            .map(|meta| meta.version)
+            .collect();
+        assert_eq!(numbers, [1, 2]);
+    }
+
+    pub async fn concurrent_creates_all_succeed(harness: &Harness) {
+        let ehrs = [
+            create_ehr(&*harness.store).await,
+            create_ehr(&*harness.store).await,
+        ];
+        let mut tasks = Vec::new();
+        for index in 0..64 {
+            let store = Arc::clone(&harness.store);
+            let ehr_id = ehrs[index % 2];
+            tasks.push(tokio::spawn(async move {
+                let object_id = Uuid::new_v4();
+                store
+                    .commit(contribution(ehr_id, vec![composition(object_id, 1)]))
+                    .await
+                    .map(|()| (ehr_id, object_id))
+            }));
+        }
+        for task in tasks {
+            let (ehr_id, object_id) = task.await.expect("task runs").expect("commits");
+            let read = harness
+                .store
+                .get_version(ehr_id, object_id, VersionSelector::Latest)
+                .await
+                .expect("reads")
+                .expect("exists");
+            assert_eq!(read.data, document(object_id, 1));
+        }
+    }
+
+    pub async fn conflicting_commit_among_concurrent_ones_fails_alone(harness: &Harness) {
+        let ehr_id = create_ehr(&*harness.store).await;
+        let existing = create_composition(&*harness.store, ehr_id).await;
+        let mut tasks = Vec::new();
+        for index in 0..32 {
+            let store = Arc::clone(&harness.store);
+            tasks.push(tokio::spawn(async move {
+                let conflicting = index % 8 == 3;
+                let object_id = if conflicting {
+                    existing
+                } else {
+                    Uuid::new_v4()
+                };
+                let result = store
+                    .commit(contribution(ehr_id, vec![composition(object_id, 1)]))
+                    .await;
+                (conflicting, object_id, result)
+            }));
+        }
+        for task in tasks {
+            let (conflicting, object_id, result) = task.await.expect("task runs");
+            if conflicting {
+                assert!(
+                    matches!(
+                        result,
+                        Err(StoreError::VersionConflict {
+                            latest: Some(1),
+                            ..
+                        })
+                    ),
+                    "{result:?}"
+                );
+            } else {
+                result.expect("commits");
+                assert!(
+                    harness
+                        .store
+                        .get_versioned_object(ehr_id, object_id)
+                        .await
+                        .expect("reads")
+                        .is_some()
+                );
+            }
+        }
+        assert_eq!(
+            harness
+                .store
+                .list_versions(ehr_id, existing)
+                .await
+                .expect("reads")
+                .len(),
+            1
+        );
+    }
+
+    pub async fn concurrent_ehrs_for_one_subject_have_one_winner(harness: &Harness) {
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let store = Arc::clone(&harness.store);
+            tasks.push(tokio::spawn(async move {
+                store.create_ehr(new_ehr(Some(subject("contended")))).await
+            }));
+        }
+        let mut successes = 0;
+        for task in tasks {
+            match task.await.expect("task runs") {
+                Ok(()) => successes += 1,
+                Err(StoreError::SubjectHasEhr(_)) => {}
+                Err(other) => panic!("unexpected error {other:?}"),
+            }
+        }
+        assert_eq!(successes, 1);
+    }
+
+    pub async fn crossed_concurrent_contributions_have_one_winner(harness: &Harness) {
+        let ehr_id = create_ehr(&*harness.store).await;
+        let first = create_composition(&*harness.store, ehr_id).await;
+        let second = create_composition(&*harness.store, ehr_id).await;
+        let mut tasks = Vec::new();
+        for index in 0..16 {
+            let store = Arc::clone(&harness.store);
+            // Half name the objects in one order, half in the other: a backend that locked
+            // them in the order given could deadlock (PostgreSQL locks them in id order).
+            let (a, b) = if index % 2 == 0 {
+                (first, second)
+            } else {
+                (second, first)
+            };
+            tasks.push(tokio::spawn(async move {
+                store
+                    .commit(contribution(
+                        ehr_id,
+                        vec![composition(a, 2), composition(b, 2)],
+                    ))
+                    .await
+            }));
+        }
+        let mut successes = 0;
+        for task in tasks {
+            match task.await.expect("task runs") {
+                Ok(()) => successes += 1,
+                Err(StoreError::VersionConflict { .. }) => {}
+                Err(other) => panic!("unexpected error {other:?}"),
+            }
+        }
+        assert_eq!(successes, 1);
+        for object_id in [first, second] {
+            let object = harness
+                .store
+                .get_versioned_object(ehr_id, object_id)
+                .await
+                .expect("reads")
+                .expect("exists");
+            assert_eq!(object.latest_version, 2);
+        }
+    }
+}
