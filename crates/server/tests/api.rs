@@ -53,6 +53,8 @@ api_tests!(
     concurrent_updates_with_one_if_match,
     ehrbase_alias_routes,
     body_size_limit,
+    headers_in_both_spellings,
+    status_update_moves_the_subject,
 );
 
 fn ehr_url(ehr_id: &str) -> String {
@@ -1754,4 +1756,152 @@ async fn body_size_limit(_app: TestApp) {
     app.post_json(&format!("{}/composition", ehr_url(&ehr_id)), &example, &[])
         .await
         .expect(413);
+}
+
+async fn headers_in_both_spellings(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    app.upload_template("minimal_observation.opt")
+        .await
+        .expect(201);
+    let url = format!("{}/composition", ehr_url(&ehr_id));
+    let body = testdata("compositions/minimal_observation.canonical.json");
+    // 1.0.3 spelling with the 1.0.3 attribute names; 1.1.0 spelling with the short ones.
+    let spellings = [
+        (
+            "openEHR-AUDIT_DETAILS",
+            "committer.name=\"Dr Old\", description.value=\"old style\"",
+            "openEHR-VERSION",
+            "lifecycle_state.code_string=\"553\"",
+        ),
+        (
+            "openehr-audit-details",
+            "committer.name=\"Dr New\", description=\"new style\"",
+            "openehr-version",
+            "lifecycle_state=\"553\"",
+        ),
+    ];
+    for (audit_name, audit, version_name, version) in spellings {
+        let answer = app
+            .post_json(
+                &url,
+                &body,
+                &[
+                    (audit_name, audit),
+                    (version_name, version),
+                    ("prefer", "return=identifier"),
+                ],
+            )
+            .await;
+        answer.expect(201);
+        let uid = answer.etag();
+        assert_eq!(answer.json()["uid"]["value"], uid);
+        let object_id = uid.split("::").next().unwrap();
+        let version = app
+            .get(&format!(
+                "{}/versioned_composition/{object_id}/version/{uid}",
+                ehr_url(&ehr_id)
+            ))
+            .await
+            .json();
+        let expected_name = if audit_name.starts_with("openEHR") {
+            "Dr Old"
+        } else {
+            "Dr New"
+        };
+        assert_eq!(version["commit_audit"]["committer"]["name"], expected_name);
+        assert!(
+            version["commit_audit"]["description"]["value"]
+                .as_str()
+                .unwrap()
+                .ends_with("style")
+        );
+        assert_eq!(
+            version["lifecycle_state"]["defining_code"]["code_string"],
+            "553"
+        );
+    }
+    // Unknown attributes in the audit header are named.
+    let answer = app
+        .post_json(
+            &url,
+            &body,
+            &[("openehr-audit-details", "committer.nickname=\"x\"")],
+        )
+        .await;
+    answer.expect(400);
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("committer.nickname")
+    );
+}
+
+async fn status_update_moves_the_subject(app: TestApp) {
+    let status = |id: &str| {
+        json!({
+            "_type": "EHR_STATUS",
+            "archetype_node_id": "openEHR-EHR-EHR_STATUS.generic.v1",
+            "name": { "_type": "DV_TEXT", "value": "EHR Status" },
+            "subject": { "_type": "PARTY_SELF", "external_ref": {
+                "_type": "PARTY_REF", "id": { "_type": "GENERIC_ID", "value": id, "scheme": "nhs_number" },
+                "namespace": "uk.nhs.nhs_number", "type": "PERSON" } },
+            "is_queryable": true,
+            "is_modifiable": true
+        })
+    };
+    let first = app
+        .post_json(
+            &format!("{BASE}/ehr"),
+            &serde_json::to_vec(&status("9000000009")).unwrap(),
+            &[],
+        )
+        .await;
+    first.expect(201);
+    let ehr_id = first.etag();
+    let other = app
+        .post_json(
+            &format!("{BASE}/ehr"),
+            &serde_json::to_vec(&status("9000000017")).unwrap(),
+            &[],
+        )
+        .await;
+    other.expect(201);
+
+    let status_url = format!("{}/ehr_status", ehr_url(&ehr_id));
+    let current = app.get(&status_url).await.etag();
+    let answer = app
+        .call(
+            Method::PUT,
+            &status_url,
+            &[("content-type", "application/json"), ("if-match", &current)],
+            serde_json::to_vec(&status("9000000025")).unwrap(),
+        )
+        .await;
+    answer.expect(204);
+    let found = app
+        .get(&format!(
+            "{BASE}/ehr?subject_id=9000000025&subject_namespace=uk.nhs.nhs_number"
+        ))
+        .await;
+    found.expect(200);
+    assert_eq!(found.json()["ehr_id"]["value"], ehr_id);
+    app.get(&format!(
+        "{BASE}/ehr?subject_id=9000000009&subject_namespace=uk.nhs.nhs_number"
+    ))
+    .await
+    .expect(404);
+
+    // Taking another EHR's subject is a conflict, and nothing is written.
+    let latest = answer.etag();
+    let answer = app
+        .call(
+            Method::PUT,
+            &status_url,
+            &[("content-type", "application/json"), ("if-match", &latest)],
+            serde_json::to_vec(&status("9000000017")).unwrap(),
+        )
+        .await;
+    answer.expect(409);
+    assert_eq!(app.get(&status_url).await.etag(), latest);
 }
