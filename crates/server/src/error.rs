@@ -32,6 +32,7 @@ pub enum ErrorCode {
     InvalidParameter,
     InvalidHeader,
     IfMatchRequired,
+    AlreadyDeleted,
     EhrNotFound,
     ObjectNotFound,
     TemplateNotFound,
@@ -55,7 +56,7 @@ impl ErrorCode {
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             MalformedBody | InvalidRmObject | InvalidId | InvalidParameter | InvalidHeader
-            | IfMatchRequired | InvalidTemplate => StatusCode::BAD_REQUEST,
+            | IfMatchRequired | AlreadyDeleted | InvalidTemplate => StatusCode::BAD_REQUEST,
             Conflict => StatusCode::CONFLICT,
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             UnknownTemplate | Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
@@ -79,6 +80,7 @@ impl ErrorCode {
             InvalidParameter => "invalid_parameter",
             InvalidHeader => "invalid_header",
             IfMatchRequired => "if_match_required",
+            AlreadyDeleted => "already_deleted",
             EhrNotFound => "ehr_not_found",
             ObjectNotFound => "object_not_found",
             TemplateNotFound => "template_not_found",
@@ -172,6 +174,7 @@ impl From<StoreError> for ApiError {
                 ApiError::new(ErrorCode::EhrNotFound, format!("ehr {id} does not exist"))
             }
             StoreError::EhrExists(_)
+            | StoreError::EhrNotModifiable(_)
             | StoreError::SubjectHasEhr(_)
             | StoreError::DirectoryExists(_)
             | StoreError::TemplateExists(_)

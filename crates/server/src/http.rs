@@ -230,23 +230,36 @@ pub fn require_if_match(headers: &HeaderMap) -> ApiResult<String> {
     })
 }
 
-/// Reads a header that clients spell in either case convention (1.0.3 and 1.1.0).
-fn openehr_header<'a>(headers: &'a HeaderMap, name: &str) -> ApiResult<Option<&'a str>> {
-    // Header names are case-insensitive in HTTP, so "openEHR-AUDIT_DETAILS" and
-    // "openehr-audit-details" differ only in the underscore.
-    let underscored = name.replace('-', "_").replacen("openehr_", "openehr-", 1);
-    let value = headers
-        .get(name)
-        .or_else(|| headers.get(underscored.as_str()));
-    match value {
-        None => Ok(None),
-        Some(value) => value.to_str().map(Some).map_err(|_| {
+/// Collects the `key=value` pairs of an openEHR header family in every spelling clients use:
+/// 1.1.0 (`openehr-audit-details: committer.name="x"`, possibly on several lines), 1.0.3
+/// (`openEHR-AUDIT_DETAILS: ...`) and 1.0.3's attribute-in-the-name form
+/// (`openEHR-AUDIT_DETAILS.committer: name="x"`, giving the key `committer.name`).
+fn openehr_pairs(headers: &HeaderMap, family: &str) -> ApiResult<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    for (name, value) in headers {
+        // Header names arrive lowercase; only the family part may differ in `_` and `-`.
+        let (base, attribute) = match name.as_str().split_once('.') {
+            Some((base, attribute)) => (base, Some(attribute)),
+            None => (name.as_str(), None),
+        };
+        if base.replace('_', "-") != family {
+            continue;
+        }
+        let text = value.to_str().map_err(|_| {
             ApiError::new(
                 ErrorCode::InvalidHeader,
                 format!("{name} header is not ascii"),
             )
-        }),
+        })?;
+        for (key, value) in header_pairs(text, name.as_str())? {
+            let key = match attribute {
+                Some(attribute) => format!("{attribute}.{key}"),
+                None => key,
+            };
+            pairs.push((key, value));
+        }
     }
+    Ok(pairs)
 }
 
 /// Parses `key="value", key=value` pairs as used by the openEHR headers.
@@ -297,14 +310,12 @@ pub struct AuditHeader {
 pub fn audit_header(headers: &HeaderMap) -> ApiResult<AuditHeader> {
     let name = "openehr-audit-details";
     let mut audit = AuditHeader::default();
-    let Some(text) = openehr_header(headers, name)? else {
-        return Ok(audit);
-    };
-    for (key, value) in header_pairs(text, name)? {
-        let key = key.strip_prefix("openehr-audit_details.").unwrap_or(&key);
-        match key {
+    for (key, value) in openehr_pairs(headers, name)? {
+        match key.as_str() {
             "committer.name" => audit.committer_name = Some(value),
-            "committer.external_ref.id" | "committer.id" => audit.committer_id = Some(value),
+            "committer.external_ref.id" | "committer.external_ref.id.value" | "committer.id" => {
+                audit.committer_id = Some(value)
+            }
             "committer.external_ref.namespace" => audit.committer_namespace = Some(value),
             "committer.external_ref.type" => audit.committer_type = Some(value),
             "description" | "description.value" => audit.description = Some(value),
@@ -319,12 +330,9 @@ pub fn audit_header(headers: &HeaderMap) -> ApiResult<AuditHeader> {
                     )
                 })?)
             }
-            _ => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidHeader,
-                    format!("{name} header: unknown attribute \"{key}\""),
-                ));
-            }
+            // Attributes the server sets itself (system_id, time_committed) or does not
+            // keep (terminology ids of the codes) are accepted and ignored.
+            _ => {}
         }
     }
     Ok(audit)
@@ -333,24 +341,27 @@ pub fn audit_header(headers: &HeaderMap) -> ApiResult<AuditHeader> {
 /// The lifecycle state from `openEHR-VERSION` (`lifecycle_state.code_string="532"`).
 pub fn version_header(headers: &HeaderMap) -> ApiResult<Option<store::LifecycleState>> {
     let name = "openehr-version";
-    let Some(text) = openehr_header(headers, name)? else {
-        return Ok(None);
-    };
     let mut state = None;
-    for (key, value) in header_pairs(text, name)? {
-        let key = key.strip_prefix("openehr-version.").unwrap_or(&key);
-        match key {
+    for (key, value) in openehr_pairs(headers, name)? {
+        match key.as_str() {
             "lifecycle_state"
             | "lifecycle_state.code_string"
+            | "lifecycle_state.value"
             | "lifecycle_state.defining_code.code_string" => {
-                let parsed = store::LifecycleState::from_code(&value)
-                    .filter(|state| *state != store::LifecycleState::Deleted)
-                    .ok_or_else(|| {
-                        ApiError::new(
-                            ErrorCode::InvalidHeader,
-                            format!("{name} header: lifecycle state \"{value}\" is not 532 (complete) or 553 (incomplete)"),
-                        )
-                    })?;
+                let parsed = match value.as_str() {
+                    "complete" => Some(store::LifecycleState::Complete),
+                    "incomplete" => Some(store::LifecycleState::Incomplete),
+                    code => store::LifecycleState::from_code(code),
+                }
+                .filter(|state| *state != store::LifecycleState::Deleted)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::InvalidHeader,
+                        format!(
+                            "{name} header: lifecycle state \"{value}\" is not 532 (complete) or 553 (incomplete); delete with DELETE"
+                        ),
+                    )
+                })?;
                 state = Some(parsed);
             }
             // Other attributes of the version are set by the server.
@@ -511,6 +522,23 @@ impl Reply {
 
     pub fn last_modified(self, time: OffsetDateTime) -> Self {
         self.header(header::LAST_MODIFIED, &http_date(time))
+    }
+
+    /// The `Prefer: return=identifier` body: `{"uid": "<id>"}` in the negotiated format.
+    pub fn identifier(self, id: &str, format: Format) -> Self {
+        let bytes = match format {
+            Format::Json => {
+                serde_json::to_vec(&serde_json::json!({ "uid": id })).unwrap_or_default()
+            }
+            Format::Xml => {
+                let escaped = id
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;");
+                format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<identifier><uid>{escaped}</uid></identifier>").into_bytes()
+            }
+        };
+        self.body(format, bytes)
     }
 
     pub fn body(mut self, format: Format, bytes: Vec<u8>) -> Self {

@@ -137,18 +137,18 @@ pub fn versioned_object_json(
     })
 }
 
-pub fn contribution_json(
-    record: &ContributionRecord,
-    system_id_of: impl Fn(Uuid) -> String,
-) -> Value {
+/// A CONTRIBUTION; its versions are referenced by version id with their type
+/// (COMPOSITION, EHR_STATUS or FOLDER), as the specification's examples do.
+pub fn contribution_json(record: &ContributionRecord) -> Value {
+    let system_id = &record.audit.system_id;
     let versions: Vec<Value> = record
         .versions
         .iter()
-        .map(|(object_id, version, _)| {
+        .map(|(object_id, version, kind)| {
             object_ref(
                 "OBJECT_VERSION_ID",
-                &VersionUid::format(*object_id, &system_id_of(*object_id), *version),
-                "VERSION",
+                &VersionUid::format(*object_id, system_id, *version),
+                kind.as_str(),
             )
         })
         .collect();

@@ -55,6 +55,11 @@ api_tests!(
     body_size_limit,
     headers_in_both_spellings,
     status_update_moves_the_subject,
+    an_unmodifiable_ehr_refuses_writes,
+    deleted_compositions_stay_deleted,
+    contribution_ids_and_references,
+    ehr_names_its_latest_status_version,
+    stored_query_versions_match_by_prefix,
 );
 
 fn ehr_url(ehr_id: &str) -> String {
@@ -230,7 +235,7 @@ async fn ehr_create_read_and_find_by_subject(app: TestApp) {
         )
         .await;
     identifier.expect(201);
-    assert_eq!(identifier.json()["ehr_id"]["value"], identifier.etag());
+    assert_eq!(identifier.json()["uid"], identifier.etag());
 }
 
 async fn ehr_create_with_given_id_and_status_body(app: TestApp) {
@@ -268,8 +273,8 @@ async fn ehr_create_with_given_id_and_status_body(app: TestApp) {
 
 async fn ehr_bad_input(app: TestApp) {
     let answer = app.get(&ehr_url("not-a-uuid")).await;
-    answer.expect(400);
-    assert_eq!(answer.error_code(), "invalid_id");
+    answer.expect(404);
+    assert_eq!(answer.error_code(), "ehr_not_found");
     let answer = app.get(&ehr_url(&uuid::Uuid::new_v4().to_string())).await;
     answer.expect(404);
     assert_eq!(answer.error_code(), "ehr_not_found");
@@ -592,7 +597,7 @@ async fn composition_lifecycle(app: TestApp) {
             Vec::new(),
         )
         .await;
-    answer.expect(412);
+    answer.expect(409);
     let answer = app
         .call(
             Method::DELETE,
@@ -615,7 +620,7 @@ async fn composition_lifecycle(app: TestApp) {
             Vec::new(),
         )
         .await;
-    answer.expect(409);
+    answer.expect(400);
     // Earlier versions stay readable.
     app.get(&format!("{compositions}/{second}"))
         .await
@@ -713,7 +718,7 @@ async fn composition_versioned_object(app: TestApp) {
         uuid::Uuid::new_v4()
     ))
     .await
-    .expect(400);
+    .expect(404);
     app.get(&format!(
         "{}/versioned_composition/{}",
         ehr_url(&ehr_id),
@@ -901,7 +906,7 @@ async fn composition_bad_input(app: TestApp) {
         body.clone(),
     )
     .await
-    .expect(400);
+    .expect(412);
     app.call(
         Method::PUT,
         &format!("{url}/{object_id}"),
@@ -1527,7 +1532,7 @@ async fn stored_queries_and_admin_deletes(app: TestApp) {
     .expect(409);
     app.call(
         Method::PUT,
-        &format!("{url}/no-namespace/1.0.0"),
+        &format!("{url}/aql/1.0.0"),
         &[],
         aql.as_bytes().to_vec(),
     )
@@ -1544,7 +1549,8 @@ async fn stored_queries_and_admin_deletes(app: TestApp) {
 
     let list = app.get(&format!("{url}/org.example::ehrs")).await;
     list.expect(200);
-    let versions: Vec<String> = list.json()["versions"]
+    let versions: Vec<String> = list
+        .json()
         .as_array()
         .unwrap()
         .iter()
@@ -1794,7 +1800,7 @@ async fn headers_in_both_spellings(app: TestApp) {
             .await;
         answer.expect(201);
         let uid = answer.etag();
-        assert_eq!(answer.json()["uid"]["value"], uid);
+        assert_eq!(answer.json()["uid"], uid);
         let object_id = uid.split("::").next().unwrap();
         let version = app
             .get(&format!(
@@ -1820,12 +1826,64 @@ async fn headers_in_both_spellings(app: TestApp) {
             "553"
         );
     }
-    // Unknown attributes in the audit header are named.
+    // Attributes the server sets itself are ignored, not refused.
     let answer = app
         .post_json(
             &url,
             &body,
-            &[("openehr-audit-details", "committer.nickname=\"x\"")],
+            &[(
+                "openehr-audit-details",
+                "committer.name=\"x\", system_id=\"elsewhere\"",
+            )],
+        )
+        .await;
+    answer.expect(201);
+
+    // 1.0.3 put the attribute in the header name; 1.1.0 allows several header lines.
+    let request = axum::http::Request::post(&url)
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/json")
+        .header("openEHR-AUDIT_DETAILS.committer", "name=\"Dr Split\", external_ref.id=\"BC8132EA\", external_ref.namespace=\"demographic\", external_ref.type=\"PERSON\"")
+        .header("openEHR-VERSION.lifecycle_state", "code_string=\"553\"")
+        .header("openehr-audit-details", "change_type.code_string=\"250\"")
+        .header("openehr-audit-details", "description.value=\"second line\"");
+    let answer = app
+        .send(request.body(axum::body::Body::from(body.clone())).unwrap())
+        .await;
+    answer.expect(201);
+    let uid = answer.etag();
+    let object_id = uid.split("::").next().unwrap();
+    let version = app
+        .get(&format!(
+            "{}/versioned_composition/{object_id}/version/{uid}",
+            ehr_url(&ehr_id)
+        ))
+        .await
+        .json();
+    assert_eq!(version["commit_audit"]["committer"]["name"], "Dr Split");
+    assert_eq!(
+        version["commit_audit"]["committer"]["external_ref"]["id"]["value"],
+        "BC8132EA"
+    );
+    assert_eq!(
+        version["commit_audit"]["description"]["value"], "second line",
+        "the second header line was read"
+    );
+    assert_eq!(
+        version["commit_audit"]["change_type"]["defining_code"]["code_string"],
+        "249"
+    );
+    assert_eq!(
+        version["lifecycle_state"]["defining_code"]["code_string"],
+        "553"
+    );
+
+    // Values are still checked.
+    let answer = app
+        .post_json(
+            &url,
+            &body,
+            &[("openehr-audit-details", "change_type=\"nonsense\"")],
         )
         .await;
     answer.expect(400);
@@ -1833,7 +1891,7 @@ async fn headers_in_both_spellings(app: TestApp) {
         answer.json()["message"]
             .as_str()
             .unwrap()
-            .contains("committer.nickname")
+            .contains("nonsense")
     );
 }
 
@@ -1904,4 +1962,281 @@ async fn status_update_moves_the_subject(app: TestApp) {
         .await;
     answer.expect(409);
     assert_eq!(app.get(&status_url).await.etag(), latest);
+}
+
+async fn an_unmodifiable_ehr_refuses_writes(app: TestApp) {
+    let status = json!({
+        "_type": "EHR_STATUS",
+        "archetype_node_id": "openEHR-EHR-EHR_STATUS.generic.v1",
+        "name": { "_type": "DV_TEXT", "value": "EHR Status" },
+        "subject": { "_type": "PARTY_SELF" },
+        "is_queryable": true,
+        "is_modifiable": false
+    });
+    let created = app
+        .post_json(
+            &format!("{BASE}/ehr"),
+            &serde_json::to_vec(&status).unwrap(),
+            &[],
+        )
+        .await;
+    created.expect(201);
+    let ehr_id = created.etag();
+    app.upload_template("minimal_observation.opt")
+        .await
+        .expect(201);
+    let composition = testdata("compositions/minimal_observation.canonical.json");
+    let answer = app
+        .post_json(
+            &format!("{}/composition", ehr_url(&ehr_id)),
+            &composition,
+            &[],
+        )
+        .await;
+    answer.expect(409);
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("is_modifiable")
+    );
+    let folder = json!({ "_type": "FOLDER", "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1", "name": { "_type": "DV_TEXT", "value": "root" } });
+    app.post_json(
+        &format!("{}/directory", ehr_url(&ehr_id)),
+        &serde_json::to_vec(&folder).unwrap(),
+        &[],
+    )
+    .await
+    .expect(409);
+
+    // The status stays writable; once modifiable again, the EHR takes compositions.
+    let status_url = format!("{}/ehr_status", ehr_url(&ehr_id));
+    let current = app.get(&status_url).await.etag();
+    let mut modifiable = status.clone();
+    modifiable["is_modifiable"] = json!(true);
+    app.call(
+        Method::PUT,
+        &status_url,
+        &[("content-type", "application/json"), ("if-match", &current)],
+        serde_json::to_vec(&modifiable).unwrap(),
+    )
+    .await
+    .expect(204);
+    app.post_json(
+        &format!("{}/composition", ehr_url(&ehr_id)),
+        &composition,
+        &[],
+    )
+    .await
+    .expect(201);
+}
+
+async fn deleted_compositions_stay_deleted(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let uid = app.create_composition(&ehr_id).await;
+    let object_id = uid.split("::").next().unwrap().to_owned();
+    let url = format!("{}/composition", ehr_url(&ehr_id));
+    let body = app.get(&format!("{url}/{uid}")).await.body;
+    let deleted = app
+        .call(Method::DELETE, &format!("{url}/{uid}"), &[], Vec::new())
+        .await;
+    deleted.expect(204);
+    let deleted_uid = deleted.etag();
+    // Updating a deleted composition is refused, with either version as If-Match.
+    for if_match in [uid.as_str(), deleted_uid.as_str()] {
+        let answer = app
+            .call(
+                Method::PUT,
+                &format!("{url}/{object_id}"),
+                &[("content-type", "application/json"), ("if-match", if_match)],
+                body.clone(),
+            )
+            .await;
+        answer.expect(404);
+    }
+    // So is a contribution that modifies it, or deletes it again.
+    let example: Value = serde_json::from_slice(&body).unwrap();
+    let modify = json!({ "versions": [ version_entry(example, ("modification", "251"), Some(&deleted_uid)) ] });
+    let answer = app
+        .post_json(
+            &format!("{}/contribution", ehr_url(&ehr_id)),
+            &serde_json::to_vec(&modify).unwrap(),
+            &[],
+        )
+        .await;
+    answer.expect(404);
+    assert_eq!(
+        answer.json()["details"][0]["path"],
+        "/versions/0/preceding_version_uid"
+    );
+    let delete = json!({ "versions": [ { "preceding_version_uid": { "value": deleted_uid }, "commit_audit": { "change_type": { "defining_code": { "code_string": "523" } } } } ] });
+    let answer = app
+        .post_json(
+            &format!("{}/contribution", ehr_url(&ehr_id)),
+            &serde_json::to_vec(&delete).unwrap(),
+            &[],
+        )
+        .await;
+    answer.expect(400);
+    assert_eq!(answer.error_code(), "already_deleted");
+    let history = app
+        .get(&format!(
+            "{}/versioned_composition/{object_id}/revision_history",
+            ehr_url(&ehr_id)
+        ))
+        .await
+        .json();
+    assert_eq!(history["items"].as_array().unwrap().len(), 2);
+}
+
+async fn contribution_ids_and_references(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    app.upload_template("minimal_observation.opt")
+        .await
+        .expect(201);
+    let example: Value =
+        serde_json::from_slice(&testdata("compositions/minimal_observation.canonical.json"))
+            .unwrap();
+    let url = format!("{}/contribution", ehr_url(&ehr_id));
+    let contribution_id = uuid::Uuid::new_v4().to_string();
+    let folder = json!({ "_type": "FOLDER", "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1", "name": { "_type": "DV_TEXT", "value": "root" } });
+    let body = json!({
+        "uid": { "_type": "HIER_OBJECT_ID", "value": contribution_id },
+        "versions": [ version_entry(example.clone(), ("creation", "249"), None), version_entry(folder, ("creation", "249"), None) ],
+        "audit": { "system_id": SYSTEM_ID, "committer": { "_type": "PARTY_IDENTIFIED", "name": "Integrator" } }
+    });
+    let answer = app
+        .post_json(
+            &url,
+            &serde_json::to_vec(&body).unwrap(),
+            &[("prefer", "return=representation")],
+        )
+        .await;
+    answer.expect(201);
+    assert_eq!(answer.etag(), contribution_id);
+    let mut types: Vec<String> = answer.json()["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["type"].as_str().unwrap().to_owned())
+        .collect();
+    types.sort();
+    assert_eq!(types, ["COMPOSITION", "FOLDER"]);
+    // The same contribution id again is a conflict; nothing of it is kept.
+    let again = json!({ "uid": { "value": contribution_id }, "versions": [ version_entry(example.clone(), ("creation", "249"), None) ] });
+    app.post_json(&url, &serde_json::to_vec(&again).unwrap(), &[])
+        .await
+        .expect(409);
+    // Another system's id in the audit is refused.
+    let foreign = json!({ "versions": [ version_entry(example.clone(), ("creation", "249"), None) ], "audit": { "system_id": "elsewhere", "committer": { "_type": "PARTY_IDENTIFIED", "name": "x" } } });
+    let answer = app
+        .post_json(&url, &serde_json::to_vec(&foreign).unwrap(), &[])
+        .await;
+    answer.expect(400);
+    assert_eq!(answer.json()["details"][0]["path"], "/audit/system_id");
+    // An invalid committer is named.
+    let invalid = json!({ "versions": [ version_entry(example, ("creation", "249"), None) ], "audit": { "committer": { "_type": "DV_TEXT", "value": "x" } } });
+    let answer = app
+        .post_json(&url, &serde_json::to_vec(&invalid).unwrap(), &[])
+        .await;
+    answer.expect(400);
+    assert!(
+        answer.json()["details"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/audit/committer")
+    );
+    // Identifier only.
+    let plain = json!({ "versions": [ version_entry(serde_json::from_slice(&testdata("compositions/minimal_observation.canonical.json")).unwrap(), ("creation", "249"), None) ] });
+    let answer = app
+        .post_json(
+            &url,
+            &serde_json::to_vec(&plain).unwrap(),
+            &[("prefer", "return=identifier")],
+        )
+        .await;
+    answer.expect(201);
+    assert_eq!(answer.json()["uid"], answer.etag());
+}
+
+async fn ehr_names_its_latest_status_version(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let ehr = app.get(&ehr_url(&ehr_id)).await.json();
+    let status_uid = ehr["ehr_status"]["id"]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(ehr["ehr_status"]["id"]["_type"], "OBJECT_VERSION_ID");
+    assert!(status_uid.ends_with(&format!("::{SYSTEM_ID}::1")));
+    // Clients send it back as If-Match to update the status.
+    let status_url = format!("{}/ehr_status", ehr_url(&ehr_id));
+    let status = app.get(&status_url).await.body;
+    app.call(
+        Method::PUT,
+        &status_url,
+        &[
+            ("content-type", "application/json"),
+            ("if-match", &status_uid),
+        ],
+        status,
+    )
+    .await
+    .expect(204);
+    let ehr = app.get(&ehr_url(&ehr_id)).await.json();
+    assert!(
+        ehr["ehr_status"]["id"]["value"]
+            .as_str()
+            .unwrap()
+            .ends_with("::2")
+    );
+}
+
+async fn stored_query_versions_match_by_prefix(app: TestApp) {
+    let url = format!("{BASE}/definition/query");
+    for (version, text) in [
+        ("1.9.0", "SELECT 1"),
+        ("1.10.2", "SELECT 2"),
+        ("2.0.0", "SELECT 3"),
+    ] {
+        app.call(
+            Method::PUT,
+            &format!("{url}/org.example::q/{version}?query_type=AQL"),
+            &[("content-type", "text/plain")],
+            text.as_bytes().to_vec(),
+        )
+        .await
+        .expect(200);
+    }
+    for (pattern, expected) in [
+        ("1", "1.10.2"),
+        ("1.9", "1.9.0"),
+        ("2.0.0", "2.0.0"),
+        ("2", "2.0.0"),
+    ] {
+        let answer = app.get(&format!("{url}/org.example::q/{pattern}")).await;
+        answer.expect(200);
+        assert_eq!(answer.json()["version"], expected, "{pattern}");
+    }
+    app.get(&format!("{url}/org.example::q/3"))
+        .await
+        .expect(404);
+    app.get(&format!("{url}/org.example::q/1.1"))
+        .await
+        .expect(404);
+    app.call(
+        Method::PUT,
+        &format!("{url}/unqualified/1.0.0"),
+        &[("content-type", "text/plain")],
+        b"SELECT 1".to_vec(),
+    )
+    .await
+    .expect(200);
+    app.call(
+        Method::PUT,
+        &format!("{url}/org.example::q/1.0.0?query_type=SQL"),
+        &[],
+        b"SELECT 1".to_vec(),
+    )
+    .await
+    .expect(400);
 }

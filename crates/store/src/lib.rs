@@ -42,6 +42,16 @@ pub async fn open_store(database_url: Option<&str>, data_dir: &Path) -> Result<A
 /// The EHR_STATUS object a new EHR starts with: its contribution's version 1 of kind
 /// `EhrStatus`. Both backends refuse a `NewEhr` without one, or whose contribution names
 /// another EHR, before writing anything.
+/// Whether a new EHR may be modified, from its first EHR_STATUS (true when not stated).
+pub(crate) fn new_ehr_is_modifiable(ehr: &NewEhr) -> bool {
+    ehr.contribution
+        .versions
+        .iter()
+        .find(|version| version.kind == ObjectKind::EhrStatus)
+        .and_then(|version| version.status.as_ref())
+        .is_none_or(|facts| facts.is_modifiable)
+}
+
 pub(crate) fn new_ehr_status_id(ehr: &NewEhr) -> Result<Uuid> {
     if ehr.contribution.ehr_id != ehr.ehr_id {
         return Err(StoreError::Database(format!(
@@ -209,13 +219,24 @@ pub struct NewVersion {
     pub lifecycle_state: LifecycleState,
     /// The template id of a composition, for the template index and the "in use" check.
     pub template_id: Option<String>,
-    /// For an EHR_STATUS version: the subject it names. A later version that names another
-    /// subject moves the EHR's entry in the one-EHR-per-subject lookup
-    /// ([`StoreError::SubjectHasEhr`] if another EHR holds it). Ignored for other kinds.
-    pub subject: Option<SubjectKey>,
+    /// For an EHR_STATUS version: what the store indexes of it. A later version that names
+    /// another subject moves the EHR's entry in the one-EHR-per-subject lookup
+    /// ([`StoreError::SubjectHasEhr`] if another EHR holds it); `None` leaves both as they
+    /// were. Ignored for other kinds.
+    pub status: Option<StatusFacts>,
     /// Canonical JSON of the version's data (the COMPOSITION, EHR_STATUS or FOLDER with its
     /// `uid` already set to this version's id). The store compresses it.
     pub data: Vec<u8>,
+}
+
+/// What the store keeps of an EHR_STATUS version besides its document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusFacts {
+    /// The subject's external reference, unique across EHRs when present.
+    pub subject: Option<SubjectKey>,
+    /// While false, only EHR_STATUS versions may be committed to the EHR
+    /// ([`StoreError::EhrNotModifiable`]).
+    pub is_modifiable: bool,
 }
 
 /// A contribution to commit atomically: all versions or none.
@@ -316,6 +337,8 @@ pub struct TemplateRecord {
 pub enum StoreError {
     #[error("ehr {0} does not exist")]
     EhrNotFound(Uuid),
+    #[error("ehr {0} may not be modified: its ehr_status says is_modifiable false")]
+    EhrNotModifiable(Uuid),
     #[error("ehr {0} already exists")]
     EhrExists(Uuid),
     #[error("an ehr for subject {namespace}:{id} already exists", namespace = .0.namespace, id = .0.id)]

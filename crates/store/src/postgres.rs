@@ -25,17 +25,24 @@ use crate::codec::{
     parse_lifecycle_state, sort_stored_queries, truncate_to_micros, with_offset,
 };
 use crate::{
-    Audit, ContributionRecord, EhrRecord, NewContribution, NewEhr, ObjectKind, Result, Store,
-    StoreError, StoredQuery, StoredVersion, SubjectKey, TemplateRecord, VersionMeta,
+    Audit, ContributionRecord, EhrRecord, NewContribution, NewEhr, ObjectKind, Result, StatusFacts,
+    Store, StoreError, StoredQuery, StoredVersion, SubjectKey, TemplateRecord, VersionMeta,
     VersionSelector, VersionedObjectMeta,
 };
 
 /// Numbered migrations, applied in order and recorded in `schema_migrations`.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "ehr_is_modifiable",
+        include_str!("../migrations/postgres/0002_ehr_is_modifiable.sql"),
+    ),
+];
 
 /// Key of the advisory lock that serialises migrations between servers starting together.
 const MIGRATION_LOCK_KEY: i64 = 0x6b69_7468_6d69_6772; // "kithmigr"
@@ -184,6 +191,7 @@ impl PostgresStore {
             None => None,
         };
 
+        let modifiable = &new_ehr.is_none_or(crate::new_ehr_is_modifiable);
         let transaction = client.transaction().await?;
         let mut steps: Vec<Step<'_>> = Vec::new();
         let mut checks: Vec<Check> = Vec::new();
@@ -201,6 +209,7 @@ impl PostgresStore {
                     ehr_status_id,
                     namespace_ref(&ehr.subject),
                     subject_id_ref(&ehr.subject),
+                    modifiable,
                 ],
             ));
             checks.push(Check::InsertEhr);
@@ -325,6 +334,13 @@ impl PostgresStore {
                 (Check::LockEhr, StepOutput::Row(row)) => match row {
                     Some(row) => {
                         directory_before = row.try_get::<_, Option<Uuid>>(0)?;
+                        let is_modifiable: bool = row.try_get(1)?;
+                        if !is_modifiable
+                            && crate::sqlite::touches_more_than_the_status(contribution)
+                        {
+                            failure = Some(Failure::Error(StoreError::EhrNotModifiable(ehr_id)));
+                            break;
+                        }
                         true
                     }
                     None => false,
@@ -342,9 +358,9 @@ impl PostgresStore {
             for version in &contribution.versions {
                 if version.kind == ObjectKind::EhrStatus
                     && version.version > 1
+                    && let Some(facts) = &version.status
                     && let Err(error) =
-                        move_subject(&transaction, contribution.ehr_id, version.subject.as_ref())
-                            .await
+                        apply_status_facts(&transaction, contribution.ehr_id, facts).await
                 {
                     transaction.rollback().await?;
                     return Err(error);
@@ -433,12 +449,20 @@ impl PostgresStore {
     }
 }
 
-/// Points the one-EHR-per-subject lookup at the subject a new EHR_STATUS version names.
-async fn move_subject(
+/// Records what a new EHR_STATUS version says: its modifiability, and its subject in the
+/// one-EHR-per-subject lookup.
+async fn apply_status_facts(
     transaction: &tokio_postgres::Transaction<'_>,
     ehr_id: Uuid,
-    subject: Option<&SubjectKey>,
+    facts: &StatusFacts,
 ) -> Result<()> {
+    transaction
+        .execute(
+            "UPDATE ehr SET is_modifiable = $2 WHERE ehr_id = $1",
+            &[&ehr_id, &facts.is_modifiable],
+        )
+        .await?;
+    let subject = facts.subject.as_ref();
     let row = transaction
         .query_one(
             "SELECT subject_namespace, subject_id FROM ehr WHERE ehr_id = $1",
@@ -647,8 +671,8 @@ impl CommitStatements {
             insert_ehr: client
                 .prepare_cached(
                     "INSERT INTO ehr (ehr_id, system_id, time_created, time_created_offset,
-                                      ehr_status_id, subject_namespace, subject_id)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                                      ehr_status_id, subject_namespace, subject_id, is_modifiable)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
                 )
                 .await?,
             insert_subject: client
@@ -660,7 +684,9 @@ impl CommitStatements {
             // KEY SHARE: concurrent commits to one EHR do not block each other, but
             // delete_ehr (which deletes this row) waits for them and they for it.
             lock_ehr: client
-                .prepare_cached("SELECT directory_id FROM ehr WHERE ehr_id = $1 FOR KEY SHARE")
+                .prepare_cached(
+                    "SELECT directory_id, is_modifiable FROM ehr WHERE ehr_id = $1 FOR KEY SHARE",
+                )
                 .await?,
             lock_ehr_plain: client
                 .prepare_cached("SELECT directory_id FROM ehr WHERE ehr_id = $1")

@@ -22,17 +22,24 @@ use crate::codec::{
     split_time,
 };
 use crate::{
-    Audit, ContributionRecord, EhrRecord, NewContribution, NewEhr, ObjectKind, Result, Store,
-    StoreError, StoredQuery, StoredVersion, SubjectKey, TemplateRecord, VersionMeta,
+    Audit, ContributionRecord, EhrRecord, NewContribution, NewEhr, ObjectKind, Result, StatusFacts,
+    Store, StoreError, StoredQuery, StoredVersion, SubjectKey, TemplateRecord, VersionMeta,
     VersionSelector, VersionedObjectMeta,
 };
 
 /// Numbered migrations, applied in order and recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "ehr_is_modifiable",
+        include_str!("../migrations/sqlite/0002_ehr_is_modifiable.sql"),
+    ),
+];
 
 /// An upper bound on one group commit, so one transaction's WAL growth stays bounded.
 const MAX_BATCH: usize = 1024;
@@ -436,8 +443,9 @@ fn create_ehr(connection: &Connection, ehr: &NewEhr) -> Result<()> {
     let inserted = connection
         .prepare_cached(
             "INSERT INTO ehr (ehr_id, system_id, time_created, time_created_offset,
-                              ehr_status_id, directory_id, subject_namespace, subject_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7)",
+                              ehr_status_id, directory_id, subject_namespace, subject_id,
+                              is_modifiable)
+             VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?8)",
         )?
         .execute(params![
             ehr.ehr_id.as_bytes(),
@@ -447,6 +455,7 @@ fn create_ehr(connection: &Connection, ehr: &NewEhr) -> Result<()> {
             ehr_status_id.as_bytes(),
             ehr.subject.as_ref().map(|subject| &subject.namespace),
             ehr.subject.as_ref().map(|subject| &subject.id),
+            crate::new_ehr_is_modifiable(ehr),
         ]);
     match inserted {
         Err(error) if is_constraint_violation(&error) => {
@@ -476,18 +485,21 @@ fn create_ehr(connection: &Connection, ehr: &NewEhr) -> Result<()> {
 
 fn commit(connection: &Connection, contribution: &NewContribution) -> Result<()> {
     let ehr_id = contribution.ehr_id;
-    let mut directory: Option<Option<Vec<u8>>> = None;
+    let mut found: Option<(Option<Vec<u8>>, bool)> = None;
     {
-        let mut statement =
-            connection.prepare_cached("SELECT directory_id FROM ehr WHERE ehr_id = ?1")?;
+        let mut statement = connection
+            .prepare_cached("SELECT directory_id, is_modifiable FROM ehr WHERE ehr_id = ?1")?;
         let mut rows = statement.query([ehr_id.as_bytes()])?;
         if let Some(row) = rows.next()? {
-            directory = Some(row.get(0)?);
+            found = Some((row.get(0)?, row.get(1)?));
         }
     }
-    let Some(directory) = directory else {
+    let Some((directory, is_modifiable)) = found else {
         return Err(StoreError::EhrNotFound(ehr_id));
     };
+    if !is_modifiable && touches_more_than_the_status(contribution) {
+        return Err(StoreError::EhrNotModifiable(ehr_id));
+    }
     let mut directory = directory
         .map(|bytes| Uuid::from_slice(&bytes).map_err(corrupt_uuid))
         .transpose()?;
@@ -592,8 +604,11 @@ fn commit(connection: &Connection, contribution: &NewContribution) -> Result<()>
                     ])?;
             }
         }
-        if version.kind == ObjectKind::EhrStatus && version.version > 1 {
-            move_subject(connection, ehr_id, version.subject.as_ref())?;
+        if version.kind == ObjectKind::EhrStatus
+            && version.version > 1
+            && let Some(facts) = &version.status
+        {
+            apply_status_facts(connection, ehr_id, facts)?;
         }
         connection
             .prepare_cached(
@@ -617,8 +632,22 @@ fn commit(connection: &Connection, contribution: &NewContribution) -> Result<()>
     Ok(())
 }
 
-/// Points the one-EHR-per-subject lookup at the subject a new EHR_STATUS version names.
-fn move_subject(connection: &Connection, ehr_id: Uuid, subject: Option<&SubjectKey>) -> Result<()> {
+/// Whether a contribution holds anything but EHR_STATUS versions (refused while the EHR may
+/// not be modified; the status itself stays writable so the flag can be turned back).
+pub(crate) fn touches_more_than_the_status(contribution: &NewContribution) -> bool {
+    contribution
+        .versions
+        .iter()
+        .any(|version| version.kind != ObjectKind::EhrStatus)
+}
+
+/// Records what a new EHR_STATUS version says: its modifiability, and its subject in the
+/// one-EHR-per-subject lookup.
+fn apply_status_facts(connection: &Connection, ehr_id: Uuid, facts: &StatusFacts) -> Result<()> {
+    connection
+        .prepare_cached("UPDATE ehr SET is_modifiable = ?2 WHERE ehr_id = ?1")?
+        .execute(params![ehr_id.as_bytes(), facts.is_modifiable])?;
+    let subject = facts.subject.as_ref();
     let current: (Option<String>, Option<String>) = connection
         .prepare_cached("SELECT subject_namespace, subject_id FROM ehr WHERE ehr_id = ?1")?
         .query_row([ehr_id.as_bytes()], |row| Ok((row.get(0)?, row.get(1)?)))?;
@@ -1241,7 +1270,7 @@ mod tests {
                 change_type: ChangeType::Creation,
                 lifecycle_state: LifecycleState::Complete,
                 template_id: None,
-                subject: None,
+                status: None,
                 data: compress(b"{}").expect("compresses"),
             }],
         }

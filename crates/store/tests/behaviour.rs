@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use store::{
-    Audit, ChangeType, LifecycleState, NewContribution, NewEhr, NewVersion, ObjectKind, Store,
-    StoreError, StoredQuery, SubjectKey, TemplateRecord, VersionSelector, open_store,
+    Audit, ChangeType, LifecycleState, NewContribution, NewEhr, NewVersion, ObjectKind,
+    StatusFacts, Store, StoreError, StoredQuery, SubjectKey, TemplateRecord, VersionSelector,
+    open_store,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -150,6 +151,7 @@ macro_rules! backend_tests {
                 duplicate_ehr_id_is_refused,
                 subject_with_an_ehr_is_refused,
                 status_update_moves_the_subject,
+                an_unmodifiable_ehr_takes_only_status_versions,
                 commit_to_unknown_ehr_is_refused,
                 versions_accumulate_oldest_first,
                 version_one_of_an_existing_object_conflicts,
@@ -226,7 +228,7 @@ mod fixtures {
             },
             lifecycle_state: LifecycleState::Complete,
             template_id: (kind == ObjectKind::Composition).then(|| "test.template.v1".to_owned()),
-            subject: None,
+            status: None,
             data: document(object_id, version),
         }
     }
@@ -492,8 +494,14 @@ mod cases {
         let other_id = other.ehr_id;
         store.create_ehr(other).await.expect("creates");
 
+        let facts = |id: Option<&str>, is_modifiable: bool| {
+            Some(StatusFacts {
+                subject: id.map(subject),
+                is_modifiable,
+            })
+        };
         let mut second = version(status_id, ObjectKind::EhrStatus, 2);
-        second.subject = Some(subject("after"));
+        second.status = facts(Some("after"), true);
         store
             .commit(contribution(ehr_id, vec![second]))
             .await
@@ -515,7 +523,7 @@ mod cases {
 
         // Another EHR's subject is refused, and the refused version is not kept.
         let mut third = version(status_id, ObjectKind::EhrStatus, 3);
-        third.subject = Some(subject("taken"));
+        third.status = facts(Some("taken"), true);
         let error = store
             .commit(contribution(ehr_id, vec![third]))
             .await
@@ -538,8 +546,21 @@ mod cases {
             .expect("reads");
         assert_eq!(taken.map(|record| record.ehr_id), Some(other_id));
 
-        // A version without a subject frees it.
-        let fourth = version(status_id, ObjectKind::EhrStatus, 3);
+        // A version without facts changes nothing; one without a subject frees it.
+        let unstated = version(status_id, ObjectKind::EhrStatus, 3);
+        store
+            .commit(contribution(ehr_id, vec![unstated]))
+            .await
+            .expect("commits");
+        assert!(
+            store
+                .find_ehr_by_subject(&subject("after"))
+                .await
+                .expect("reads")
+                .is_some()
+        );
+        let mut fourth = version(status_id, ObjectKind::EhrStatus, 4);
+        fourth.status = facts(None, true);
         store
             .commit(contribution(ehr_id, vec![fourth]))
             .await
@@ -550,6 +571,65 @@ mod cases {
                 .await
                 .expect("reads"),
             None
+        );
+    }
+
+    pub async fn an_unmodifiable_ehr_takes_only_status_versions(harness: &Harness) {
+        let store = &*harness.store;
+        let mut ehr = new_ehr(None);
+        ehr.contribution.versions[0].status = Some(StatusFacts {
+            subject: None,
+            is_modifiable: false,
+        });
+        let (ehr_id, status_id) = (ehr.ehr_id, ehr.contribution.versions[0].object_id);
+        store.create_ehr(ehr).await.expect("creates");
+        let composition_id = Uuid::new_v4();
+        let error = store
+            .commit(contribution(ehr_id, vec![composition(composition_id, 1)]))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(error, StoreError::EhrNotModifiable(id) if id == ehr_id),
+            "{error:?}"
+        );
+        assert_eq!(
+            store
+                .get_versioned_object(ehr_id, composition_id)
+                .await
+                .expect("reads"),
+            None
+        );
+
+        // The status itself stays writable, so the flag can be turned back.
+        let mut second = version(status_id, ObjectKind::EhrStatus, 2);
+        second.status = Some(StatusFacts {
+            subject: None,
+            is_modifiable: true,
+        });
+        store
+            .commit(contribution(ehr_id, vec![second]))
+            .await
+            .expect("commits");
+        store
+            .commit(contribution(ehr_id, vec![composition(composition_id, 1)]))
+            .await
+            .expect("commits once modifiable");
+        let mut third = version(status_id, ObjectKind::EhrStatus, 3);
+        third.status = Some(StatusFacts {
+            subject: None,
+            is_modifiable: false,
+        });
+        store
+            .commit(contribution(ehr_id, vec![third]))
+            .await
+            .expect("commits");
+        let error = store
+            .commit(contribution(ehr_id, vec![composition(composition_id, 2)]))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(error, StoreError::EhrNotModifiable(_)),
+            "{error:?}"
         );
     }
 

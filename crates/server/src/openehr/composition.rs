@@ -71,10 +71,7 @@ fn written(
 ) -> ApiResult<Reply> {
     Ok(match prefer {
         Prefer::Minimal => reply,
-        Prefer::Identifier => {
-            let body = serde_json::json!({ "uid": { "value": version_uid(meta) } });
-            reply.body(Format::Json, serde_json::to_vec(&body).unwrap_or_default())
-        }
+        Prefer::Identifier => reply.identifier(&version_uid(meta), accept),
         Prefer::Representation => {
             let stored = StoredVersion {
                 meta: meta.clone(),
@@ -139,7 +136,7 @@ pub async fn create(
             change_type: ChangeType::Creation,
             lifecycle_state,
             template_id: Some(template_id),
-            subject: None,
+            status: None,
             data: data.clone(),
         }],
     };
@@ -234,6 +231,19 @@ async fn commit_next(
     }
 }
 
+/// The latest version of a composition, for the checks before a write: 404 when it does not
+/// exist (or is not a composition).
+async fn latest_of(state: &AppState, ehr_id: Uuid, object_id: Uuid) -> ApiResult<StoredVersion> {
+    read_version(
+        state,
+        ehr_id,
+        object_id,
+        ObjectKind::Composition,
+        VersionSelector::Latest,
+    )
+    .await
+}
+
 /// `PUT /ehr/{ehr_id}/composition/{versioned_object_uid}` with `If-Match`.
 pub async fn update(
     State(state): State<AppState>,
@@ -246,19 +256,42 @@ pub async fn update(
     body: RawBody,
 ) -> ApiResult<Reply> {
     let ehr_id = ehr_id(&id)?;
+    let base = api_base(&uri);
     // Clients send the versioned object id; some send a version id of it.
     let object_id = parse_uuid(uid.split("::").next().unwrap_or(""), "composition id")?;
     let preceding = VersionUid::parse(&require_if_match(&headers)?, "if-match")?;
-    if preceding.object_id != object_id {
-        return Err(ApiError::new(
-            ErrorCode::InvalidHeader,
+    let mut composition = parse_body(&body, "COMPOSITION")?;
+    // A body uid naming another object is a mistake; a placeholder uid is replaced.
+    if let Some(body_object) = client_object_id(&composition)
+        && body_object != object_id
+    {
+        return Err(ApiError::at(
+            ErrorCode::InvalidRmObject,
+            "/uid/value",
             format!(
-                "if-match names object {} but the path names {object_id}",
-                preceding.object_id
+                "the composition's uid names object {body_object} but the path names {object_id}"
             ),
         ));
     }
-    let mut composition = parse_body(&body, "COMPOSITION")?;
+    let latest = latest_of(&state, ehr_id, object_id).await?;
+    if latest.meta.lifecycle_state == LifecycleState::Deleted {
+        return Err(ApiError::new(
+            ErrorCode::ObjectNotFound,
+            format!("composition {object_id} was deleted; it cannot be updated"),
+        ));
+    }
+    let stale_answer = || {
+        stale(
+            base,
+            &format!("/ehr/{ehr_id}/composition"),
+            object_id,
+            Some(latest.meta.version),
+            &latest.meta.audit.system_id,
+        )
+    };
+    if preceding.object_id != object_id || preceding.version != latest.meta.version {
+        return Err(stale_answer());
+    }
     let template_id = checked_template_id(&state, &composition).await?;
     let lifecycle_state = version_header(&headers)?.unwrap_or(LifecycleState::Complete);
     let audit = new_audit(
@@ -273,16 +306,14 @@ pub async fn update(
         &VersionUid::format(object_id, &state.config.system_id, version),
     )?;
     let data = openehr_rm::json::to_vec(&composition);
-    let change_type = audit.change_type;
-    let base = api_base(&uri);
     let new_version = NewVersion {
         object_id,
         kind: ObjectKind::Composition,
         version,
-        change_type,
+        change_type: audit.change_type,
         lifecycle_state,
         template_id: Some(template_id),
-        subject: None,
+        status: None,
         data: data.clone(),
     };
     let meta = commit_next(&state, base, ehr_id, &preceding, (new_version, audit)).await?;
@@ -296,6 +327,9 @@ pub async fn update(
 }
 
 /// `DELETE /ehr/{ehr_id}/composition/{preceding_version_uid}`: a new version in state deleted.
+///
+/// As the specification says: 400 when the composition is already deleted, 409 (with the
+/// latest version in `ETag`) when the uid is not the latest version.
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -306,16 +340,31 @@ pub async fn delete(
     let ehr_id = ehr_id(&id)?;
     let base = api_base(&uri);
     let preceding = VersionUid::parse(&uid, "preceding version uid")?;
-    let stored = read_version_uid(&state, ehr_id, &preceding, ObjectKind::Composition).await?;
-    if stored.meta.lifecycle_state == LifecycleState::Deleted {
+    let latest = latest_of(&state, ehr_id, preceding.object_id).await?;
+    if latest.meta.lifecycle_state == LifecycleState::Deleted {
         return Err(ApiError::new(
-            ErrorCode::Conflict,
+            ErrorCode::AlreadyDeleted,
             format!("composition {} is already deleted", preceding.object_id),
         ));
     }
+    let not_latest = |latest_version: Option<u32>| {
+        let latest_uid = VersionUid::format(
+            preceding.object_id,
+            &latest.meta.audit.system_id,
+            latest_version.unwrap_or(latest.meta.version),
+        );
+        ApiError::new(
+            ErrorCode::Conflict,
+            format!("{uid} is not the latest version; the latest is {latest_uid}"),
+        )
+        .with_header(header::ETAG, &format!("\"{latest_uid}\""))
+    };
+    if preceding.version != latest.meta.version {
+        return Err(not_latest(None));
+    }
     // The deleted version keeps the content it replaces, so the history stays readable.
     let mut composition =
-        openehr_rm::json::from_slice(&stored.data, "COMPOSITION").map_err(|error| {
+        openehr_rm::json::from_slice(&latest.data, "COMPOSITION").map_err(|error| {
             ApiError::new(
                 ErrorCode::Internal,
                 format!("stored composition does not parse: {error}"),
@@ -332,18 +381,28 @@ pub async fn delete(
         &audit_header(&headers)?,
         ChangeType::Deleted,
     );
-    let new_version = NewVersion {
-        object_id: preceding.object_id,
-        kind: ObjectKind::Composition,
-        version,
-        change_type: ChangeType::Deleted,
-        lifecycle_state: LifecycleState::Deleted,
-        template_id: stored.meta.template_id.clone(),
-        subject: None,
-        data: openehr_rm::json::to_vec(&composition),
+    let contribution = NewContribution {
+        ehr_id,
+        contribution_id: Uuid::new_v4(),
+        audit,
+        versions: vec![NewVersion {
+            object_id: preceding.object_id,
+            kind: ObjectKind::Composition,
+            version,
+            change_type: ChangeType::Deleted,
+            lifecycle_state: LifecycleState::Deleted,
+            template_id: latest.meta.template_id.clone(),
+            status: None,
+            data: openehr_rm::json::to_vec(&composition),
+        }],
     };
-    let meta = commit_next(&state, base, ehr_id, &preceding, (new_version, audit)).await?;
-    Ok(reply_for(base, ehr_id, &meta, StatusCode::NO_CONTENT))
+    let meta = committed_meta(&contribution);
+    match state.store.commit(contribution).await {
+        Ok(()) => Ok(reply_for(base, ehr_id, &meta, StatusCode::NO_CONTENT)),
+        // Another writer got there first.
+        Err(StoreError::VersionConflict { latest, .. }) => Err(not_latest(latest)),
+        Err(error) => Err(error.into()),
+    }
 }
 
 fn object_id(text: &str) -> ApiResult<Uuid> {

@@ -10,7 +10,7 @@ use store::{
 use uuid::Uuid;
 
 use super::composition::checked_template_id;
-use super::{api_base, ehr_id, read_version, require_ehr};
+use super::{api_base, ehr_id, require_ehr};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -21,8 +21,10 @@ use crate::versioning::{client_object_id, contribution_json, new_audit, set_vers
 
 /// A code string from a DV_CODED_TEXT (or its bare value) in the request.
 fn code_of(coded: &Value) -> Option<&str> {
+    // DV_CODED_TEXT, TERMINOLOGY_CODE (a bare code_string) or a rubric in `value`.
     coded
         .pointer("/defining_code/code_string")
+        .or_else(|| coded.get("code_string"))
         .or_else(|| coded.get("value"))
         .and_then(Value::as_str)
 }
@@ -121,6 +123,44 @@ async fn new_version(
         }
     };
 
+    // The version a modification or deletion follows must exist and must not be deleted.
+    let preceding_stored = match &preceding {
+        None => None,
+        Some(preceding) => {
+            let path = at("/preceding_version_uid");
+            let stored = state
+                .store
+                .get_version(
+                    ehr.ehr_id,
+                    preceding.object_id,
+                    VersionSelector::Number(preceding.version),
+                )
+                .await?
+                .ok_or_else(|| {
+                    ApiError::at(
+                        ErrorCode::ObjectNotFound,
+                        path.clone(),
+                        format!(
+                            "version {} does not exist in ehr {}",
+                            preceding.object_id, ehr.ehr_id
+                        ),
+                    )
+                })?;
+            if stored.meta.lifecycle_state == LifecycleState::Deleted {
+                let code = if change_type == ChangeType::Deleted {
+                    ErrorCode::AlreadyDeleted
+                } else {
+                    ErrorCode::ObjectNotFound
+                };
+                return Err(ApiError::at(
+                    code,
+                    path,
+                    format!("object {} is deleted", preceding.object_id),
+                ));
+            }
+            Some(stored)
+        }
+    };
     let data = entry.get("data").filter(|data| !data.is_null());
     let (kind, mut object) = match data {
         Some(data) => {
@@ -137,35 +177,13 @@ async fn new_version(
         }
         None => {
             // A deletion may omit the data: it keeps the content it replaces.
-            let Some(preceding) = preceding
+            let Some(stored) = preceding_stored
                 .as_ref()
                 .filter(|_| change_type == ChangeType::Deleted)
             else {
                 return Err(bad(at("/data"), "the version has no data"));
             };
-            let existing = state
-                .store
-                .get_versioned_object(ehr.ehr_id, preceding.object_id)
-                .await?;
-            let kind = existing.map(|meta| meta.kind).ok_or_else(|| {
-                ApiError::at(
-                    ErrorCode::ObjectNotFound,
-                    at("/preceding_version_uid"),
-                    format!(
-                        "object {} does not exist in ehr {}",
-                        preceding.object_id, ehr.ehr_id
-                    ),
-                )
-            })?;
-            let stored = read_version(
-                state,
-                ehr.ehr_id,
-                preceding.object_id,
-                kind,
-                VersionSelector::Number(preceding.version),
-            )
-            .await
-            .map_err(|error| error.under(&at("/preceding_version_uid")))?;
+            let kind = stored.meta.kind;
             let object =
                 openehr_rm::json::from_slice(&stored.data, kind.as_str()).map_err(|error| {
                     ApiError::new(
@@ -176,6 +194,19 @@ async fn new_version(
             (kind, object)
         }
     };
+    if let Some(stored) = &preceding_stored
+        && stored.meta.kind != kind
+    {
+        return Err(ApiError::at(
+            ErrorCode::Conflict,
+            at("/data/_type"),
+            format!(
+                "the preceding version is a {}, not a {}",
+                stored.meta.kind.as_str(),
+                kind.as_str()
+            ),
+        ));
+    }
     if kind == ObjectKind::EhrStatus && version == 1 {
         return Err(ApiError::at(
             ErrorCode::Conflict,
@@ -198,8 +229,8 @@ async fn new_version(
         &mut object,
         &VersionUid::format(object_id, &state.config.system_id, version),
     )?;
-    let subject = match kind {
-        ObjectKind::EhrStatus => super::ehr::subject_key(&object),
+    let status = match kind {
+        ObjectKind::EhrStatus => Some(super::ehr::status_facts(&object)),
         _ => None,
     };
     Ok(NewVersion {
@@ -209,7 +240,7 @@ async fn new_version(
         change_type,
         lifecycle_state,
         template_id,
-        subject,
+        status,
         data: openehr_rm::json::to_vec(&object),
     })
 }
@@ -291,7 +322,32 @@ pub async fn create(
             .map_err(|error| ApiError::from(error).under(path))?;
         audit.committer = committer.clone();
     }
-    let contribution_id = Uuid::new_v4();
+    // A client may name the contribution (a migration keeps its ids); 409 if it is taken.
+    let contribution_id = match request.pointer("/uid/value") {
+        None => Uuid::new_v4(),
+        Some(value) => value
+            .as_str()
+            .and_then(|text| Uuid::parse_str(text).ok().filter(|_| text.len() == 36))
+            .ok_or_else(|| {
+                ApiError::at(
+                    ErrorCode::InvalidId,
+                    "/uid/value",
+                    "a contribution uid must be a uuid",
+                )
+            })?,
+    };
+    if let Some(system_id) = request.pointer("/audit/system_id") {
+        let system_id = system_id.as_str().unwrap_or_default();
+        if system_id != state.config.system_id {
+            return Err(bad(
+                "/audit/system_id".into(),
+                format!(
+                    "system_id \"{system_id}\" is not this system's id \"{}\"",
+                    state.config.system_id
+                ),
+            ));
+        }
+    }
     let contribution = NewContribution {
         ehr_id: ehr.ehr_id,
         contribution_id,
@@ -357,18 +413,11 @@ pub async fn create(
         .header(header::LOCATION, &location)
         .etag(&contribution_id.to_string())
         .last_modified(record.audit.time_committed);
-    let system_id = state.config.system_id.clone();
     Ok(match prefer {
         Prefer::Minimal => reply,
-        Prefer::Identifier => reply.body(
-            Format::Json,
-            serde_json::to_vec(
-                &serde_json::json!({ "uid": { "value": contribution_id.to_string() } }),
-            )
-            .unwrap_or_default(),
-        ),
+        Prefer::Identifier => reply.identifier(&contribution_id.to_string(), accept),
         Prefer::Representation => {
-            let value = contribution_json(&record, |_| system_id.clone());
+            let value = contribution_json(&record);
             reply.body(
                 accept,
                 render_value(&value, "CONTRIBUTION", accept, "contribution")?,
@@ -400,8 +449,7 @@ pub async fn get(
             ));
         }
     };
-    let system_id = record.audit.system_id.clone();
-    let value = contribution_json(&record, |_| system_id.clone());
+    let value = contribution_json(&record);
     Ok(Reply::new(StatusCode::OK)
         .etag(&contribution_id.to_string())
         .last_modified(record.audit.time_committed)

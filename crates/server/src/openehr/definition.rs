@@ -56,10 +56,7 @@ pub async fn upload_template(
         .etag(&summary.template_id);
     Ok(match prefer {
         Prefer::Representation => reply.body(Format::Xml, body.bytes.to_vec()),
-        Prefer::Identifier => reply.body(
-            Format::Json,
-            serde_json::to_vec(&json!({ "template_id": summary.template_id })).unwrap_or_default(),
-        ),
+        Prefer::Identifier => reply.identifier(&summary.template_id, Format::Json),
         Prefer::Minimal => reply,
     })
 }
@@ -108,23 +105,26 @@ pub async fn get_template(
         .body(Format::Xml, template.opt))
 }
 
+/// A qualified query name is `[namespace::]name`: letters, digits, `.`, `_` and `-` in each
+/// part; the name `aql` is reserved for the ad-hoc query endpoint.
 fn check_query_name(name: &str) -> ApiResult<()> {
-    let valid = name.split_once("::").is_some_and(|(namespace, local)| {
-        let ok = |part: &str| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-        };
-        ok(namespace) && ok(local)
-    });
-    if valid {
+    let ok = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    };
+    let (namespace, local) = match name.split_once("::") {
+        Some((namespace, local)) => (Some(namespace), local),
+        None => (None, name),
+    };
+    if namespace.is_none_or(ok) && ok(local) && !local.eq_ignore_ascii_case("aql") {
         Ok(())
     } else {
         Err(ApiError::new(
             ErrorCode::InvalidParameter,
             format!(
-                "query name \"{name}\" is not a qualified name namespace::name (letters, digits, . _ -)"
+                "query name \"{name}\" is not a qualified name [namespace::]name (letters, digits, . _ -; not \"aql\")"
             ),
         ))
     }
@@ -137,10 +137,18 @@ pub(crate) fn semantic_version(text: &str) -> Option<[u64; 3]> {
     parts.next().is_none().then_some(version)
 }
 
+/// `?query_type=AQL` (the specification's name; `type` is accepted too).
 #[derive(Deserialize)]
 pub struct QueryType {
-    #[serde(rename = "type")]
     query_type: Option<String>,
+    #[serde(rename = "type")]
+    legacy_type: Option<String>,
+}
+
+impl QueryType {
+    fn get(self) -> Option<String> {
+        self.query_type.or(self.legacy_type)
+    }
 }
 
 async fn store_query_at(
@@ -219,7 +227,7 @@ pub async fn store_query(
     Query(query_type): Query<QueryType>,
     body: RawBody,
 ) -> ApiResult<Reply> {
-    store_query_at(&state, &uri, name, None, query_type.query_type, body).await
+    store_query_at(&state, &uri, name, None, query_type.get(), body).await
 }
 
 /// `PUT /definition/query/{qualified_query_name}/{version}`
@@ -255,16 +263,17 @@ fn query_json(query: &StoredQuery, with_text: bool) -> serde_json::Value {
     value
 }
 
+/// Every version of the stored queries whose name starts with `prefix`, with their text.
 async fn list_with_prefix(state: &AppState, prefix: &str) -> ApiResult<Reply> {
     let queries = state.store.list_stored_queries(prefix).await?;
     let list: Vec<_> = queries
         .iter()
-        .map(|query| query_json(query, false))
+        .map(|query| query_json(query, true))
         .collect();
-    Ok(Reply::new(StatusCode::OK).body(
-        Format::Json,
-        serde_json::to_vec(&json!({ "versions": list })).unwrap_or_default(),
-    ))
+    Ok(
+        Reply::new(StatusCode::OK)
+            .body(Format::Json, serde_json::to_vec(&list).unwrap_or_default()),
+    )
 }
 
 /// `GET /definition/query`
@@ -281,22 +290,37 @@ pub async fn list_queries_named(
     list_with_prefix(&state, &name).await
 }
 
-/// `GET /definition/query/{qualified_query_name}/{version}`
+/// Whether `version` is matched by a version pattern `major`, `major.minor` or `major.minor.patch`.
+fn version_matches(pattern: &str, version: &str) -> bool {
+    let mut wanted = pattern.split('.');
+    let mut actual = version.split('.');
+    wanted.all(|part| actual.next() == Some(part))
+}
+
+/// `GET /definition/query/{qualified_query_name}/{version}`: the version, or the highest
+/// version matching a partial one (`1` or `1.2`).
 pub async fn get_query(
     State(state): State<AppState>,
     _caller: Caller,
     Path((name, version)): Path<(String, String)>,
 ) -> ApiResult<Reply> {
-    let query = state
-        .store
-        .get_stored_query(&name, Some(&version))
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::ObjectNotFound,
-                format!("stored query {name} version {version} does not exist"),
-            )
-        })?;
+    let not_found = || {
+        ApiError::new(
+            ErrorCode::ObjectNotFound,
+            format!("stored query {name} version {version} does not exist"),
+        )
+    };
+    let query = match state.store.get_stored_query(&name, Some(&version)).await? {
+        Some(query) => query,
+        None => state
+            .store
+            .list_stored_queries(&name)
+            .await?
+            .into_iter()
+            .filter(|query| query.name == name && version_matches(&version, &query.version))
+            .max_by_key(|query| semantic_version(&query.version))
+            .ok_or_else(not_found)?,
+    };
     Ok(Reply::new(StatusCode::OK).body(
         Format::Json,
         serde_json::to_vec(&query_json(&query, true)).unwrap_or_default(),

@@ -96,10 +96,7 @@ fn written(
 ) -> ApiResult<Reply> {
     Ok(match prefer {
         Prefer::Minimal => reply,
-        Prefer::Identifier => {
-            let body = serde_json::json!({ "uid": { "value": version_uid(meta) } });
-            reply.body(Format::Json, serde_json::to_vec(&body).unwrap_or_default())
-        }
+        Prefer::Identifier => reply.identifier(&version_uid(meta), accept),
         Prefer::Representation => {
             let status = reply.status;
             let stored = StoredVersion {
@@ -163,7 +160,7 @@ pub async fn create(
             change_type: ChangeType::Creation,
             lifecycle_state: LifecycleState::Complete,
             template_id: None,
-            subject: None,
+            status: None,
             data: data.clone(),
         }],
     };
@@ -241,7 +238,7 @@ async fn commit_next(
             .await?;
             if stored.meta.lifecycle_state == LifecycleState::Deleted {
                 return Err(ApiError::new(
-                    ErrorCode::Conflict,
+                    ErrorCode::AlreadyDeleted,
                     "the directory is already deleted",
                 ));
             }
@@ -270,7 +267,7 @@ async fn commit_next(
             change_type,
             lifecycle_state,
             template_id: None,
-            subject: None,
+            status: None,
             data: data.clone(),
         }],
     };

@@ -3,11 +3,12 @@
 
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{StatusCode, header};
-use openehr_rm::RmObject;
+use openehr_rm::{RmObject, RmValue};
 use serde::Deserialize;
 use serde_json::json;
 use store::{
-    ChangeType, LifecycleState, NewContribution, NewEhr, NewVersion, ObjectKind, SubjectKey,
+    ChangeType, LifecycleState, NewContribution, NewEhr, NewVersion, ObjectKind, StatusFacts,
+    SubjectKey,
 };
 use uuid::Uuid;
 
@@ -31,6 +32,14 @@ fn default_ehr_status() -> ApiResult<RmObject> {
         "is_modifiable": true,
     });
     Ok(openehr_rm::json::from_value(&value, "EHR_STATUS")?)
+}
+
+/// What the store indexes of an EHR_STATUS: its subject and whether the EHR may be modified.
+pub(crate) fn status_facts(status: &RmObject) -> StatusFacts {
+    StatusFacts {
+        subject: subject_key(status),
+        is_modifiable: !matches!(status.get("is_modifiable"), Some(RmValue::Boolean(false))),
+    }
 }
 
 /// The subject's external reference, the key of "one EHR per subject".
@@ -80,7 +89,7 @@ async fn create_ehr(
                 change_type: ChangeType::Creation,
                 lifecycle_state: LifecycleState::Complete,
                 template_id: None,
-                subject: subject.clone(),
+                status: Some(status_facts(&status)),
                 data: openehr_rm::json::to_vec(&status),
             }],
         },
@@ -99,17 +108,19 @@ async fn create_ehr(
         .header(header::LOCATION, &location)
         .etag(&ehr_id.to_string())
         .last_modified(time_created);
-    respond(reply, &record, prefer, accept)
+    respond(reply, &record, 1, prefer, accept)
 }
 
-fn ehr_json(record: &store::EhrRecord) -> serde_json::Value {
+/// The EHR resource; `status_version` is the latest EHR_STATUS version, which clients send
+/// back as `If-Match` when they update the status.
+fn ehr_json(record: &store::EhrRecord, status_version: u32) -> serde_json::Value {
     let mut value = json!({
         "_type": "EHR",
         "system_id": { "_type": "HIER_OBJECT_ID", "value": record.system_id },
         "ehr_id": { "_type": "HIER_OBJECT_ID", "value": record.ehr_id.to_string() },
         "ehr_status": object_ref(
-            "HIER_OBJECT_ID",
-            &record.ehr_status_id.to_string(),
+            "OBJECT_VERSION_ID",
+            &VersionUid::format(record.ehr_status_id, &record.system_id, status_version),
             "EHR_STATUS",
         ),
         "ehr_access": object_ref(
@@ -128,21 +139,38 @@ fn ehr_json(record: &store::EhrRecord) -> serde_json::Value {
 fn respond(
     reply: Reply,
     record: &store::EhrRecord,
+    status_version: u32,
     prefer: Prefer,
     accept: Format,
 ) -> ApiResult<Reply> {
     Ok(match prefer {
         Prefer::Minimal => reply,
-        Prefer::Identifier => reply.body(
-            Format::Json,
-            serde_json::to_vec(&json!({ "ehr_id": { "value": record.ehr_id.to_string() } }))
-                .unwrap_or_default(),
-        ),
+        Prefer::Identifier => reply.identifier(&record.ehr_id.to_string(), accept),
         Prefer::Representation => {
-            let body = render_value(&ehr_json(record), "EHR", accept, "ehr")?;
+            let value = ehr_json(record, status_version);
+            let body = render_value(&value, "EHR", accept, "ehr")?;
             reply.body(accept, body)
         }
     })
+}
+
+/// The EHR with its latest EHR_STATUS version number.
+async fn represent(state: &AppState, record: store::EhrRecord, accept: Format) -> ApiResult<Reply> {
+    let status_version = state
+        .store
+        .get_versioned_object(record.ehr_id, record.ehr_status_id)
+        .await?
+        .map_or(1, |meta| meta.latest_version);
+    let reply = Reply::new(StatusCode::OK)
+        .etag(&record.ehr_id.to_string())
+        .last_modified(record.time_created);
+    respond(
+        reply,
+        &record,
+        status_version,
+        Prefer::Representation,
+        accept,
+    )
 }
 
 /// `POST /ehr`
@@ -178,7 +206,8 @@ pub async fn create_with_id(
     Accept(accept): Accept,
     body: RawBody,
 ) -> ApiResult<Reply> {
-    let id = ehr_id(&id)?;
+    // Creating with a given id is a write: a malformed id is the client's error (400).
+    let id = crate::http::parse_uuid(&id, "ehr id")?;
     create_ehr(&state, &caller, &uri, &headers, id, body, (prefer, accept)).await
 }
 
@@ -190,10 +219,7 @@ pub async fn get(
     Accept(accept): Accept,
 ) -> ApiResult<Reply> {
     let record = require_ehr(&state, ehr_id(&id)?).await?;
-    let reply = Reply::new(StatusCode::OK)
-        .etag(&record.ehr_id.to_string())
-        .last_modified(record.time_created);
-    respond(reply, &record, Prefer::Representation, accept)
+    represent(&state, record, accept).await
 }
 
 #[derive(Deserialize)]
@@ -229,8 +255,5 @@ pub async fn find_by_subject(
                 ),
             )
         })?;
-    let reply = Reply::new(StatusCode::OK)
-        .etag(&record.ehr_id.to_string())
-        .last_modified(record.time_created);
-    respond(reply, &record, Prefer::Representation, accept)
+    represent(&state, record, accept).await
 }

@@ -117,7 +117,7 @@ pub async fn update(
         &mut status,
         &VersionUid::format(ehr.ehr_status_id, &state.config.system_id, version),
     )?;
-    let subject = super::ehr::subject_key(&status);
+    let facts = super::ehr::status_facts(&status);
     let contribution = NewContribution {
         ehr_id: ehr.ehr_id,
         contribution_id: Uuid::new_v4(),
@@ -129,7 +129,7 @@ pub async fn update(
             change_type: ChangeType::Modification,
             lifecycle_state,
             template_id: None,
-            subject,
+            status: Some(facts),
             data: openehr_rm::json::to_vec(&status),
         }],
     };
@@ -161,11 +161,8 @@ fn representation(
             let body = represent_data(stored, accept, "EHR_STATUS", "ehr_status")?;
             reply_with(base, ehr_id, stored, StatusCode::OK).body(accept, body)
         }
-        Prefer::Identifier => {
-            let body = serde_json::json!({ "uid": { "value": version_uid(&stored.meta) } });
-            reply_with(base, ehr_id, stored, StatusCode::OK)
-                .body(Format::Json, serde_json::to_vec(&body).unwrap_or_default())
-        }
+        Prefer::Identifier => reply_with(base, ehr_id, stored, StatusCode::OK)
+            .identifier(&version_uid(&stored.meta), accept),
         Prefer::Minimal => reply_with(base, ehr_id, stored, StatusCode::NO_CONTENT),
     })
 }

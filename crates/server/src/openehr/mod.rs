@@ -118,8 +118,11 @@ pub(crate) fn api_base(uri: &Uri) -> &'static str {
     }
 }
 
+/// An EHR id from the path. Kith's EHR ids are UUIDs, so any other text names no EHR: 404,
+/// as for an unknown id (the specification lists 404, not 400, for reads).
 pub(crate) fn ehr_id(text: &str) -> ApiResult<Uuid> {
     parse_uuid(text, "ehr id")
+        .map_err(|_| ApiError::new(ErrorCode::EhrNotFound, format!("ehr {text} does not exist")))
 }
 
 /// The EHR, or 404 naming it.
@@ -343,7 +346,7 @@ pub(crate) fn version_uid_for(text: &str, object_id: Option<Uuid>) -> ApiResult<
         && uid.object_id != object_id
     {
         return Err(ApiError::new(
-            ErrorCode::InvalidId,
+            ErrorCode::ObjectNotFound,
             format!("version uid {text} does not belong to object {object_id}"),
         ));
     }
