@@ -17,7 +17,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use axum::Router;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn_with_state, map_response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use store::Store;
 
@@ -104,7 +105,42 @@ pub fn app(state: AppState) -> Router {
         .route("/ehrbase/rest/status", get(status::status))
         .merge(protected)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(map_response(json_errors))
         .with_state(state)
+}
+
+/// Gives every error the JSON error body, including the few answered by axum itself (a path
+/// or query string that does not decode): clients parse one error shape.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let code = match status.as_u16() {
+        401 => ErrorCode::Unauthorized,
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::MethodNotAllowed,
+        413 => ErrorCode::PayloadTooLarge,
+        415 => ErrorCode::UnsupportedMediaType,
+        400..=499 => ErrorCode::InvalidParameter,
+        _ => ErrorCode::Internal,
+    };
+    let text = axum::body::to_bytes(response.into_body(), 16 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_lowercase())
+        .unwrap_or_default();
+    let message = if code == ErrorCode::Internal || text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    let mut answer = ApiError::new(code, message).into_response();
+    *answer.status_mut() = status;
+    answer
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

@@ -60,6 +60,7 @@ api_tests!(
     contribution_ids_and_references,
     ehr_names_its_latest_status_version,
     stored_query_versions_match_by_prefix,
+    undecodable_requests_get_json_errors,
 );
 
 fn ehr_url(ehr_id: &str) -> String {
@@ -2239,4 +2240,21 @@ async fn stored_query_versions_match_by_prefix(app: TestApp) {
     )
     .await
     .expect(400);
+}
+
+async fn undecodable_requests_get_json_errors(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    // A query string that is not UTF-8 once decoded, and a path segment that is not either:
+    // axum refuses these before any handler runs; the answer still has the JSON error body.
+    let answer = app
+        .get(&format!(
+            "{}/ehr_status?version_at_time=%FF",
+            ehr_url(&ehr_id)
+        ))
+        .await;
+    answer.expect(400);
+    let answer = app
+        .get(&format!("{}/composition/%FF%FE", ehr_url(&ehr_id)))
+        .await;
+    answer.expect(400);
 }
