@@ -83,21 +83,6 @@ fn written(
     })
 }
 
-/// What a single-version commit produced, for the reply.
-fn committed_meta(contribution: &NewContribution) -> store::VersionMeta {
-    let version = &contribution.versions[0];
-    store::VersionMeta {
-        ehr_id: contribution.ehr_id,
-        object_id: version.object_id,
-        kind: version.kind,
-        version: version.version,
-        contribution_id: contribution.contribution_id,
-        audit: contribution.audit.clone(),
-        lifecycle_state: version.lifecycle_state,
-        template_id: version.template_id.clone(),
-    }
-}
-
 /// `POST /ehr/{ehr_id}/composition`
 pub async fn create(
     State(state): State<AppState>,
@@ -140,7 +125,7 @@ pub async fn create(
             data: data.clone(),
         }],
     };
-    let meta = committed_meta(&contribution);
+    let meta = super::committed_meta(&contribution);
     match state.store.commit(contribution).await {
         Ok(()) => {}
         Err(StoreError::VersionConflict { .. }) | Err(StoreError::KindMismatch { .. }) => {
@@ -207,7 +192,7 @@ async fn commit_next(
         audit,
         versions: vec![version],
     };
-    let meta = committed_meta(&contribution);
+    let meta = super::committed_meta(&contribution);
     match state.store.commit(contribution).await {
         Ok(()) => Ok(meta),
         Err(StoreError::VersionConflict { latest: None, .. }) => {
@@ -396,7 +381,7 @@ pub async fn delete(
             data: openehr_rm::json::to_vec(&composition),
         }],
     };
-    let meta = committed_meta(&contribution);
+    let meta = super::committed_meta(&contribution);
     match state.store.commit(contribution).await {
         Ok(()) => Ok(reply_for(base, ehr_id, &meta, StatusCode::NO_CONTENT)),
         // Another writer got there first.

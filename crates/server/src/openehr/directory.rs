@@ -111,20 +111,6 @@ fn written(
     })
 }
 
-fn meta_of(contribution: &NewContribution) -> store::VersionMeta {
-    let version = &contribution.versions[0];
-    store::VersionMeta {
-        ehr_id: contribution.ehr_id,
-        object_id: version.object_id,
-        kind: ObjectKind::Folder,
-        version: version.version,
-        contribution_id: contribution.contribution_id,
-        audit: contribution.audit.clone(),
-        lifecycle_state: version.lifecycle_state,
-        template_id: None,
-    }
-}
-
 /// `POST /ehr/{ehr_id}/directory`
 pub async fn create(
     State(state): State<AppState>,
@@ -164,7 +150,7 @@ pub async fn create(
             data: data.clone(),
         }],
     };
-    let meta = meta_of(&contribution);
+    let meta = super::committed_meta(&contribution);
     match state.store.commit(contribution).await {
         Ok(()) => {}
         Err(StoreError::VersionConflict { .. }) | Err(StoreError::KindMismatch { .. }) => {
@@ -271,7 +257,7 @@ async fn commit_next(
             data: data.clone(),
         }],
     };
-    let meta = meta_of(&contribution);
+    let meta = super::committed_meta(&contribution);
     match state.store.commit(contribution).await {
         Ok(()) => Ok((meta, data)),
         Err(StoreError::VersionConflict { latest, .. }) => Err(conflict(latest)),

@@ -133,19 +133,15 @@ pub async fn update(
             data: openehr_rm::json::to_vec(&status),
         }],
     };
+    let stored = store::StoredVersion {
+        meta: super::committed_meta(&contribution),
+        data: contribution.versions[0].data.clone(),
+    };
     match state.store.commit(contribution).await {
         Ok(()) => {}
         Err(StoreError::VersionConflict { latest, .. }) => return Err(conflict(latest)),
         Err(error) => return Err(error.into()),
     }
-    let stored = read_version(
-        &state,
-        ehr.ehr_id,
-        ehr.ehr_status_id,
-        ObjectKind::EhrStatus,
-        VersionSelector::Number(version),
-    )
-    .await?;
     representation(base, ehr.ehr_id, &stored, prefer, accept)
 }
 

@@ -352,3 +352,22 @@ pub(crate) fn version_uid_for(text: &str, object_id: Option<Uuid>) -> ApiResult<
     }
     Ok(uid)
 }
+
+/// The metadata of the first version of a contribution just committed, for the reply,
+/// without reading it back from the store.
+pub(crate) fn committed_meta(contribution: &store::NewContribution) -> store::VersionMeta {
+    let version = &contribution.versions[0];
+    store::VersionMeta {
+        ehr_id: contribution.ehr_id,
+        object_id: version.object_id,
+        kind: version.kind,
+        version: version.version,
+        contribution_id: contribution.contribution_id,
+        audit: store::Audit {
+            change_type: version.change_type,
+            ..contribution.audit.clone()
+        },
+        lifecycle_state: version.lifecycle_state,
+        template_id: version.template_id.clone(),
+    }
+}

@@ -1,0 +1,332 @@
+//! What a run produced, as one serialisable report and as the table printed to stdout.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::machine::Machine;
+use crate::raw::RawFigures;
+use crate::stats::PhaseFigures;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub machine: Machine,
+    pub settings: Settings,
+    pub backends: Vec<BackendReport>,
+    /// Backends that could not be measured, with the reason.
+    pub failures: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Settings {
+    pub clients: usize,
+    pub duration_secs: u64,
+    pub warm_up_secs: u64,
+    pub kith_binary: String,
+    pub storage_compositions: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClassReport {
+    pub class: &'static str,
+    pub one_client: PhaseFigures,
+    pub many_clients: PhaseFigures,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Storage {
+    /// Composition versions committed through the API during the class runs (fixture,
+    /// warm-up and setup included), the divisor of `bytes_per_composition_version`.
+    pub composition_versions: u64,
+    /// What the database holds after the runs, minus an empty migrated database on
+    /// PostgreSQL; on SQLite the main file after a clean stop and a checkpoint of its WAL.
+    pub stored_bytes: u64,
+    pub bytes_per_composition_version: f64,
+    /// The SQLite main file and WAL as the server left them, before the checkpoint.
+    pub sqlite_db_bytes: Option<u64>,
+    pub sqlite_wal_bytes: Option<u64>,
+    pub postgres_empty_bytes: Option<u64>,
+}
+
+/// Exactly `compositions` small compositions committed into a fresh server.
+#[derive(Debug, Default, Serialize)]
+pub struct DedicatedStorage {
+    pub compositions: usize,
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    pub bytes_per_composition: f64,
+    /// Wall-clock time of the commits (with the configured number of clients).
+    pub commit_secs: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Comparison {
+    pub figure: &'static str,
+    pub kith: Option<f64>,
+    pub raw: Option<f64>,
+    pub ratio_kith_over_raw: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BackendReport {
+    pub backend: &'static str,
+    pub cold_start_ms: f64,
+    pub idle_rss_kib: u64,
+    pub peak_rss_kib: u64,
+    pub classes: Vec<ClassReport>,
+    pub storage: Option<Storage>,
+    pub dedicated_storage: Option<DedicatedStorage>,
+    pub raw: Option<RawFigures>,
+    pub comparisons: Vec<Comparison>,
+    /// Parts of the run that failed, with the reason; the rest is still reported.
+    pub problems: Vec<String>,
+}
+
+impl BackendReport {
+    pub fn empty(backend: &'static str) -> BackendReport {
+        BackendReport {
+            backend,
+            cold_start_ms: 0.0,
+            idle_rss_kib: 0,
+            peak_rss_kib: 0,
+            classes: Vec::new(),
+            storage: None,
+            dedicated_storage: None,
+            raw: None,
+            comparisons: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Kith next to the raw database for the figures both sides have.
+    pub fn compare(&mut self) {
+        let Some(raw) = &self.raw else { return };
+        let class = |name: &str| self.classes.iter().find(|class| class.class == name);
+        let small = class("comp-create-small");
+        let read = class("comp-read-latest");
+        let pair = |figure, kith: Option<f64>, raw: Option<f64>| Comparison {
+            figure,
+            kith,
+            raw,
+            ratio_kith_over_raw: match (kith, raw) {
+                (Some(kith), Some(raw)) if raw > 0.0 => Some(kith / raw),
+                _ => None,
+            },
+        };
+        let throughput = |figures: &PhaseFigures| {
+            (figures.aborted.is_none() && figures.requests > 0)
+                .then_some(figures.throughput_per_sec)
+        };
+        let mut comparisons = vec![
+            pair(
+                "write p50 ms, 1 client",
+                small.and_then(|c| c.one_client.p50_ms),
+                raw.write_one.p50_ms,
+            ),
+            pair(
+                "write p99 ms, 1 client",
+                small.and_then(|c| c.one_client.p99_ms),
+                raw.write_one.p99_ms,
+            ),
+            pair(
+                "writes/s, N clients",
+                small.and_then(|c| throughput(&c.many_clients)),
+                throughput(&raw.write_many),
+            ),
+            pair(
+                "write p50 ms, N clients",
+                small.and_then(|c| c.many_clients.p50_ms),
+                raw.write_many.p50_ms,
+            ),
+            pair(
+                "read p50 ms, 1 client",
+                read.and_then(|c| c.one_client.p50_ms),
+                raw.read_one.p50_ms,
+            ),
+            pair(
+                "read p99 ms, 1 client",
+                read.and_then(|c| c.one_client.p99_ms),
+                raw.read_one.p99_ms,
+            ),
+            pair(
+                "reads/s, N clients",
+                read.and_then(|c| throughput(&c.many_clients)),
+                throughput(&raw.read_many),
+            ),
+            pair(
+                "read p50 ms, N clients",
+                read.and_then(|c| c.many_clients.p50_ms),
+                raw.read_many.p50_ms,
+            ),
+        ];
+        comparisons.push(pair(
+            "bytes per small composition",
+            self.dedicated_storage
+                .as_ref()
+                .map(|s| s.bytes_per_composition),
+            Some(raw.bytes_per_document),
+        ));
+        self.comparisons = comparisons;
+    }
+}
+
+fn number(value: Option<f64>, decimals: usize) -> String {
+    match value {
+        Some(value) => format!("{value:.decimals$}"),
+        None => "-".to_owned(),
+    }
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// The human-readable form of the whole report.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let machine = &report.machine;
+    let _ = writeln!(
+        out,
+        "machine: {} x{}, {} MiB memory, linux {}, {}",
+        machine.cpu_model,
+        machine.cpu_count,
+        machine.memory_total_mib,
+        machine.kernel,
+        machine.date_utc
+    );
+    let settings = &report.settings;
+    let _ = writeln!(
+        out,
+        "settings: {} s measured per phase after {} s warm-up, 1 and {} clients, server {}",
+        settings.duration_secs, settings.warm_up_secs, settings.clients, settings.kith_binary
+    );
+    for backend in &report.backends {
+        let _ = writeln!(out, "\n=== kith on {} ===", backend.backend);
+        // A raw-only run has no server figures to show.
+        let server_measured = backend.cold_start_ms > 0.0;
+        if server_measured {
+            render_server(&mut out, backend, settings.clients);
+        }
+        if let Some(raw) = &backend.raw {
+            let _ = writeln!(
+                out,
+                "raw {} baseline (same small document, zstd, no http): write 1 writer p50 {} ms; \
+                 {} writers {} /s; read 1 reader p50 {} ms; {} readers {} /s; {:.0} bytes per document",
+                raw.database,
+                number(raw.write_one.p50_ms, 3),
+                settings.clients,
+                number(Some(raw.write_many.throughput_per_sec), 0),
+                number(raw.read_one.p50_ms, 3),
+                settings.clients,
+                number(Some(raw.read_many.throughput_per_sec), 0),
+                raw.bytes_per_document
+            );
+            for phase in [
+                &raw.write_one,
+                &raw.write_many,
+                &raw.read_one,
+                &raw.read_many,
+            ] {
+                if let Some(aborted) = &phase.aborted {
+                    let _ = writeln!(out, "    RAW ABORTED: {aborted}");
+                }
+            }
+            if !backend.comparisons.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "{:<30} {:>12} {:>12} {:>10}",
+                    "kith vs raw", "kith", "raw", "kith/raw"
+                );
+            }
+            for comparison in &backend.comparisons {
+                let _ = writeln!(
+                    out,
+                    "{:<30} {:>12} {:>12} {:>10}",
+                    comparison.figure,
+                    number(comparison.kith, 2),
+                    number(comparison.raw, 2),
+                    number(comparison.ratio_kith_over_raw, 2)
+                );
+            }
+        }
+        for problem in &backend.problems {
+            let _ = writeln!(out, "PROBLEM: {problem}");
+        }
+    }
+    for failure in &report.failures {
+        let _ = writeln!(out, "\nFAILED: {failure}");
+    }
+    out
+}
+
+fn render_server(out: &mut String, backend: &BackendReport, clients: usize) {
+    let _ = writeln!(
+        out,
+        "cold start {:.0} ms, idle memory {}, peak memory {}",
+        backend.cold_start_ms,
+        mib(backend.idle_rss_kib),
+        mib(backend.peak_rss_kib)
+    );
+    let _ = writeln!(
+        out,
+        "{:<20} {:>9} {:>9} | {:>10} {:>9} {:>9} | {:>6}",
+        "class",
+        "1c p50ms",
+        "1c p99ms",
+        format!("{clients}c req/s"),
+        format!("{clients}c p50"),
+        format!("{clients}c p99"),
+        "errors"
+    );
+    for class in &backend.classes {
+        let one = &class.one_client;
+        let many = &class.many_clients;
+        let _ = writeln!(
+            out,
+            "{:<20} {:>9} {:>9} | {:>10} {:>9} {:>9} | {:>6}",
+            class.class,
+            number(one.p50_ms, 2),
+            number(one.p99_ms, 2),
+            number(Some(many.throughput_per_sec), 0),
+            number(many.p50_ms, 2),
+            number(many.p99_ms, 2),
+            one.errors + many.errors
+        );
+        for aborted in [&one.aborted, &many.aborted].into_iter().flatten() {
+            let _ = writeln!(out, "    ABORTED: {aborted}");
+        }
+    }
+    if let Some(storage) = &backend.storage {
+        let _ = writeln!(
+            out,
+            "storage after the runs: {} bytes for {} composition versions = {:.0} bytes each (everything else included)",
+            storage.stored_bytes,
+            storage.composition_versions,
+            storage.bytes_per_composition_version
+        );
+    }
+    if let (Some(main), Some(wal)) = (
+        storage_field(backend, |s| s.sqlite_db_bytes),
+        storage_field(backend, |s| s.sqlite_wal_bytes),
+    ) {
+        let _ = writeln!(
+            out,
+            "  (as the server left them, before checkpointing: kith.db {main} bytes + kith.db-wal {wal} bytes)"
+        );
+    }
+    if let Some(dedicated) = &backend.dedicated_storage {
+        let _ = writeln!(
+            out,
+            "storage, dedicated run: {} small compositions grew the database by {} bytes = {:.0} bytes ({:.2} KiB) each; committed in {:.1} s",
+            dedicated.compositions,
+            dedicated.bytes_after.saturating_sub(dedicated.bytes_before),
+            dedicated.bytes_per_composition,
+            dedicated.bytes_per_composition / 1024.0,
+            dedicated.commit_secs
+        );
+    }
+}
+
+fn storage_field(backend: &BackendReport, field: impl Fn(&Storage) -> Option<u64>) -> Option<u64> {
+    backend.storage.as_ref().and_then(field)
+}
