@@ -61,6 +61,7 @@ api_tests!(
     ehr_names_its_latest_status_version,
     stored_query_versions_match_by_prefix,
     undecodable_requests_get_json_errors,
+    mutated_compositions_never_get_a_server_error,
 );
 
 fn ehr_url(ehr_id: &str) -> String {
@@ -2257,4 +2258,123 @@ async fn undecodable_requests_get_json_errors(app: TestApp) {
         .get(&format!("{}/composition/%FF%FE", ehr_url(&ehr_id)))
         .await;
     answer.expect(400);
+}
+
+/// Every JSON value in a document, by JSON pointer.
+fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let path = format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"));
+                out.push(path.clone());
+                pointers(child, path, out);
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                let path = format!("{at}/{index}");
+                out.push(path.clone());
+                pointers(child, path, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Single random mutations of a real composition (a removed attribute, a value of another
+/// JSON type, an unknown `_type`, an extra attribute) are answered with 201, 400 or 422, never
+/// with a server error, and a refused one writes nothing.
+async fn mutated_compositions_never_get_a_server_error(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    app.upload_template("Test_all_types.opt").await.expect(201);
+    let original: Value = serde_json::from_slice(&testdata(
+        "compositions/all_types_systematic_tests.canonical.json",
+    ))
+    .unwrap();
+    let mut paths = Vec::new();
+    pointers(&original, String::new(), &mut paths);
+    let replacements = [
+        json!(null),
+        json!(42),
+        json!(-1.5),
+        json!("text"),
+        json!(true),
+        json!([]),
+        json!({}),
+        json!({"_type": "NO_SUCH_TYPE"}),
+    ];
+    // A fixed linear congruential sequence: the same mutations on every run.
+    let mut seed: u64 = 0x6b69_7468;
+    let mut next = |bound: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % bound
+    };
+    let url = format!("{}/composition", ehr_url(&ehr_id));
+    let mut statuses = std::collections::BTreeMap::new();
+    let mut accepted = 0;
+    let mut refused = Vec::new();
+    for _ in 0..300 {
+        let mut mutated = original.clone();
+        // Each attempt names its own object id, so a refused one can be looked for afterwards.
+        let object_id = uuid::Uuid::new_v4();
+        mutated["uid"] = json!({ "_type": "OBJECT_VERSION_ID", "value": format!("{object_id}::{SYSTEM_ID}::1") });
+        let path = &paths[next(paths.len())];
+        let (parent, key) = path.rsplit_once('/').unwrap();
+        match next(3) {
+            0 => match mutated.pointer_mut(parent) {
+                Some(Value::Object(map)) => {
+                    map.remove(&key.replace("~1", "/").replace("~0", "~"));
+                }
+                Some(Value::Array(items)) => {
+                    let index: usize = key.parse().unwrap();
+                    items.remove(index);
+                }
+                _ => {}
+            },
+            1 => {
+                *mutated.pointer_mut(path).unwrap() =
+                    replacements[next(replacements.len())].clone();
+            }
+            _ => {
+                if let Some(Value::Object(map)) = mutated.pointer_mut(parent) {
+                    map.insert("unexpected_attribute".into(), json!("x"));
+                }
+            }
+        }
+        let answer = app
+            .post_json(&url, &serde_json::to_vec(&mutated).unwrap(), &[])
+            .await;
+        let status = answer.status.as_u16();
+        assert!(
+            matches!(status, 201 | 400 | 422),
+            "{path}: {status} {}",
+            answer.text()
+        );
+        if status != 201 {
+            let body = answer.json();
+            assert!(
+                body["message"].is_string() && body["details"].is_array(),
+                "{body}"
+            );
+            refused.push(object_id);
+        } else {
+            accepted += 1;
+            app.get(&format!("{url}/{}", answer.etag()))
+                .await
+                .expect(200);
+        }
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    // Nothing of a refused attempt was stored.
+    for object_id in refused {
+        app.get(&format!("{url}/{object_id}")).await.expect(404);
+    }
+    assert!(accepted > 0, "{statuses:?}");
+    eprintln!("mutations answered: {statuses:?}");
+    assert!(
+        statuses.get(&400).copied().unwrap_or(0) > 50,
+        "the mutations exercise the refusals: {statuses:?}"
+    );
 }
