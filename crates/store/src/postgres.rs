@@ -452,23 +452,22 @@ impl PostgresStore {
 /// Records what a new EHR_STATUS version says: its modifiability, and its subject in the
 /// one-EHR-per-subject lookup.
 async fn apply_status_facts(
-    transaction: &tokio_postgres::Transaction<'_>,
+    transaction: &deadpool_postgres::Transaction<'_>,
     ehr_id: Uuid,
     facts: &StatusFacts,
 ) -> Result<()> {
-    transaction
-        .execute(
-            "UPDATE ehr SET is_modifiable = $2 WHERE ehr_id = $1",
-            &[&ehr_id, &facts.is_modifiable],
+    // One round trip for the common case (the subject unchanged): the update returns the
+    // subject the EHR has now.
+    let statement = transaction
+        .prepare_cached(
+            "UPDATE ehr SET is_modifiable = $2 WHERE ehr_id = $1
+             RETURNING subject_namespace, subject_id",
         )
+        .await?;
+    let row = transaction
+        .query_one(&statement, &[&ehr_id, &facts.is_modifiable])
         .await?;
     let subject = facts.subject.as_ref();
-    let row = transaction
-        .query_one(
-            "SELECT subject_namespace, subject_id FROM ehr WHERE ehr_id = $1",
-            &[&ehr_id],
-        )
-        .await?;
     let current = match (
         row.try_get::<_, Option<String>>(0)?,
         row.try_get::<_, Option<String>>(1)?,
