@@ -170,3 +170,41 @@ fn kith_admin_token_overrides_the_file() {
         "the token must never be logged"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .env("KITH_ADMIN_TOKEN", "sigterm-test")
+        .env_remove("KITH_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start kith");
+    wait_healthy(port);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "kith ignored SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "a graceful shutdown exits 0: {status:?}");
+    let mut log = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut log).ok();
+    assert!(log.contains("shutting down"), "{log}");
+}
