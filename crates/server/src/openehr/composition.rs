@@ -4,8 +4,7 @@ use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use openehr_rm::RmObject;
 use store::{
-    ChangeType, LifecycleState, NewContribution, NewVersion, ObjectKind, StoreError, StoredVersion,
-    VersionSelector,
+    ChangeType, LifecycleState, NewVersion, ObjectKind, StoreError, StoredVersion, VersionSelector,
 };
 use uuid::Uuid;
 
@@ -64,19 +63,14 @@ fn reply_for(base: &str, ehr_id: Uuid, meta: &store::VersionMeta, status: Status
 /// The answer to a write, shaped by `Prefer`. `data` is the canonical JSON just committed.
 fn written(
     reply: Reply,
-    meta: &store::VersionMeta,
-    data: Vec<u8>,
+    stored: StoredVersion,
     prefer: Prefer,
     accept: Format,
 ) -> ApiResult<Reply> {
     Ok(match prefer {
         Prefer::Minimal => reply,
-        Prefer::Identifier => reply.identifier(&version_uid(meta), accept),
+        Prefer::Identifier => reply.identifier(&version_uid(&stored.meta), accept),
         Prefer::Representation => {
-            let stored = StoredVersion {
-                meta: meta.clone(),
-                data,
-            };
             let body = represent_data(&stored, accept, "COMPOSITION", "composition")?;
             reply.body(accept, body)
         }
@@ -110,24 +104,18 @@ pub async fn create(
         &VersionUid::format(object_id, &state.config.system_id, 1),
     )?;
     let data = openehr_rm::json::to_vec(&composition);
-    let contribution = NewContribution {
-        ehr_id,
-        contribution_id: Uuid::new_v4(),
-        audit,
-        versions: vec![NewVersion {
-            object_id,
-            kind: ObjectKind::Composition,
-            version: 1,
-            change_type: ChangeType::Creation,
-            lifecycle_state,
-            template_id: Some(template_id),
-            status: None,
-            data: data.clone(),
-        }],
+    let new_version = NewVersion {
+        object_id,
+        kind: ObjectKind::Composition,
+        version: 1,
+        change_type: ChangeType::Creation,
+        lifecycle_state,
+        template_id: Some(template_id),
+        status: None,
+        data,
     };
-    let meta = super::committed_meta(&contribution);
-    match state.store.commit(contribution).await {
-        Ok(()) => {}
+    let stored = match super::commit_one(&state, ehr_id, audit, new_version).await {
+        Ok(stored) => stored,
         Err(StoreError::VersionConflict { .. }) | Err(StoreError::KindMismatch { .. }) => {
             return Err(ApiError::at(
                 ErrorCode::Conflict,
@@ -136,9 +124,9 @@ pub async fn create(
             ));
         }
         Err(error) => return Err(error.into()),
-    }
-    let reply = reply_for(api_base(&uri), ehr_id, &meta, StatusCode::CREATED);
-    written(reply, &meta, data, prefer, accept)
+    };
+    let reply = reply_for(api_base(&uri), ehr_id, &stored.meta, StatusCode::CREATED);
+    written(reply, stored, prefer, accept)
 }
 
 /// `GET /ehr/{ehr_id}/composition/{uid}`: a version id, or an object id (latest or at time).
@@ -184,17 +172,10 @@ async fn commit_next(
     ehr_id: Uuid,
     preceding: &VersionUid,
     new_version: (NewVersion, store::Audit),
-) -> ApiResult<store::VersionMeta> {
+) -> ApiResult<StoredVersion> {
     let (version, audit) = new_version;
-    let contribution = NewContribution {
-        ehr_id,
-        contribution_id: Uuid::new_v4(),
-        audit,
-        versions: vec![version],
-    };
-    let meta = super::committed_meta(&contribution);
-    match state.store.commit(contribution).await {
-        Ok(()) => Ok(meta),
+    match super::commit_one(state, ehr_id, audit, version).await {
+        Ok(stored) => Ok(stored),
         Err(StoreError::VersionConflict { latest: None, .. }) => {
             super::require_ehr(state, ehr_id).await?;
             Err(ApiError::new(
@@ -290,7 +271,6 @@ pub async fn update(
         &mut composition,
         &VersionUid::format(object_id, &state.config.system_id, version),
     )?;
-    let data = openehr_rm::json::to_vec(&composition);
     let new_version = NewVersion {
         object_id,
         kind: ObjectKind::Composition,
@@ -299,16 +279,16 @@ pub async fn update(
         lifecycle_state,
         template_id: Some(template_id),
         status: None,
-        data: data.clone(),
+        data: openehr_rm::json::to_vec(&composition),
     };
-    let meta = commit_next(&state, base, ehr_id, &preceding, (new_version, audit)).await?;
+    let stored = commit_next(&state, base, ehr_id, &preceding, (new_version, audit)).await?;
     let status = if prefer == Prefer::Minimal {
         StatusCode::NO_CONTENT
     } else {
         StatusCode::OK
     };
-    let reply = reply_for(base, ehr_id, &meta, status);
-    written(reply, &meta, data, prefer, accept)
+    let reply = reply_for(base, ehr_id, &stored.meta, status);
+    written(reply, stored, prefer, accept)
 }
 
 /// `DELETE /ehr/{ehr_id}/composition/{preceding_version_uid}`: a new version in state deleted.
@@ -366,24 +346,23 @@ pub async fn delete(
         &audit_header(&headers)?,
         ChangeType::Deleted,
     );
-    let contribution = NewContribution {
-        ehr_id,
-        contribution_id: Uuid::new_v4(),
-        audit,
-        versions: vec![NewVersion {
-            object_id: preceding.object_id,
-            kind: ObjectKind::Composition,
-            version,
-            change_type: ChangeType::Deleted,
-            lifecycle_state: LifecycleState::Deleted,
-            template_id: latest.meta.template_id.clone(),
-            status: None,
-            data: openehr_rm::json::to_vec(&composition),
-        }],
+    let new_version = NewVersion {
+        object_id: preceding.object_id,
+        kind: ObjectKind::Composition,
+        version,
+        change_type: ChangeType::Deleted,
+        lifecycle_state: LifecycleState::Deleted,
+        template_id: latest.meta.template_id.clone(),
+        status: None,
+        data: openehr_rm::json::to_vec(&composition),
     };
-    let meta = super::committed_meta(&contribution);
-    match state.store.commit(contribution).await {
-        Ok(()) => Ok(reply_for(base, ehr_id, &meta, StatusCode::NO_CONTENT)),
+    match super::commit_one(&state, ehr_id, audit, new_version).await {
+        Ok(stored) => Ok(reply_for(
+            base,
+            ehr_id,
+            &stored.meta,
+            StatusCode::NO_CONTENT,
+        )),
         // Another writer got there first.
         Err(StoreError::VersionConflict { latest, .. }) => Err(not_latest(latest)),
         Err(error) => Err(error.into()),

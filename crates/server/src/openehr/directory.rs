@@ -5,8 +5,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 use serde_json::Value;
 use store::{
-    ChangeType, LifecycleState, NewContribution, NewVersion, ObjectKind, StoreError, StoredVersion,
-    VersionSelector,
+    ChangeType, LifecycleState, NewVersion, ObjectKind, StoreError, StoredVersion, VersionSelector,
 };
 use uuid::Uuid;
 
@@ -88,26 +87,18 @@ fn representation(
 
 fn written(
     reply: Reply,
-    meta: &store::VersionMeta,
-    data: Vec<u8>,
+    stored: StoredVersion,
     prefer: Prefer,
     accept: Format,
     base: &str,
 ) -> ApiResult<Reply> {
     Ok(match prefer {
         Prefer::Minimal => reply,
-        Prefer::Identifier => reply.identifier(&version_uid(meta), accept),
-        Prefer::Representation => {
-            let status = reply.status;
-            let stored = StoredVersion {
-                meta: meta.clone(),
-                data,
-            };
-            Reply {
-                status,
-                ..representation(base, meta.ehr_id, &stored, None, accept)?
-            }
-        }
+        Prefer::Identifier => reply.identifier(&version_uid(&stored.meta), accept),
+        Prefer::Representation => Reply {
+            status: reply.status,
+            ..representation(base, stored.meta.ehr_id, &stored, None, accept)?
+        },
     })
 }
 
@@ -129,30 +120,24 @@ pub async fn create(
         &mut folder,
         &VersionUid::format(object_id, &state.config.system_id, 1),
     )?;
-    let data = openehr_rm::json::to_vec(&folder);
-    let contribution = NewContribution {
-        ehr_id,
-        contribution_id: Uuid::new_v4(),
-        audit: new_audit(
-            &state,
-            &caller,
-            &audit_header(&headers)?,
-            ChangeType::Creation,
-        ),
-        versions: vec![NewVersion {
-            object_id,
-            kind: ObjectKind::Folder,
-            version: 1,
-            change_type: ChangeType::Creation,
-            lifecycle_state: LifecycleState::Complete,
-            template_id: None,
-            status: None,
-            data: data.clone(),
-        }],
+    let new_version = NewVersion {
+        object_id,
+        kind: ObjectKind::Folder,
+        version: 1,
+        change_type: ChangeType::Creation,
+        lifecycle_state: LifecycleState::Complete,
+        template_id: None,
+        status: None,
+        data: openehr_rm::json::to_vec(&folder),
     };
-    let meta = super::committed_meta(&contribution);
-    match state.store.commit(contribution).await {
-        Ok(()) => {}
+    let audit = new_audit(
+        &state,
+        &caller,
+        &audit_header(&headers)?,
+        ChangeType::Creation,
+    );
+    let stored = match super::commit_one(&state, ehr_id, audit, new_version).await {
+        Ok(stored) => stored,
         Err(StoreError::VersionConflict { .. }) | Err(StoreError::KindMismatch { .. }) => {
             return Err(ApiError::at(
                 ErrorCode::Conflict,
@@ -161,16 +146,10 @@ pub async fn create(
             ));
         }
         Err(error) => return Err(error.into()),
-    }
+    };
     let base = api_base(&uri);
-    written(
-        reply_for(base, ehr_id, &meta, StatusCode::CREATED),
-        &meta,
-        data,
-        prefer,
-        accept,
-        base,
-    )
+    let reply = reply_for(base, ehr_id, &stored.meta, StatusCode::CREATED);
+    written(reply, stored, prefer, accept, base)
 }
 
 /// The EHR's directory id, or 404.
@@ -194,7 +173,7 @@ async fn commit_next(
     base: &str,
     ehr_id: Uuid,
     folder: Option<openehr_rm::RmObject>,
-) -> ApiResult<(store::VersionMeta, Vec<u8>)> {
+) -> ApiResult<StoredVersion> {
     let directory = directory_id(state, ehr_id).await?;
     let preceding = VersionUid::parse(&require_if_match(headers)?, "if-match")?;
     let conflict = |latest| {
@@ -241,25 +220,19 @@ async fn commit_next(
         &mut folder,
         &VersionUid::format(directory, &state.config.system_id, version),
     )?;
-    let data = openehr_rm::json::to_vec(&folder);
-    let contribution = NewContribution {
-        ehr_id,
-        contribution_id: Uuid::new_v4(),
-        audit: new_audit(state, caller, &audit_header(headers)?, change_type),
-        versions: vec![NewVersion {
-            object_id: directory,
-            kind: ObjectKind::Folder,
-            version,
-            change_type,
-            lifecycle_state,
-            template_id: None,
-            status: None,
-            data: data.clone(),
-        }],
+    let new_version = NewVersion {
+        object_id: directory,
+        kind: ObjectKind::Folder,
+        version,
+        change_type,
+        lifecycle_state,
+        template_id: None,
+        status: None,
+        data: openehr_rm::json::to_vec(&folder),
     };
-    let meta = super::committed_meta(&contribution);
-    match state.store.commit(contribution).await {
-        Ok(()) => Ok((meta, data)),
+    let audit = new_audit(state, caller, &audit_header(headers)?, change_type);
+    match super::commit_one(state, ehr_id, audit, new_version).await {
+        Ok(stored) => Ok(stored),
         Err(StoreError::VersionConflict { latest, .. }) => Err(conflict(latest)),
         Err(error) => Err(error.into()),
     }
@@ -279,20 +252,14 @@ pub async fn update(
     let ehr_id = ehr_id(&id)?;
     let folder = parse_body(&body, "FOLDER")?;
     let base = api_base(&uri);
-    let (meta, data) = commit_next(&state, &caller, &headers, base, ehr_id, Some(folder)).await?;
+    let stored = commit_next(&state, &caller, &headers, base, ehr_id, Some(folder)).await?;
     let status = if prefer == Prefer::Minimal {
         StatusCode::NO_CONTENT
     } else {
         StatusCode::OK
     };
-    written(
-        reply_for(base, ehr_id, &meta, status),
-        &meta,
-        data,
-        prefer,
-        accept,
-        base,
-    )
+    let reply = reply_for(base, ehr_id, &stored.meta, status);
+    written(reply, stored, prefer, accept, base)
 }
 
 /// `DELETE /ehr/{ehr_id}/directory` with `If-Match`.
@@ -305,8 +272,13 @@ pub async fn delete(
 ) -> ApiResult<Reply> {
     let ehr_id = ehr_id(&id)?;
     let base = api_base(&uri);
-    let (meta, _) = commit_next(&state, &caller, &headers, base, ehr_id, None).await?;
-    Ok(reply_for(base, ehr_id, &meta, StatusCode::NO_CONTENT))
+    let stored = commit_next(&state, &caller, &headers, base, ehr_id, None).await?;
+    Ok(reply_for(
+        base,
+        ehr_id,
+        &stored.meta,
+        StatusCode::NO_CONTENT,
+    ))
 }
 
 /// `GET /ehr/{ehr_id}/directory[?version_at_time=...][&path=...]`

@@ -2,10 +2,7 @@
 
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use store::{
-    ChangeType, LifecycleState, NewContribution, NewVersion, ObjectKind, StoreError,
-    VersionSelector,
-};
+use store::{ChangeType, LifecycleState, NewVersion, ObjectKind, StoreError, VersionSelector};
 use uuid::Uuid;
 
 use super::{
@@ -118,30 +115,21 @@ pub async fn update(
         &VersionUid::format(ehr.ehr_status_id, &state.config.system_id, version),
     )?;
     let facts = super::ehr::status_facts(&status);
-    let contribution = NewContribution {
-        ehr_id: ehr.ehr_id,
-        contribution_id: Uuid::new_v4(),
-        audit,
-        versions: vec![NewVersion {
-            object_id: ehr.ehr_status_id,
-            kind: ObjectKind::EhrStatus,
-            version,
-            change_type: ChangeType::Modification,
-            lifecycle_state,
-            template_id: None,
-            status: Some(facts),
-            data: openehr_rm::json::to_vec(&status),
-        }],
+    let new_version = NewVersion {
+        object_id: ehr.ehr_status_id,
+        kind: ObjectKind::EhrStatus,
+        version,
+        change_type: ChangeType::Modification,
+        lifecycle_state,
+        template_id: None,
+        status: Some(facts),
+        data: openehr_rm::json::to_vec(&status),
     };
-    let stored = store::StoredVersion {
-        meta: super::committed_meta(&contribution),
-        data: contribution.versions[0].data.clone(),
-    };
-    match state.store.commit(contribution).await {
-        Ok(()) => {}
+    let stored = match super::commit_one(&state, ehr.ehr_id, audit, new_version).await {
+        Ok(stored) => stored,
         Err(StoreError::VersionConflict { latest, .. }) => return Err(conflict(latest)),
         Err(error) => return Err(error.into()),
-    }
+    };
     representation(base, ehr.ehr_id, &stored, prefer, accept)
 }
 

@@ -353,21 +353,35 @@ pub(crate) fn version_uid_for(text: &str, object_id: Option<Uuid>) -> ApiResult<
     Ok(uid)
 }
 
-/// The metadata of the first version of a contribution just committed, for the reply,
-/// without reading it back from the store.
-pub(crate) fn committed_meta(contribution: &store::NewContribution) -> store::VersionMeta {
-    let version = &contribution.versions[0];
-    store::VersionMeta {
-        ehr_id: contribution.ehr_id,
+/// Commits one version as a contribution of its own. On success returns what was stored
+/// (metadata and canonical JSON), so the reply needs no read back; store errors are left to
+/// the caller, which knows what each means for its resource.
+pub(crate) async fn commit_one(
+    state: &AppState,
+    ehr_id: Uuid,
+    audit: store::Audit,
+    version: store::NewVersion,
+) -> Result<StoredVersion, store::StoreError> {
+    let meta = store::VersionMeta {
+        ehr_id,
         object_id: version.object_id,
         kind: version.kind,
         version: version.version,
-        contribution_id: contribution.contribution_id,
+        contribution_id: Uuid::new_v4(),
         audit: store::Audit {
             change_type: version.change_type,
-            ..contribution.audit.clone()
+            ..audit.clone()
         },
         lifecycle_state: version.lifecycle_state,
         template_id: version.template_id.clone(),
-    }
+    };
+    let data = version.data.clone();
+    let contribution = store::NewContribution {
+        ehr_id,
+        contribution_id: meta.contribution_id,
+        audit,
+        versions: vec![version],
+    };
+    state.store.commit(contribution).await?;
+    Ok(StoredVersion { meta, data })
 }
