@@ -4,6 +4,8 @@
 //! operational template and extracts what the store indexes (template id, concept and
 //! root archetype). The constraint tree and validation build on it.
 
+pub mod model;
+
 use quick_xml::Reader;
 use quick_xml::events::Event;
 

@@ -1,0 +1,224 @@
+//! The constraint tree of an operational template (OPT 1.4), as parsed once per template.
+//!
+//! It mirrors the archetype model's constraint classes (C_COMPLEX_OBJECT, C_ATTRIBUTE,
+//! C_ARCHETYPE_ROOT, ARCHETYPE_SLOT, C_PRIMITIVE_OBJECT and the openEHR profile's
+//! C_CODE_PHRASE, C_DV_QUANTITY, C_DV_ORDINAL) closely enough that validation, web templates,
+//! example compositions and the simplified formats can all walk the same tree. Nothing here
+//! does IO or knows XML; `opt` builds it, the other modules read it.
+
+use std::collections::BTreeMap;
+
+/// An interval with optional bounds; `None` is unbounded on that side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval<T> {
+    pub lower: Option<T>,
+    pub upper: Option<T>,
+    pub lower_included: bool,
+    pub upper_included: bool,
+}
+
+impl<T: PartialOrd + Copy> Interval<T> {
+    /// The closed interval `lower..=upper`.
+    pub fn closed(lower: T, upper: T) -> Self {
+        Interval {
+            lower: Some(lower),
+            upper: Some(upper),
+            lower_included: true,
+            upper_included: true,
+        }
+    }
+
+    /// Whether `value` lies inside the interval.
+    pub fn contains(&self, value: T) -> bool {
+        let above = match self.lower {
+            None => true,
+            Some(lower) if self.lower_included => value >= lower,
+            Some(lower) => value > lower,
+        };
+        let below = match self.upper {
+            None => true,
+            Some(upper) if self.upper_included => value <= upper,
+            Some(upper) => value < upper,
+        };
+        above && below
+    }
+}
+
+/// Occurrences, existence and cardinality: counts, upper `None` meaning `*`.
+pub type Multiplicity = Interval<u32>;
+
+/// The parsed template: its identity and the constraint tree of its root COMPOSITION.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub template_id: String,
+    pub concept: String,
+    /// The template's original language (ISO 639-1 code), the default for names.
+    pub language: String,
+    /// The root: a C_ARCHETYPE_ROOT constraining a COMPOSITION.
+    pub root: ObjectConstraint,
+}
+
+/// A constraint on one RM object (C_OBJECT and its kinds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectConstraint {
+    /// The RM type it constrains (`rm_type_name`), e.g. `OBSERVATION`, `DV_QUANTITY`.
+    pub rm_type: String,
+    /// The node id: an at-code (`at0004`), or empty where the OPT gives none. For an
+    /// archetype root this is the archetype id, as in AQL paths.
+    pub node_id: String,
+    pub occurrences: Multiplicity,
+    pub kind: ObjectKind,
+}
+
+/// What kind of constraint an [`ObjectConstraint`] is, with its content.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ObjectKind {
+    /// C_COMPLEX_OBJECT: constraints on attributes. No attributes means "any object of the
+    /// type" (the archetype's `matches {*}`).
+    Complex {
+        attributes: Vec<AttributeConstraint>,
+    },
+    /// C_ARCHETYPE_ROOT: an archetype used in the template, with its own terminology.
+    ArchetypeRoot {
+        archetype_id: String,
+        attributes: Vec<AttributeConstraint>,
+        /// This archetype's term definitions (at-codes) and constraint definitions (ac-codes).
+        terms: Terminology,
+    },
+    /// ARCHETYPE_SLOT not filled by the template: archetype ids matching an include pattern
+    /// and no exclude pattern (patterns are the regular expressions of the OPT's assertions).
+    Slot {
+        includes: Vec<String>,
+        excludes: Vec<String>,
+    },
+    /// ARCHETYPE_INTERNAL_REF: the same constraint as the node at `target_path` (an
+    /// archetype path within the enclosing archetype root).
+    InternalRef { target_path: String },
+    /// C_PRIMITIVE_OBJECT: a constraint on a primitive value (`value` of a DV_TEXT, etc.).
+    Primitive(PrimitiveConstraint),
+    /// C_CODE_PHRASE: allowed codes of one terminology (local at-codes when the terminology
+    /// is `local`), or an external value set named by `reference_set_uri`.
+    CodePhrase(CodePhraseConstraint),
+    /// C_DV_QUANTITY: a property and allowed unit/magnitude/precision combinations.
+    Quantity {
+        property: Option<CodeRef>,
+        items: Vec<QuantityItem>,
+    },
+    /// C_DV_ORDINAL: the allowed (value, symbol) pairs.
+    Ordinal { items: Vec<OrdinalItem> },
+    /// C_DV_SCALE (RM 1.1): the allowed (value, symbol) pairs of a scale.
+    Scale { items: Vec<ScaleItem> },
+}
+
+/// A constraint on one RM attribute (C_SINGLE_ATTRIBUTE or C_MULTIPLE_ATTRIBUTE).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributeConstraint {
+    /// The RM attribute (`rm_attribute_name`), e.g. `data`, `items`, `value`.
+    pub name: String,
+    /// Whether the attribute must be present: `0..1` or `1..1`.
+    pub existence: Multiplicity,
+    /// For a container attribute (C_MULTIPLE_ATTRIBUTE): how many members it may hold.
+    pub cardinality: Option<Cardinality>,
+    /// The alternatives: for a single attribute, the value must match one of them; for a
+    /// multiple attribute, each member must match one, within its occurrences.
+    pub children: Vec<ObjectConstraint>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cardinality {
+    pub interval: Multiplicity,
+    pub is_ordered: bool,
+    pub is_unique: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PrimitiveConstraint {
+    /// C_STRING: a pattern (a regular expression) or a list of allowed values; neither means any.
+    String {
+        pattern: Option<String>,
+        list: Vec<String>,
+    },
+    Integer {
+        list: Vec<i64>,
+        range: Option<Interval<i64>>,
+    },
+    Real {
+        list: Vec<f64>,
+        range: Option<Interval<f64>>,
+    },
+    Boolean {
+        true_valid: bool,
+        false_valid: bool,
+    },
+    /// C_DATE, C_TIME, C_DATE_TIME: an ISO 8601 pattern such as `YYYY-MM-??` and/or a range
+    /// of ISO 8601 values (kept as text; `validate` compares them).
+    Date(TemporalConstraint),
+    Time(TemporalConstraint),
+    DateTime(TemporalConstraint),
+    /// C_DURATION: a pattern such as `PYMWD` and/or a range of ISO 8601 durations.
+    Duration(TemporalConstraint),
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TemporalConstraint {
+    pub pattern: Option<String>,
+    pub range: Option<Interval<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodePhraseConstraint {
+    /// `local` for at-codes of the enclosing archetype, else an external terminology id.
+    pub terminology_id: String,
+    /// Allowed codes; empty means any code of the terminology (or of the value set).
+    pub codes: Vec<String>,
+    /// An external value set (C_CODE_REFERENCE's `referenceSetUri`, e.g. `terminology:LOINC?subset=...`).
+    pub reference_set_uri: Option<String>,
+}
+
+/// A code in a terminology.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRef {
+    pub terminology_id: String,
+    pub code: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantityItem {
+    pub units: String,
+    pub magnitude: Option<Interval<f64>>,
+    pub precision: Option<Interval<i32>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrdinalItem {
+    pub value: i64,
+    pub symbol: CodeRef,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScaleItem {
+    pub value: f64,
+    pub symbol: CodeRef,
+}
+
+/// One archetype's terms, by language then code (`at0004`, `ac0001`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Terminology {
+    pub terms: BTreeMap<String, BTreeMap<String, Term>>,
+}
+
+impl Terminology {
+    /// The term for `code` in `language`, falling back to any language that has it.
+    pub fn term(&self, language: &str, code: &str) -> Option<&Term> {
+        self.terms
+            .get(language)
+            .and_then(|terms| terms.get(code))
+            .or_else(|| self.terms.values().find_map(|terms| terms.get(code)))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Term {
+    pub text: String,
+    pub description: String,
+}
