@@ -49,7 +49,7 @@ async fn delete_template(
             format!("template \"{template_id}\" does not exist"),
         ));
     }
-    state.remember_template(&template_id, false);
+    state.forget_template(&template_id);
     tracing::warn!(target: "audit", action = "delete_template", %template_id, user = %caller.user, "deleted a template");
     Ok(Reply::new(StatusCode::OK).body(
         Format::Json,

@@ -12,7 +12,7 @@ mod openehr;
 mod status;
 mod versioning;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -21,6 +21,7 @@ use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use store::Store;
+use templates::model::Template;
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -42,48 +43,56 @@ pub struct Config {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
-    /// Ids of uploaded templates, so a commit need not ask the database whether its template
-    /// exists. On a miss the store is asked (another node may have uploaded it).
-    known_templates: Arc<RwLock<HashSet<String>>>,
+    /// Parsed templates by id: an OPT is parsed once, at upload or on its first use after a
+    /// start, never per request. On a miss the store is asked (another node may have
+    /// uploaded it).
+    templates: Arc<RwLock<HashMap<String, Arc<Template>>>>,
     started: Instant,
 }
 
 impl AppState {
     pub async fn new(store: Arc<dyn Store>, config: Config) -> Result<AppState, store::StoreError> {
-        let templates = store.list_templates().await?;
         Ok(AppState {
             store,
             config: Arc::new(config),
-            known_templates: Arc::new(RwLock::new(
-                templates.into_iter().map(|t| t.template_id).collect(),
-            )),
+            templates: Arc::new(RwLock::new(HashMap::new())),
             started: Instant::now(),
         })
     }
 
-    /// Whether a template with this id has been uploaded.
-    pub(crate) async fn template_exists(&self, template_id: &str) -> Result<bool, ApiError> {
-        if self
-            .known_templates
+    /// The parsed template with this id, or None if it has not been uploaded.
+    pub(crate) async fn template(
+        &self,
+        template_id: &str,
+    ) -> Result<Option<Arc<Template>>, ApiError> {
+        if let Some(template) = self
+            .templates
             .read()
-            .is_ok_and(|known| known.contains(template_id))
+            .ok()
+            .and_then(|templates| templates.get(template_id).cloned())
         {
-            return Ok(true);
+            return Ok(Some(template));
         }
-        let exists = self.store.get_template(template_id).await?.is_some();
-        if exists {
-            self.remember_template(template_id, true);
-        }
-        Ok(exists)
+        let Some(record) = self.store.get_template(template_id).await? else {
+            return Ok(None);
+        };
+        // It parsed when it was uploaded; failing now means the stored copy is damaged.
+        let template = templates::opt::parse(&record.opt)
+            .map_err(|error| ApiError::internal("a stored template does not parse", &error))?;
+        let template = Arc::new(template);
+        self.remember_template(template.clone());
+        Ok(Some(template))
     }
 
-    pub(crate) fn remember_template(&self, template_id: &str, present: bool) {
-        if let Ok(mut known) = self.known_templates.write() {
-            if present {
-                known.insert(template_id.to_owned());
-            } else {
-                known.remove(template_id);
-            }
+    pub(crate) fn remember_template(&self, template: Arc<Template>) {
+        if let Ok(mut templates) = self.templates.write() {
+            templates.insert(template.template_id.clone(), template);
+        }
+    }
+
+    pub(crate) fn forget_template(&self, template_id: &str) {
+        if let Ok(mut templates) = self.templates.write() {
+            templates.remove(template_id);
         }
     }
 }

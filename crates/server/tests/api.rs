@@ -62,6 +62,7 @@ api_tests!(
     stored_query_versions_match_by_prefix,
     undecodable_requests_get_json_errors,
     mutated_compositions_never_get_a_server_error,
+    templates_are_parsed_at_upload_and_after_a_restart,
 );
 
 fn ehr_url(ehr_id: &str) -> String {
@@ -2377,4 +2378,64 @@ async fn mutated_compositions_never_get_a_server_error(app: TestApp) {
         statuses.get(&400).copied().unwrap_or(0) > 50,
         "the mutations exercise the refusals: {statuses:?}"
     );
+}
+
+async fn templates_are_parsed_at_upload_and_after_a_restart(app: TestApp) {
+    // An OPT that is well-formed but has a constraint type no OPT has: refused with the path.
+    let opt = String::from_utf8(testdata("templates/minimal_observation.opt")).unwrap();
+    let broken = opt.replacen(
+        "xsi:type=\"C_SINGLE_ATTRIBUTE\"",
+        "xsi:type=\"C_NO_SUCH_ATTRIBUTE\"",
+        1,
+    );
+    let answer = app
+        .call(
+            Method::POST,
+            &format!("{BASE}/definition/template/adl1.4"),
+            &[("content-type", "application/xml")],
+            broken.into_bytes(),
+        )
+        .await;
+    answer.expect(400);
+    assert_eq!(answer.error_code(), "invalid_template");
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("C_NO_SUCH_ATTRIBUTE"),
+        "{}",
+        answer.text()
+    );
+    app.get(&format!(
+        "{BASE}/definition/template/adl1.4/minimal_observation.en.v1"
+    ))
+    .await
+    .expect(404);
+
+    // After a restart (a new state on the same store) the stored OPT is parsed on first use.
+    app.upload_template("minimal_observation.opt")
+        .await
+        .expect(201);
+    let config = server::Config {
+        system_id: SYSTEM_ID.into(),
+        admin_token: TOKEN.into(),
+        body_limit: server::DEFAULT_BODY_LIMIT,
+    };
+    let restarted = server::app(
+        server::AppState::new(app.store.clone(), config)
+            .await
+            .unwrap(),
+    );
+    let ehr_id = app.create_ehr().await;
+    let request = axum::http::Request::post(format!("{}/composition", ehr_url(&ehr_id)))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(testdata(
+            "compositions/minimal_observation.canonical.json",
+        )))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(restarted, request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
 }

@@ -38,7 +38,7 @@ pub(crate) async fn checked_template_id(
                 "the composition names no template (archetype_details.template_id)",
             )
         })?;
-    if !state.template_exists(template_id).await? {
+    if state.template(template_id).await?.is_none() {
         return Err(ApiError::at(
             ErrorCode::UnknownTemplate,
             path,

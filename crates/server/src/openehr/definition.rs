@@ -35,28 +35,29 @@ pub async fn upload_template(
     body: RawBody,
 ) -> ApiResult<Reply> {
     body.format_among(&[Format::Xml])?;
-    let summary = templates::read_summary(&body.bytes)
+    let template = templates::opt::parse(&body.bytes)
         .map_err(|error| ApiError::new(ErrorCode::InvalidTemplate, error.to_string()))?;
-    let record = TemplateRecord {
-        template_id: summary.template_id.clone(),
-        concept: summary.concept,
-        archetype_id: summary.root_archetype_id,
+    let summary = TemplateRecord {
+        template_id: template.template_id.clone(),
+        concept: template.concept.clone(),
+        archetype_id: template.root.node_id.clone(),
         created_at: OffsetDateTime::now_utc(),
         opt: body.bytes.to_vec(),
     };
-    state.store.put_template(record).await?;
-    state.remember_template(&summary.template_id, true);
+    let template_id = summary.template_id.clone();
+    state.store.put_template(summary).await?;
+    state.remember_template(std::sync::Arc::new(template));
     let location = format!(
         "{}/definition/template/adl1.4/{}",
         api_base(&uri),
-        encode_segment(&summary.template_id)
+        encode_segment(&template_id)
     );
     let reply = Reply::new(StatusCode::CREATED)
         .header(header::LOCATION, &location)
-        .etag(&summary.template_id);
+        .etag(&template_id);
     Ok(match prefer {
         Prefer::Representation => reply.body(Format::Xml, body.bytes.to_vec()),
-        Prefer::Identifier => reply.identifier(&summary.template_id, Format::Json),
+        Prefer::Identifier => reply.identifier(&template_id, Format::Json),
         Prefer::Minimal => reply,
     })
 }
