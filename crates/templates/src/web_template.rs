@@ -533,9 +533,10 @@ impl Builder {
                 vec![node]
             }
             // The SDK leaves unfilled slots and internal references out of the web template.
-            ObjectKind::Slot { .. } | ObjectKind::InternalRef { .. } | ObjectKind::Primitive(_) => {
-                Vec::new()
-            }
+            ObjectKind::Slot { .. }
+            | ObjectKind::InternalRef { .. }
+            | ObjectKind::ConstraintRef { .. }
+            | ObjectKind::Primitive(_) => Vec::new(),
         }
     }
 
