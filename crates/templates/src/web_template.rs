@@ -1305,7 +1305,9 @@ fn quantity_inputs(items: &[QuantityItem], terms: &Terminology) -> Vec<Map<Strin
     {
         magnitude.insert("validation".into(), validation.clone());
     }
-    unit.insert("list".into(), Value::Array(values));
+    if !values.is_empty() {
+        unit.insert("list".into(), Value::Array(values));
+    }
     vec![magnitude, unit]
 }
 
@@ -1564,6 +1566,7 @@ fn pre_handle(node: &mut Node, builder: &Builder) {
                     max: node.max,
                     localized_names: node.localized_names.clone(),
                     localized_descriptions: node.localized_descriptions.clone(),
+                    node_id: coded.node_id.clone(),
                     path: coded.path.clone(),
                     inputs: coded.inputs.clone(),
                     ..Node::default()
@@ -1653,5 +1656,35 @@ fn make_ids_unique(children: &mut [Node]) {
         let count = seen.entry(child.id.clone()).or_default();
         *count += 1;
         child.id_number = (*count > 1).then_some(*count);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_the_sdk() {
+        assert_eq!(node_id_from_name("Blood pressure"), "blood_pressure");
+        assert_eq!(node_id_from_name("Any event"), "any_event");
+        assert_eq!(
+            node_id_from_name("ehrn_vital_signs.v2"),
+            "ehrn_vital_signs.v2"
+        );
+        assert_eq!(
+            node_id_from_name("Mean (arterial) pressure"),
+            "mean_arterial_pressure"
+        );
+        assert_eq!(node_id_from_name("24 hour average"), "a24_hour_average");
+        assert_eq!(node_id_from_name("Größe/Länge"), "größe_länge");
+        assert_eq!(choice_id("DV_QUANTITY"), "quantity_value");
+    }
+
+    #[test]
+    fn durations_split_into_components() {
+        let components = duration_components("P1Y2M3DT4H5M6S");
+        assert_eq!(components["M"], 2);
+        assert_eq!(components["MT"], 5);
+        assert_eq!(components["S"], 6);
     }
 }
