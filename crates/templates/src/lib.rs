@@ -6,6 +6,7 @@
 
 pub mod model;
 pub mod opt;
+pub mod web_template;
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
