@@ -1469,14 +1469,42 @@ async fn templates_upload_list_get(app: TestApp) {
         testdata("templates/IDCR - Adverse Reaction List.v1.opt"),
         "the OPT comes back as uploaded"
     );
+    // The web template, by its media type or by plain JSON as EHRbase answers.
+    for (accept, content_type) in [
+        ("application/openehr.wt+json", "application/openehr.wt+json"),
+        ("application/json", "application/json"),
+    ] {
+        let answer = app
+            .call(
+                Method::GET,
+                &format!("{url}/ReSPECT-3.v0"),
+                &[("accept", accept)],
+                Vec::new(),
+            )
+            .await;
+        answer.expect(200);
+        assert_eq!(answer.header("content-type"), content_type);
+        let web_template = answer.json();
+        assert_eq!(web_template["templateId"], "ReSPECT-3.v0");
+        assert_eq!(web_template["tree"]["rmType"], "COMPOSITION");
+        assert!(web_template["tree"]["children"].as_array().unwrap().len() > 3);
+    }
     app.call(
         Method::GET,
         &format!("{url}/ReSPECT-3.v0"),
-        &[("accept", "application/json")],
+        &[("accept", "text/html")],
         Vec::new(),
     )
     .await
     .expect(406);
+    app.call(
+        Method::GET,
+        &format!("{url}/nope"),
+        &[("accept", "application/openehr.wt+json")],
+        Vec::new(),
+    )
+    .await
+    .expect(404);
     app.get(&format!("{url}/nope")).await.expect(404);
 
     for bad in [

@@ -82,24 +82,59 @@ pub async fn list_templates(State(state): State<AppState>, _caller: Caller) -> A
     )
 }
 
-/// `GET /definition/template/adl1.4/{template_id}`: the OPT as uploaded.
+/// The web template media type of EHRbase and Better.
+const WEB_TEMPLATE: &str = "application/openehr.wt+json";
+
+/// `GET /definition/template/adl1.4/{template_id}`: the OPT as uploaded (`application/xml`,
+/// the default), or its web template (`application/openehr.wt+json`, or `application/json`
+/// as EHRbase answers it).
 pub async fn get_template(
     State(state): State<AppState>,
     _caller: Caller,
     headers: HeaderMap,
     Path(template_id): Path<String>,
 ) -> ApiResult<Reply> {
-    negotiate(&headers, &[Format::Xml])?;
+    let wants_web_template = headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| {
+            accept.split(',').any(|range| {
+                range
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case(WEB_TEMPLATE)
+            })
+        });
+    let format = if wants_web_template {
+        Format::Json
+    } else {
+        negotiate(&headers, &[Format::Xml, Format::Json])?
+    };
+    let not_found = || {
+        ApiError::new(
+            ErrorCode::TemplateNotFound,
+            format!("template \"{template_id}\" does not exist"),
+        )
+    };
+    if format == Format::Json {
+        let template = state.template(&template_id).await?.ok_or_else(not_found)?;
+        let body = serde_json::to_vec(&templates::web_template::web_template(&template))
+            .unwrap_or_default();
+        let mut reply = Reply::new(StatusCode::OK)
+            .etag(&template.template_id)
+            .body(Format::Json, body);
+        if wants_web_template {
+            reply = reply.header(header::CONTENT_TYPE, WEB_TEMPLATE);
+        }
+        return Ok(reply);
+    }
     let template = state
         .store
         .get_template(&template_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::TemplateNotFound,
-                format!("template \"{template_id}\" does not exist"),
-            )
-        })?;
+        .ok_or_else(not_found)?;
     Ok(Reply::new(StatusCode::OK)
         .etag(&template.template_id)
         .last_modified(template.created_at)
