@@ -22,6 +22,17 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Work with operational templates offline.
+    #[command(subcommand)]
+    Template(TemplateCommand),
+}
+
+#[derive(Subcommand)]
+enum TemplateCommand {
+    /// Check that an OPT parses as the server would; exit status 1 and the message if not.
+    Validate { file: PathBuf },
+    /// Print the web template of an OPT as JSON.
+    WebTemplate { file: PathBuf },
 }
 
 #[derive(clap::Args)]
@@ -56,7 +67,34 @@ fn main() -> anyhow::Result<()> {
             .enable_all()
             .build()?
             .block_on(serve(args)),
+        Command::Template(command) => template_command(command),
     }
+}
+
+/// Reads and parses an OPT, with the same messages as the upload endpoint.
+fn read_template(file: &Path) -> anyhow::Result<templates::model::Template> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    templates::opt::parse(&bytes).map_err(|error| anyhow::anyhow!("{}: {error}", file.display()))
+}
+
+fn template_command(command: TemplateCommand) -> anyhow::Result<()> {
+    match command {
+        TemplateCommand::Validate { file } => {
+            let template = read_template(&file)?;
+            println!(
+                "{}: template {} ({}) is valid",
+                file.display(),
+                template.template_id,
+                template.root.node_id
+            );
+        }
+        TemplateCommand::WebTemplate { file } => {
+            let template = read_template(&file)?;
+            let web_template = templates::web_template::web_template(&template);
+            println!("{}", serde_json::to_string_pretty(&web_template)?);
+        }
+    }
+    Ok(())
 }
 
 /// The administrator's token: `KITH_ADMIN_TOKEN`, else the one in the data directory,

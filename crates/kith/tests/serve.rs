@@ -208,3 +208,41 @@ fn sigterm_shuts_down_gracefully() {
     child.stderr.take().unwrap().read_to_string(&mut log).ok();
     assert!(log.contains("shutting down"), "{log}");
 }
+
+#[test]
+fn template_commands_check_and_print_templates() {
+    let template = format!(
+        "{}/../../testdata/templates/minimal_observation.opt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(["template", "validate", &template])
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("minimal_observation.en.v1"));
+
+    let output = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(["template", "web-template", &template])
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let web_template: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(web_template["templateId"], "minimal_observation.en.v1");
+
+    // A broken OPT: exit status 1 and the parser's message naming the file.
+    let directory = tempfile::tempdir().expect("tempdir");
+    let broken = directory.path().join("broken.opt");
+    std::fs::write(&broken, "<template><concept>x</concept></template>").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(["template", "validate"])
+        .arg(&broken)
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains("broken.opt") && message.contains("template_id"),
+        "{message}"
+    );
+}
