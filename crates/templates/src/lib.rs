@@ -5,6 +5,7 @@
 //! root archetype). The constraint tree and validation build on it.
 
 pub mod model;
+pub mod validate;
 
 use quick_xml::Reader;
 use quick_xml::events::Event;

@@ -1,0 +1,1 @@
+//! Unit tests of `validate`: one hand-built template and composition per constraint.
