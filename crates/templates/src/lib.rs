@@ -5,6 +5,7 @@
 //! root archetype). The constraint tree and validation build on it.
 
 pub mod model;
+pub mod opt;
 pub mod validate;
 
 use quick_xml::Reader;
@@ -35,6 +36,30 @@ pub enum TemplateError {
     Missing(&'static str),
     #[error("the template's root is a {0}; only COMPOSITION templates can be uploaded")]
     UnsupportedRoot(String),
+    #[error("unknown constraint type {xsi_type} at {path}")]
+    UnknownConstraintType { xsi_type: String, path: String },
+    #[error("the constraint at {path} has no xsi:type")]
+    UntypedConstraint { path: String },
+    #[error("missing <{element}> at {path}")]
+    MissingElement { element: &'static str, path: String },
+    #[error("invalid <{element}> '{value}' at {path}")]
+    InvalidValue {
+        element: &'static str,
+        value: String,
+        path: String,
+    },
+    #[error("broken interval <{element}> at {path}: {reason}")]
+    BrokenInterval {
+        element: &'static str,
+        path: String,
+        reason: String,
+    },
+    #[error("broken constraint reference at {path}: {reference} {reason}")]
+    BrokenReference {
+        reference: String,
+        path: String,
+        reason: &'static str,
+    },
 }
 
 /// Reads the identity of an OPT 1.4 document, refusing anything that is not one.

@@ -70,6 +70,25 @@ pub struct ObjectConstraint {
     pub kind: ObjectKind,
 }
 
+impl ObjectConstraint {
+    /// The attribute constraints of a complex object or archetype root; none for other kinds.
+    pub fn attributes(&self) -> &[AttributeConstraint] {
+        match &self.kind {
+            ObjectKind::Complex { attributes } | ObjectKind::ArchetypeRoot { attributes, .. } => {
+                attributes
+            }
+            _ => &[],
+        }
+    }
+
+    /// The constraint on the RM attribute `name`, if this object constrains it.
+    pub fn attribute(&self, name: &str) -> Option<&AttributeConstraint> {
+        self.attributes()
+            .iter()
+            .find(|attribute| attribute.name == name)
+    }
+}
+
 /// What kind of constraint an [`ObjectConstraint`] is, with its content.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ObjectKind {
@@ -94,6 +113,9 @@ pub enum ObjectKind {
     /// ARCHETYPE_INTERNAL_REF: the same constraint as the node at `target_path` (an
     /// archetype path within the enclosing archetype root).
     InternalRef { target_path: String },
+    /// CONSTRAINT_REF: a code constraint defined outside the archetype, named by an ac-code
+    /// of the enclosing archetype root (its text is in that root's [`Terminology`]).
+    ConstraintRef { reference: String },
     /// C_PRIMITIVE_OBJECT: a constraint on a primitive value (`value` of a DV_TEXT, etc.).
     Primitive(PrimitiveConstraint),
     /// C_CODE_PHRASE: allowed codes of one terminology (local at-codes when the terminology
@@ -205,6 +227,8 @@ pub struct ScaleItem {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Terminology {
     pub terms: BTreeMap<String, BTreeMap<String, Term>>,
+    /// Term bindings: by external terminology (`SNOMED-CT`), then local code, the bound code.
+    pub bindings: BTreeMap<String, BTreeMap<String, CodeRef>>,
 }
 
 impl Terminology {

@@ -40,6 +40,9 @@
 //!   decimal places of the magnitude; `-1` means no constraint.
 //! - Ranges of dates and times compare instants (zones applied, a partial value at its
 //!   earliest instant); durations compare nominal seconds (a year is 365.2425 days).
+//! - A C_STRING pattern also accepts a value equal to the pattern's text, because
+//!   `ACTIVITY.action_archetype_id` is itself a regular expression and archetypes constrain it
+//!   with the pattern to record (`openEHR-EHR-ACTION\.medication\.v1`).
 //! - An invalid regular expression in the template is reported where it is used, since the
 //!   constraint cannot be checked.
 
@@ -451,6 +454,9 @@ impl<'a> Validator<'a> {
                     }
                 }
             }
+            // A value set defined outside the template: any code can only be checked against
+            // a terminology service, which validation (pure, no IO) does not have.
+            ObjectKind::ConstraintRef { .. } => self.unconstrained_attributes(&[], object),
             ObjectKind::Primitive(_) => self.report(
                 "",
                 format!("expected a primitive value, found {}", object.type_name()),
@@ -827,7 +833,10 @@ impl<'a> Validator<'a> {
                         ),
                     );
                 }
-                if let Some(pattern) = pattern {
+                // A value equal to the pattern is accepted: some RM attributes hold a regular
+                // expression themselves (ACTIVITY.action_archetype_id), and the archetype's
+                // pattern is then the very value to record.
+                if let Some(pattern) = pattern.as_ref().filter(|pattern| *pattern != text) {
                     match full_match(pattern, text) {
                         Some(true) => {}
                         Some(false) => self.report(

@@ -1,9 +1,11 @@
 //! A strict reader of the ISO 8601 forms openEHR allows for DV_DATE, DV_TIME, DV_DATE_TIME and
 //! DV_DURATION values, the template patterns that restrict them, and an ordering for ranges.
 //!
-//! Only the extended format (with `-` and `:` separators) is accepted, as the openEHR BASE
-//! Foundation types require; partial dates (`2020`, `2020-05`) and partial times (`10`,
-//! `10:30`) are valid, and `,` is accepted as the decimal sign beside `.`.
+//! Both the extended format (`2020-05-01`, `10:30:00`) and the compact one (`20200501`,
+//! `103000`) are accepted, as the openEHR BASE Foundation Types (time types overview) require
+//! implementations to support both; a date-time uses one of them throughout. Partial dates
+//! (`2020`, `2020-05`) and partial times (`10`, `10:30`) are valid, and `,` is accepted as the
+//! decimal sign beside `.`.
 
 /// The components of a date; month and day are absent in partial dates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,6 +75,17 @@ pub fn parse_date(text: &str) -> Option<Date> {
     };
     let rest = &bytes[4..];
     if rest.is_empty() {
+        return Some(date);
+    }
+    // The compact form has no partial month precision (`YYYYMM` is not ISO 8601).
+    if rest.len() == 4 && rest.iter().all(u8::is_ascii_digit) {
+        let month = digits(rest, 2)?;
+        let day = digits(&rest[2..], 2)?;
+        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+            return None;
+        }
+        date.month = Some(month);
+        date.day = Some(day);
         return Some(date);
     }
     if rest[0] != b'-' || rest.len() < 3 {
@@ -154,7 +167,24 @@ pub fn parse_time(text: &str) -> Option<Time> {
         offset_minutes: None,
     };
     let mut rest = &bytes[2..];
-    if rest.first() == Some(&b':') {
+    if rest.first().is_some_and(u8::is_ascii_digit) {
+        // The compact form: hhmm or hhmmss.
+        let minute = digits(rest, 2)?;
+        if minute > 59 {
+            return None;
+        }
+        time.minute = Some(minute);
+        rest = &rest[2..];
+        if rest.first().is_some_and(u8::is_ascii_digit) {
+            let second = digits(rest, 2)?;
+            if second > 59 {
+                return None;
+            }
+            let (fraction, used) = fraction(&rest[2..])?;
+            time.second = Some(f64::from(second) + fraction);
+            rest = &rest[2 + used..];
+        }
+    } else if rest.first() == Some(&b':') {
         let minute = digits(&rest[1..], 2)?;
         if minute > 59 {
             return None;
@@ -189,6 +219,12 @@ pub fn parse_date_time(text: &str) -> Option<DateTime> {
             time: None,
         }),
         Some((date, time)) => {
+            // One format throughout: a compact date with a compact time, or both extended.
+            // (an hour alone is the same in both).
+            let clock = &time[..time.len() - zone_length(time)];
+            if clock.len() > 2 && date.contains('-') != clock.contains(':') {
+                return None;
+            }
             let date = parse_date(date)?;
             // A time of day needs a complete date to be anchored to.
             date.day?;
@@ -198,6 +234,15 @@ pub fn parse_date_time(text: &str) -> Option<DateTime> {
             })
         }
     }
+}
+
+/// The length of a trailing zone designator (`Z`, `+01`, `+0100`, `+01:00`), 0 when none.
+fn zone_length(time: &str) -> usize {
+    if time.ends_with('Z') {
+        return 1;
+    }
+    time.rfind(['+', '-'])
+        .map_or(0, |position| time.len() - position)
 }
 
 pub fn parse_duration(text: &str) -> Option<Duration> {
@@ -401,7 +446,14 @@ mod tests {
 
     #[test]
     fn dates_partial_and_complete() {
-        for valid in ["2020", "2020-05", "2020-05-31", "2024-02-29", "2000-02-29"] {
+        for valid in [
+            "2020",
+            "2020-05",
+            "2020-05-31",
+            "2024-02-29",
+            "2000-02-29",
+            "20200501",
+        ] {
             assert!(parse_date(valid).is_some(), "{valid}");
         }
         for invalid in [
@@ -413,7 +465,6 @@ mod tests {
             "2021-02-29",
             "1900-02-29",
             "2020-04-31",
-            "20200501",
             "2020-05-01T",
             "2020-05-1",
             "2020/05/01",
@@ -449,7 +500,6 @@ mod tests {
             "10:30:15.",
             "10:30:15+1",
             "10:30:15+15:00",
-            "103015",
             "10:30:15 ",
             "10:30:15ZZ",
         ] {
@@ -475,6 +525,24 @@ mod tests {
         ] {
             assert!(parse_date_time(invalid).is_none(), "{invalid}");
         }
+    }
+
+    #[test]
+    fn compact_forms_are_iso_8601_too() {
+        for valid in ["1030", "103015", "103015,5Z", "103015+0100"] {
+            assert!(parse_time(valid).is_some(), "{valid}");
+        }
+        for valid in ["20200501T103000Z", "20200501T10", "2020-05-01T10+01:00"] {
+            assert!(parse_date_time(valid).is_some(), "{valid}");
+        }
+        for invalid in ["10:3015", "103", "20200501T10:30", "2020-05-01T1030"] {
+            assert!(
+                parse_time(invalid).is_none() || parse_date_time(invalid).is_none(),
+                "{invalid}"
+            );
+        }
+        assert!(parse_date_time("20200501T10:30").is_none());
+        assert!(parse_date_time("2020-05-01T1030").is_none());
     }
 
     #[test]
