@@ -518,22 +518,39 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// Whether `child` is about `object` at all: the same node id (or a slot the archetype
-    /// fits). Types and names are checked by validating, so that alternatives can differ
-    /// only in those.
-    fn is_candidate(&self, child: &'a ObjectConstraint, object: &RmObject) -> bool {
+    /// Whether `child` names the node of `object` (same node id, or none on either side).
+    fn matches_exactly(&self, child: &'a ObjectConstraint, object: &RmObject) -> bool {
         let Some(actual) = node_id(object) else {
-            return true;
+            return !matches!(child.kind, ObjectKind::Slot { .. });
         };
-        match &child.kind {
-            ObjectKind::Slot { includes, excludes } => {
-                slot_allows(includes, excludes, actual).unwrap_or(true)
-            }
-            _ => {
-                let expected = self.expected_node_id(child);
-                expected.is_empty() || expected == actual
-            }
+        if matches!(child.kind, ObjectKind::Slot { .. }) {
+            return false;
         }
+        let expected = self.expected_node_id(child);
+        expected.is_empty() || expected == actual
+    }
+
+    /// The children that may describe `object`: those naming its node exactly or, when there
+    /// are none, the slots (an archetype root's id is not an at-code), so that a slot's
+    /// includes are reported as such. Types and names are checked by validating, so that
+    /// alternatives can differ only in those.
+    fn candidates(
+        &self,
+        children: &'a [ObjectConstraint],
+        object: &RmObject,
+    ) -> impl Iterator<Item = usize> + Clone {
+        let exact = children
+            .iter()
+            .any(|child| self.matches_exactly(child, object));
+        let archetype = node_id(object).is_some_and(|id| !id.starts_with("at"));
+        (0..children.len()).filter(move |index| {
+            let child = &children[*index];
+            if exact {
+                self.matches_exactly(child, object)
+            } else {
+                archetype && matches!(child.kind, ObjectKind::Slot { .. })
+            }
+        })
     }
 
     /// Validates `object` against the first of `candidates` it satisfies; when it satisfies
@@ -675,10 +692,14 @@ impl<'a> Validator<'a> {
         } else if let [child] = children.as_slice() {
             self.object(child, object);
         } else {
-            let candidates =
-                (0..children.len()).filter(|index| self.is_candidate(&children[*index], object));
-            let candidates: Vec<usize> = candidates.collect();
-            if !candidates
+            let candidates: Vec<usize> = self.candidates(children, object).collect();
+            if candidates.is_empty() {
+                let message = match node_id(object) {
+                    Some(id) => format!("node \"{id}\" is not allowed by the template"),
+                    None => format!("type {} is not allowed by the template", object.type_name()),
+                };
+                self.report("", message);
+            } else if !candidates
                 .iter()
                 .any(|index| object.is_a(&children[*index].rm_type))
             {
@@ -687,7 +708,11 @@ impl<'a> Validator<'a> {
                     format!(
                         "type {} conforms to none of the allowed types: {}",
                         object.type_name(),
-                        join(children.iter().map(|child| child.rm_type.as_str()))
+                        join(
+                            candidates
+                                .iter()
+                                .map(|index| children[*index].rm_type.as_str())
+                        )
                     ),
                 );
             } else {
@@ -749,9 +774,11 @@ impl<'a> Validator<'a> {
                 members,
                 index,
             });
-            let is_candidate = |child: &usize| self.is_candidate(&children[*child], object);
-            let mut candidates = (0..children.len()).filter(is_candidate);
-            match (candidates.next(), candidates.next()) {
+            let (first, second) = {
+                let mut candidates = self.candidates(children, object);
+                (candidates.next(), candidates.next())
+            };
+            match (first, second) {
                 (None, _) => {
                     let message = match node_id(object) {
                         Some(id) => format!("node \"{id}\" is not allowed by the template"),
@@ -775,7 +802,7 @@ impl<'a> Validator<'a> {
                             .upper
                             .is_none_or(|upper| counts[*child] < upper)
                     };
-                    let candidates: Vec<usize> = (0..children.len()).filter(is_candidate).collect();
+                    let candidates: Vec<usize> = self.candidates(children, object).collect();
                     let order: Vec<usize> = candidates
                         .iter()
                         .copied()
