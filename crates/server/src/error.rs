@@ -37,6 +37,7 @@ pub enum ErrorCode {
     ObjectNotFound,
     TemplateNotFound,
     UnknownTemplate,
+    TemplateViolation,
     Conflict,
     PreconditionFailed,
     InvalidTemplate,
@@ -59,7 +60,7 @@ impl ErrorCode {
             | IfMatchRequired | AlreadyDeleted | InvalidTemplate => StatusCode::BAD_REQUEST,
             Conflict => StatusCode::CONFLICT,
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            UnknownTemplate | Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            UnknownTemplate | TemplateViolation | Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -85,6 +86,7 @@ impl ErrorCode {
             ObjectNotFound => "object_not_found",
             TemplateNotFound => "template_not_found",
             UnknownTemplate => "unknown_template",
+            TemplateViolation => "template_violation",
             Conflict => "conflict",
             PreconditionFailed => "precondition_failed",
             InvalidTemplate => "invalid_template",

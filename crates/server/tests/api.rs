@@ -63,6 +63,7 @@ api_tests!(
     undecodable_requests_get_json_errors,
     mutated_compositions_never_get_a_server_error,
     templates_are_parsed_at_upload_and_after_a_restart,
+    compositions_are_validated_against_their_template,
 );
 
 fn ehr_url(ehr_id: &str) -> String {
@@ -1060,7 +1061,11 @@ async fn every_example_composition_round_trips_through_the_api(app: TestApp) {
             "{template}: {}",
             upload.text()
         );
-        let body = testdata(&format!("compositions/{composition}"));
+        let body = if composition.starts_with("all_types") {
+            serde_json::to_vec(&valid_all_types()).unwrap()
+        } else {
+            testdata(&format!("compositions/{composition}"))
+        };
         let answer = app
             .post_json(&format!("{}/composition", ehr_url(&ehr_id)), &body, &[])
             .await;
@@ -2316,10 +2321,7 @@ fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
 async fn mutated_compositions_never_get_a_server_error(app: TestApp) {
     let ehr_id = app.create_ehr().await;
     app.upload_template("Test_all_types.opt").await.expect(201);
-    let original: Value = serde_json::from_slice(&testdata(
-        "compositions/all_types_systematic_tests.canonical.json",
-    ))
-    .unwrap();
+    let original = valid_all_types();
     let mut paths = Vec::new();
     pointers(&original, String::new(), &mut paths);
     let replacements = [
@@ -2406,6 +2408,10 @@ async fn mutated_compositions_never_get_a_server_error(app: TestApp) {
         statuses.get(&400).copied().unwrap_or(0) > 50,
         "the mutations exercise the refusals: {statuses:?}"
     );
+    assert!(
+        statuses.get(&422).copied().unwrap_or(0) > 10,
+        "the mutations exercise template validation: {statuses:?}"
+    );
 }
 
 async fn templates_are_parsed_at_upload_and_after_a_restart(app: TestApp) {
@@ -2466,4 +2472,168 @@ async fn templates_are_parsed_at_upload_and_after_a_restart(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
+}
+
+/// Applies `fix` to every JSON object in `value`, depth first, with whether it lies inside an
+/// object of `_type` `within`.
+fn fix_objects(
+    value: &mut Value,
+    within: &str,
+    inside: bool,
+    fix: &mut impl FnMut(&mut serde_json::Map<String, Value>, bool),
+) {
+    match value {
+        Value::Object(map) => {
+            let inside = inside || map.get("_type").and_then(Value::as_str) == Some(within);
+            fix(map, inside);
+            for child in map.values_mut() {
+                fix_objects(child, within, inside, fix);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                fix_objects(item, within, inside, fix);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The shared all-types example with its four template violations mended (see
+/// `compositions_are_validated_against_their_template` for what they are and why).
+fn valid_all_types() -> Value {
+    let mut composition: Value = serde_json::from_slice(&testdata(
+        "compositions/all_types_systematic_tests.canonical.json",
+    ))
+    .unwrap();
+    fix_objects(
+        &mut composition,
+        "EVALUATION",
+        false,
+        &mut |map, in_evaluation| {
+            let type_name = map
+                .get("_type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            match type_name.as_str() {
+                "DV_CODED_TEXT"
+                    if map.get("value") == Some(&json!("value1"))
+                        && map.pointer_code() == Some("at0006".into()) =>
+                {
+                    map.insert("value".into(), json!("coded text terminology"));
+                }
+                "DV_URI" if map.get("value") == Some(&json!("www.iana.org")) => {
+                    map.insert("value".into(), json!("https://www.iana.org"));
+                }
+                "DV_DATE" if map.get("value") == Some(&json!("20190114")) => {
+                    map.insert("value".into(), json!("2019-01"));
+                }
+                "ELEMENT"
+                    if in_evaluation
+                        && map.get("archetype_node_id") == Some(&json!("at0002"))
+                        && !map.contains_key("value")
+                        && !map.contains_key("null_flavour") =>
+                {
+                    map.insert("null_flavour".into(), json!({
+                    "_type": "DV_CODED_TEXT", "value": "unknown",
+                    "defining_code": { "_type": "CODE_PHRASE", "terminology_id": { "_type": "TERMINOLOGY_ID", "value": "openehr" }, "code_string": "253" }
+                }));
+                }
+                _ => {}
+            }
+        },
+    );
+    composition
+}
+
+trait CodeOf {
+    fn pointer_code(&self) -> Option<String>;
+}
+
+impl CodeOf for serde_json::Map<String, Value> {
+    fn pointer_code(&self) -> Option<String> {
+        self.get("defining_code")?
+            .get("code_string")?
+            .as_str()
+            .map(str::to_owned)
+    }
+}
+
+async fn compositions_are_validated_against_their_template(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    app.upload_template("Test_all_types.opt").await.expect(201);
+    let url = format!("{}/composition", ehr_url(&ehr_id));
+    // The shared example breaks four rules; each is reported with its path, and nothing is stored.
+    let example = testdata("compositions/all_types_systematic_tests.canonical.json");
+    let answer = app.post_json(&url, &example, &[]).await;
+    answer.expect(422);
+    assert_eq!(answer.error_code(), "template_violation");
+    let details = answer.json()["details"].as_array().unwrap().clone();
+    let found: Vec<(&str, &str)> = details
+        .iter()
+        .map(|d| (d["path"].as_str().unwrap(), d["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            // A DV_CODED_TEXT's value must be the text of its local code (RM data types).
+            (
+                "/content[openEHR-EHR-OBSERVATION.test_all_types.v1]/data[at0001]/events[at0002]/data[at0003]/items[at0005]/value/value",
+                "\"value1\" is not the text of local code at0006 (\"coded text terminology\")"
+            ),
+            // A URI needs a scheme (RFC 3986).
+            (
+                "/content[openEHR-EHR-OBSERVATION.test_all_types.v1]/data[at0001]/events[at0002]/data[at0003]/items[at0019]/value/uri/value",
+                "\"www.iana.org\" is not a valid uri"
+            ),
+            // ELEMENT: a value or a null flavour (Inv_null_flavour_indicated).
+            (
+                "/content[openEHR-EHR-EVALUATION.test_all_types.v1]/data[at0001]/items[at0002]",
+                "an element must have a value or a null flavour"
+            ),
+            // The template's date pattern forbids a day.
+            (
+                "/content[openEHR-EHR-SECTION.test_all_types.v1]/items[at0001]/items[at0002]/items[openEHR-EHR-INSTRUCTION.test_all_types.v1]/activities[at0001]/description[at0002]/items[at0003]/value/value",
+                "\"20190114\" does not match the pattern yyyy-??-XX"
+            ),
+        ]
+    );
+    // Mended, it is accepted.
+    app.post_json(&url, &serde_json::to_vec(&valid_all_types()).unwrap(), &[])
+        .await
+        .expect(201);
+
+    // An update and a contribution are validated too; a contribution's paths name its version.
+    let uid = app
+        .post_json(&url, &serde_json::to_vec(&valid_all_types()).unwrap(), &[])
+        .await
+        .etag();
+    let object_id = uid.split("::").next().unwrap();
+    let answer = app
+        .call(
+            Method::PUT,
+            &format!("{url}/{object_id}"),
+            &[("content-type", "application/json"), ("if-match", &uid)],
+            example.clone(),
+        )
+        .await;
+    answer.expect(422);
+    let contribution = json!({ "versions": [ version_entry(valid_all_types(), ("creation", "249"), None), version_entry(serde_json::from_slice(&example).unwrap(), ("creation", "249"), None) ] });
+    let answer = app
+        .post_json(
+            &format!("{}/contribution", ehr_url(&ehr_id)),
+            &serde_json::to_vec(&contribution).unwrap(),
+            &[],
+        )
+        .await;
+    answer.expect(422);
+    assert!(
+        answer.json()["details"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/versions/1/data/content["),
+        "{}",
+        answer.text()
+    );
 }

@@ -6,6 +6,7 @@
 
 pub mod model;
 pub mod opt;
+pub mod validate;
 pub mod web_template;
 
 use quick_xml::Reader;

@@ -21,7 +21,8 @@ use crate::http::{
 };
 use crate::versioning::{client_object_id, new_audit, set_version_uid, version_uid};
 
-/// The template a composition names; it must have been uploaded.
+/// The template a composition names, which must have been uploaded, and the composition's
+/// conformance to it: 422 with one detail per violation (its AQL-style path) otherwise.
 pub(crate) async fn checked_template_id(
     state: &AppState,
     composition: &RmObject,
@@ -38,12 +39,31 @@ pub(crate) async fn checked_template_id(
                 "the composition names no template (archetype_details.template_id)",
             )
         })?;
-    if state.template(template_id).await?.is_none() {
+    let Some(template) = state.template(template_id).await? else {
         return Err(ApiError::at(
             ErrorCode::UnknownTemplate,
             path,
             format!("template \"{template_id}\" has not been uploaded"),
         ));
+    };
+    let violations = templates::validate::validate(&template, composition);
+    if !violations.is_empty() {
+        let mut error = ApiError::new(
+            ErrorCode::TemplateViolation,
+            format!(
+                "the composition does not conform to template \"{template_id}\": {} violation{}",
+                violations.len(),
+                if violations.len() == 1 { "" } else { "s" }
+            ),
+        );
+        error.details = violations
+            .into_iter()
+            .map(|violation| crate::error::Detail {
+                path: violation.path,
+                message: violation.message,
+            })
+            .collect();
+        return Err(error);
     }
     Ok(template_id.to_owned())
 }
