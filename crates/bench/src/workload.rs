@@ -96,7 +96,7 @@ impl Documents {
         let small =
             composition_without_uid(&read("compositions/minimal_observation.canonical.json")?)?;
         let large = composition_without_uid(&read(
-            "compositions/all_types_systematic_tests.canonical.json",
+            "compositions/all_types_systematic_tests.valid.canonical.json",
         )?)?;
         let small_value: Value = serde_json::from_slice(&small)?;
         let contribution = json!({

@@ -2474,90 +2474,14 @@ async fn templates_are_parsed_at_upload_and_after_a_restart(app: TestApp) {
     assert_eq!(response.status(), 201);
 }
 
-/// Applies `fix` to every JSON object in `value`, depth first, with whether it lies inside an
-/// object of `_type` `within`.
-fn fix_objects(
-    value: &mut Value,
-    within: &str,
-    inside: bool,
-    fix: &mut impl FnMut(&mut serde_json::Map<String, Value>, bool),
-) {
-    match value {
-        Value::Object(map) => {
-            let inside = inside || map.get("_type").and_then(Value::as_str) == Some(within);
-            fix(map, inside);
-            for child in map.values_mut() {
-                fix_objects(child, within, inside, fix);
-            }
-        }
-        Value::Array(items) => {
-            for item in items {
-                fix_objects(item, within, inside, fix);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The shared all-types example with its four template violations mended (see
+/// The shared all-types example with its four template violations mended
+/// (`testdata/compositions/all_types_systematic_tests.valid.canonical.json`; see
 /// `compositions_are_validated_against_their_template` for what they are and why).
 fn valid_all_types() -> Value {
-    let mut composition: Value = serde_json::from_slice(&testdata(
-        "compositions/all_types_systematic_tests.canonical.json",
+    serde_json::from_slice(&testdata(
+        "compositions/all_types_systematic_tests.valid.canonical.json",
     ))
-    .unwrap();
-    fix_objects(
-        &mut composition,
-        "EVALUATION",
-        false,
-        &mut |map, in_evaluation| {
-            let type_name = map
-                .get("_type")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned();
-            match type_name.as_str() {
-                "DV_CODED_TEXT"
-                    if map.get("value") == Some(&json!("value1"))
-                        && map.pointer_code() == Some("at0006".into()) =>
-                {
-                    map.insert("value".into(), json!("coded text terminology"));
-                }
-                "DV_URI" if map.get("value") == Some(&json!("www.iana.org")) => {
-                    map.insert("value".into(), json!("https://www.iana.org"));
-                }
-                "DV_DATE" if map.get("value") == Some(&json!("20190114")) => {
-                    map.insert("value".into(), json!("2019-01"));
-                }
-                "ELEMENT"
-                    if in_evaluation
-                        && map.get("archetype_node_id") == Some(&json!("at0002"))
-                        && !map.contains_key("value")
-                        && !map.contains_key("null_flavour") =>
-                {
-                    map.insert("null_flavour".into(), json!({
-                    "_type": "DV_CODED_TEXT", "value": "unknown",
-                    "defining_code": { "_type": "CODE_PHRASE", "terminology_id": { "_type": "TERMINOLOGY_ID", "value": "openehr" }, "code_string": "253" }
-                }));
-                }
-                _ => {}
-            }
-        },
-    );
-    composition
-}
-
-trait CodeOf {
-    fn pointer_code(&self) -> Option<String>;
-}
-
-impl CodeOf for serde_json::Map<String, Value> {
-    fn pointer_code(&self) -> Option<String> {
-        self.get("defining_code")?
-            .get("code_string")?
-            .as_str()
-            .map(str::to_owned)
-    }
+    .unwrap()
 }
 
 async fn compositions_are_validated_against_their_template(app: TestApp) {
