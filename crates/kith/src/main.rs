@@ -25,6 +25,20 @@ enum Command {
     /// Work with operational templates offline.
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Work with compositions offline.
+    #[command(subcommand)]
+    Composition(CompositionCommand),
+}
+
+#[derive(Subcommand)]
+enum CompositionCommand {
+    /// Validate a composition (canonical JSON, or XML by its .xml extension) against an OPT,
+    /// with the messages the API gives; exit status 1 if it does not conform.
+    Validate {
+        #[arg(long)]
+        template: PathBuf,
+        composition: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -68,7 +82,51 @@ fn main() -> anyhow::Result<()> {
             .build()?
             .block_on(serve(args)),
         Command::Template(command) => template_command(command),
+        Command::Composition(command) => composition_command(command),
     }
+}
+
+fn composition_command(command: CompositionCommand) -> anyhow::Result<()> {
+    let CompositionCommand::Validate {
+        template,
+        composition,
+    } = command;
+    let template = read_template(&template)?;
+    let bytes = std::fs::read(&composition)
+        .with_context(|| format!("reading {}", composition.display()))?;
+    let is_xml = composition
+        .extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("xml"));
+    let parsed = if is_xml {
+        openehr_rm::xml::from_slice(&bytes, "COMPOSITION")
+    } else {
+        openehr_rm::json::from_slice(&bytes, "COMPOSITION")
+    }
+    .map_err(|error| anyhow::anyhow!("{}: {error}", composition.display()))?;
+    let violations = templates::validate::validate(&template, &parsed);
+    if violations.is_empty() {
+        println!(
+            "{}: conforms to template {}",
+            composition.display(),
+            template.template_id
+        );
+        return Ok(());
+    }
+    for violation in &violations {
+        eprintln!(
+            "{}: {}: {}",
+            composition.display(),
+            violation.path,
+            violation.message
+        );
+    }
+    anyhow::bail!(
+        "{} does not conform to template {}: {} violation{}",
+        composition.display(),
+        template.template_id,
+        violations.len(),
+        if violations.len() == 1 { "" } else { "s" }
+    )
 }
 
 /// Reads and parses an OPT, with the same messages as the upload endpoint.

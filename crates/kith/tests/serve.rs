@@ -246,3 +246,33 @@ fn template_commands_check_and_print_templates() {
         "{message}"
     );
 }
+
+#[test]
+fn composition_validate_gives_the_api_messages() {
+    let testdata = format!("{}/../../testdata", env!("CARGO_MANIFEST_DIR"));
+    let template = format!("{testdata}/templates/Test_all_types.opt");
+    let valid = format!("{testdata}/compositions/all_types_systematic_tests.valid.canonical.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(["composition", "validate", "--template", &template, &valid])
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .contains("conforms to template test_all_types.en.v1")
+    );
+
+    let invalid = format!("{testdata}/compositions/all_types_systematic_tests.canonical.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(["composition", "validate", "--template", &template, &invalid])
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(errors.contains("/content[openEHR-EHR-OBSERVATION.test_all_types.v1]/data[at0001]/events[at0002]/data[at0003]/items[at0019]/value/uri/value: \"www.iana.org\" is not a valid uri"), "{errors}");
+    assert!(errors.contains("4 violations"), "{errors}");
+}
