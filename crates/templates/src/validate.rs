@@ -56,8 +56,8 @@ use openehr_rm::{RmObject, RmValue};
 use regex::Regex;
 
 use crate::model::{
-    AttributeConstraint, CodePhraseConstraint, Interval, ObjectConstraint, ObjectKind, OrdinalItem,
-    PrimitiveConstraint, QuantityItem, ScaleItem, Template, TemporalConstraint,
+    AttributeConstraint, CodePhraseConstraint, CodeRef, Interval, ObjectConstraint, ObjectKind,
+    OrdinalItem, PrimitiveConstraint, QuantityItem, ScaleItem, Template, TemporalConstraint,
 };
 
 /// One way in which a composition breaks its template or the RM.
@@ -1079,55 +1079,49 @@ impl<'a> Validator<'a> {
     }
 
     fn ordinal(&mut self, items: &[OrdinalItem], object: &RmObject) {
-        if items.is_empty() {
-            return;
-        }
-        let value = integer(object.get("value"));
-        let symbol = object.get_object("symbol").and_then(code_of);
-        let allowed = items.iter().any(|item| {
-            Some(item.value) == value
-                && symbol.is_some_and(|(terminology, code)| {
-                    terminology == item.symbol.terminology_id && code == item.symbol.code
-                })
-        });
-        if !allowed {
-            let (terminology, code) = symbol.unwrap_or_default();
-            self.report(
-                "",
-                format!(
-                    "ordinal {} with symbol {terminology}::{code} is not one of the allowed: {}",
-                    value.map_or_else(|| "?".to_owned(), |value| value.to_string()),
-                    join(items.iter().map(|item| format!(
-                        "{} {}::{}",
-                        item.value, item.symbol.terminology_id, item.symbol.code
-                    )))
-                ),
-            );
-        }
+        let allowed: Vec<(i64, &CodeRef)> = items
+            .iter()
+            .map(|item| (item.value, &item.symbol))
+            .collect();
+        self.coded_value("ordinal", &allowed, integer(object.get("value")), object);
     }
 
     fn scale(&mut self, items: &[ScaleItem], object: &RmObject) {
-        if items.is_empty() {
+        let allowed: Vec<(f64, &CodeRef)> = items
+            .iter()
+            .map(|item| (item.value, &item.symbol))
+            .collect();
+        self.coded_value("scale value", &allowed, real(object.get("value")), object);
+    }
+
+    /// DV_ORDINAL and DV_SCALE: the (value, symbol) pair must be one of the allowed pairs.
+    fn coded_value<T: PartialEq + Copy + std::fmt::Display>(
+        &mut self,
+        label: &str,
+        allowed: &[(T, &CodeRef)],
+        value: Option<T>,
+        object: &RmObject,
+    ) {
+        if allowed.is_empty() {
             return;
         }
-        let value = real(object.get("value"));
         let symbol = object.get_object("symbol").and_then(code_of);
-        let allowed = items.iter().any(|item| {
-            Some(item.value) == value
+        let matches = allowed.iter().any(|(allowed_value, allowed_symbol)| {
+            Some(*allowed_value) == value
                 && symbol.is_some_and(|(terminology, code)| {
-                    terminology == item.symbol.terminology_id && code == item.symbol.code
+                    terminology == allowed_symbol.terminology_id && code == allowed_symbol.code
                 })
         });
-        if !allowed {
+        if !matches {
             let (terminology, code) = symbol.unwrap_or_default();
             self.report(
                 "",
                 format!(
-                    "scale value {} with symbol {terminology}::{code} is not one of the allowed: {}",
+                    "{label} {} with symbol {terminology}::{code} is not one of the allowed: {}",
                     value.map_or_else(|| "?".to_owned(), |value| value.to_string()),
-                    join(items.iter().map(|item| format!(
-                        "{} {}::{}",
-                        item.value, item.symbol.terminology_id, item.symbol.code
+                    join(allowed.iter().map(|(value, symbol)| format!(
+                        "{value} {}::{}",
+                        symbol.terminology_id, symbol.code
                     )))
                 ),
             );
