@@ -17,7 +17,7 @@ pub enum RmValue {
 
 impl RmValue {
     /// The article-and-noun phrase used in "expected ..., found ..." messages.
-    pub(crate) fn describe(&self) -> &'static str {
+    pub fn describe(&self) -> &'static str {
         match self {
             RmValue::Boolean(_) => "a boolean",
             RmValue::Integer(_) => "an integer",

@@ -961,15 +961,10 @@ impl<'a> Validator<'a> {
                     PrimitiveConstraint::Real { .. } => "a number",
                     PrimitiveConstraint::Boolean { .. } => "a boolean",
                 };
-                let found = match value {
-                    RmValue::Boolean(_) => "a boolean",
-                    RmValue::Integer(_) => "an integer",
-                    RmValue::Real(_) => "a number",
-                    RmValue::String(_) => "a string",
-                    RmValue::Object(_) => "an object",
-                    RmValue::List(_) => "a list",
-                };
-                self.report("", format!("expected {expected}, found {found}"));
+                self.report(
+                    "",
+                    format!("expected {expected}, found {}", value.describe()),
+                );
             }
         }
     }
