@@ -2,8 +2,12 @@
 //!
 //! `opt` parses an OPT into the constraint tree of `model`, once per template; `validate`
 //! checks compositions against it; `web_template` gives clients the web template built from
-//! it. Everything here is pure: no IO, no server.
+//! it; `flat` converts between canonical compositions and the simplified FLAT and STRUCTURED
+//! formats; `example` generates example and random valid compositions (and single-constraint
+//! mutations of them). Everything here is pure: no IO, no server.
 
+pub mod example;
+pub mod flat;
 pub mod model;
 pub mod opt;
 pub mod validate;
