@@ -64,6 +64,7 @@ api_tests!(
     mutated_compositions_never_get_a_server_error,
     templates_are_parsed_at_upload_and_after_a_restart,
     compositions_are_validated_against_their_template,
+    admin_replaces_only_unused_templates,
 );
 
 fn ehr_url(ehr_id: &str) -> String {
@@ -2559,5 +2560,92 @@ async fn compositions_are_validated_against_their_template(app: TestApp) {
             .starts_with("/versions/1/data/content["),
         "{}",
         answer.text()
+    );
+}
+
+async fn replace_template(app: &TestApp, url: &str, body: &str) -> Answer {
+    app.call(
+        Method::PUT,
+        url,
+        &[("content-type", "application/xml")],
+        body.as_bytes().to_vec(),
+    )
+    .await
+}
+
+async fn admin_replaces_only_unused_templates(app: TestApp) {
+    app.upload_template("minimal_observation.opt")
+        .await
+        .expect(201);
+    let original = String::from_utf8(testdata("templates/minimal_observation.opt")).unwrap();
+    let changed = original
+        .replace(
+            "<concept>Minimal observation</concept>",
+            "<concept>Changed observation</concept>",
+        )
+        .replace(
+            "<items id=\"text\">text</items>",
+            "<items id=\"text\">Comment</items>",
+        );
+    let admin_url = "/rest/admin/template/minimal_observation.en.v1";
+    let answer = replace_template(&app, admin_url, &changed).await;
+    answer.expect(200);
+    assert_eq!(answer.text(), changed);
+
+    // The new OPT is served and the cached parse is the new one.
+    let url = format!("{BASE}/definition/template/adl1.4");
+    assert_eq!(
+        app.get(&url).await.json()[0]["concept"],
+        "Changed observation"
+    );
+    let web_template = app
+        .call(
+            Method::GET,
+            &format!("{url}/minimal_observation.en.v1"),
+            &[("accept", "application/openehr.wt+json")],
+            Vec::new(),
+        )
+        .await
+        .json();
+    assert!(
+        web_template.to_string().contains("\"Comment\""),
+        "{web_template}"
+    );
+
+    // Bad replacements: another id, not an OPT, a template that does not exist.
+    let answer = replace_template(&app, "/rest/admin/template/other.v1", &changed).await;
+    answer.expect(400);
+    assert!(
+        answer.text().contains("not \\\"other.v1\\\""),
+        "{}",
+        answer.text()
+    );
+    replace_template(&app, admin_url, "<template/>")
+        .await
+        .expect(400);
+    let missing = changed.replace("minimal_observation.en.v1", "missing.v1");
+    replace_template(&app, "/rest/admin/template/missing.v1", &missing)
+        .await
+        .expect(404);
+
+    // Once a composition uses it, it stays as it is.
+    let ehr_id = app.create_ehr().await;
+    app.post_json(
+        &format!("{}/composition", ehr_url(&ehr_id)),
+        &testdata("compositions/minimal_observation.canonical.json"),
+        &[],
+    )
+    .await
+    .expect(201);
+    let answer = replace_template(&app, admin_url, &original).await;
+    answer.expect(409);
+    assert!(
+        answer.text().contains("new template id"),
+        "{}",
+        answer.text()
+    );
+    assert_eq!(
+        app.get(&url).await.json()[0]["concept"],
+        "Changed observation"
     );
 }

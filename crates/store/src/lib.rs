@@ -415,6 +415,10 @@ pub trait Store: Send + Sync + 'static {
     async fn list_templates(&self) -> Result<Vec<TemplateRecord>>;
     /// Deletes a template no composition uses. Returns false if it did not exist.
     async fn delete_template(&self, template_id: &str) -> Result<bool>;
+    /// Replaces the OPT (and concept and archetype id) of an existing template that no
+    /// composition uses, keeping its `created_at`. Returns false if it did not exist;
+    /// refuses with [`StoreError::TemplateInUse`] if any version names it.
+    async fn replace_template(&self, template: TemplateRecord) -> Result<bool>;
 
     /// Stores an AQL query under a qualified name and semantic version. Replacing an existing
     /// (name, version) is refused with [`StoreError::StoredQueryExists`].

@@ -1146,6 +1146,38 @@ impl Store for PostgresStore {
         Ok(deleted > 0)
     }
 
+    async fn replace_template(&self, template: TemplateRecord) -> Result<bool> {
+        let opt = compress(&template.opt)?;
+        let client = self.client().await?;
+        // As for deletion, one statement: the check and the update see one snapshot.
+        let statement = client
+            .prepare_cached(
+                "WITH in_use AS (SELECT EXISTS (SELECT 1 FROM version WHERE template_id = $1) AS used),
+                      updated AS (UPDATE template SET concept = $2, archetype_id = $3, opt = $4
+                                  WHERE template_id = $1 AND NOT (SELECT used FROM in_use)
+                                  RETURNING 1)
+                 SELECT (SELECT used FROM in_use), (SELECT count(*) FROM updated)",
+            )
+            .await?;
+        let row = client
+            .query_one(
+                &statement,
+                &[
+                    &template.template_id,
+                    &template.concept,
+                    &template.archetype_id,
+                    &opt,
+                ],
+            )
+            .await?;
+        let in_use: bool = row.try_get(0)?;
+        let updated: i64 = row.try_get(1)?;
+        if in_use {
+            return Err(StoreError::TemplateInUse(template.template_id));
+        }
+        Ok(updated > 0)
+    }
+
     async fn put_stored_query(&self, query: StoredQuery) -> Result<()> {
         let saved = truncate_to_micros(query.saved);
         let saved_offset = query.saved.offset().whole_seconds();

@@ -79,6 +79,7 @@ enum WriteOp {
     DeleteEhr(Uuid),
     PutTemplate(TemplateRecord),
     DeleteTemplate(String),
+    ReplaceTemplate(TemplateRecord),
     PutStoredQuery(StoredQuery),
     DeleteStoredQuery(String, Option<String>),
 }
@@ -428,6 +429,9 @@ fn apply_op(connection: &Connection, op: &WriteOp) -> Result<WriteOutcome> {
         WriteOp::DeleteTemplate(template_id) => {
             delete_template(connection, template_id).map(WriteOutcome::Existed)
         }
+        WriteOp::ReplaceTemplate(template) => {
+            replace_template(connection, template).map(WriteOutcome::Existed)
+        }
         WriteOp::PutStoredQuery(query) => {
             put_stored_query(connection, query).map(|()| WriteOutcome::Done)
         }
@@ -754,6 +758,28 @@ fn delete_template(connection: &Connection, template_id: &str) -> Result<bool> {
         .prepare_cached("DELETE FROM template WHERE template_id = ?1")?
         .execute([template_id])?;
     Ok(deleted > 0)
+}
+
+fn replace_template(connection: &Connection, template: &TemplateRecord) -> Result<bool> {
+    // The writer thread is the only writer, so the check and the update cannot interleave
+    // with a commit that names the template.
+    let in_use = connection
+        .prepare_cached("SELECT 1 FROM version WHERE template_id = ?1 LIMIT 1")?
+        .exists([&template.template_id])?;
+    if in_use {
+        return Err(StoreError::TemplateInUse(template.template_id.clone()));
+    }
+    let updated = connection
+        .prepare_cached(
+            "UPDATE template SET concept = ?2, archetype_id = ?3, opt = ?4 WHERE template_id = ?1",
+        )?
+        .execute(params![
+            template.template_id,
+            template.concept,
+            template.archetype_id,
+            template.opt,
+        ])?;
+    Ok(updated > 0)
 }
 
 fn put_stored_query(connection: &Connection, query: &StoredQuery) -> Result<()> {
@@ -1127,6 +1153,15 @@ impl Store for SqliteStore {
             .write(WriteOp::DeleteTemplate(template_id.to_owned()))
             .await?
         {
+            WriteOutcome::Existed(existed) => Ok(existed),
+            other => Err(unexpected_outcome(&other)),
+        }
+    }
+
+    async fn replace_template(&self, template: TemplateRecord) -> Result<bool> {
+        let opt = compress(&template.opt)?;
+        let template = TemplateRecord { opt, ..template };
+        match self.write(WriteOp::ReplaceTemplate(template)).await? {
             WriteOutcome::Existed(existed) => Ok(existed),
             other => Err(unexpected_outcome(&other)),
         }

@@ -1212,6 +1212,41 @@ mod cases {
             matches!(&error, StoreError::TemplateInUse(id) if id == "b.template"),
             "{error:?}"
         );
+        let mut replacement = template("b.template");
+        replacement.opt = b"<template>replaced</template>".to_vec();
+        let error = store
+            .replace_template(replacement)
+            .await
+            .expect_err("in use");
+        assert!(
+            matches!(&error, StoreError::TemplateInUse(id) if id == "b.template"),
+            "{error:?}"
+        );
+        assert_eq!(
+            store.get_template("b.template").await.expect("reads"),
+            Some(template("b.template"))
+        );
+
+        // Unused, a template is replaced in place and keeps its upload time.
+        let mut replacement = template("a.template");
+        replacement.opt = b"<template>replaced</template>".to_vec();
+        replacement.concept = "replaced concept".to_owned();
+        replacement.created_at += time::Duration::hours(1);
+        assert!(store.replace_template(replacement).await.expect("replaces"));
+        let read = store
+            .get_template("a.template")
+            .await
+            .expect("reads")
+            .expect("exists");
+        assert_eq!(read.opt, b"<template>replaced</template>");
+        assert_eq!(read.concept, "replaced concept");
+        assert_eq!(read.created_at, template("a.template").created_at);
+        assert!(
+            !store
+                .replace_template(template("missing"))
+                .await
+                .expect("answers")
+        );
         assert!(
             store
                 .get_template("b.template")
