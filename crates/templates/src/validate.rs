@@ -46,7 +46,7 @@
 //! - An invalid regular expression in the template is reported where it is used, since the
 //!   constraint cannot be checked.
 
-mod iso8601;
+pub(crate) mod iso8601;
 
 use std::collections::HashMap;
 use std::fmt::{Display, Write as _};
@@ -190,7 +190,7 @@ fn multiplicity_text(interval: &Interval<u32>) -> String {
 }
 
 /// A regular expression anchored at both ends, compiled once per process.
-fn full_match(pattern: &str, text: &str) -> Option<bool> {
+pub(crate) fn full_match(pattern: &str, text: &str) -> Option<bool> {
     static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Mutex::default);
     let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
@@ -208,7 +208,7 @@ fn is_match_all(pattern: &str) -> bool {
 }
 
 /// Where an archetype id is allowed by a slot; `Err` carries an invalid pattern.
-fn slot_allows<'p>(
+pub(crate) fn slot_allows<'p>(
     includes: &'p [String],
     excludes: &'p [String],
     archetype_id: &str,

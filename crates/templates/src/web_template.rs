@@ -404,7 +404,7 @@ fn choice_id(rm_type: &str) -> String {
 /// English rubrics of the openEHR terminology codes templates constrain (composition
 /// category, setting, ISM states and transitions, null flavours, math functions). The SDK
 /// has the whole terminology in several languages; a code missing here is labelled by itself.
-fn openehr_rubric(code: &str) -> Option<&'static str> {
+pub(crate) fn openehr_rubric(code: &str) -> Option<&'static str> {
     Some(match code {
         "431" => "persistent",
         "433" => "event",

@@ -1,0 +1,156 @@
+//! The openEHR Simplified Formats: FLAT and STRUCTURED compositions, to and from canonical.
+//!
+//! A FLAT path is a chain of web template ids, so the web template is the grammar of the
+//! format. [`FlatFormat::new`] builds the web template once and turns it into an indexed
+//! tree ([`tree`]): each node knows its children by id and the RM steps (attribute, node id,
+//! name, concrete type) that lead from its parent's object to its own. The steps matter
+//! because the web template dissolves structure (HISTORY, ITEM_TREE, a single EVENT, an
+//! ELEMENT around its value) that a canonical composition must still contain; the types of
+//! those hidden objects come from the constraint tree, or from the RM table where the
+//! template leaves an attribute unconstrained. Requests then never touch the web template
+//! JSON again.
+//!
+//! FLAT → canonical ([`input`]) first groups the keys into a tree of node instances (so an
+//! index gap or an unknown id is found before anything is built), then builds objects
+//! bottom-up and places each through its steps, sharing hidden parents among siblings, and
+//! finally fills what a canonical composition must have and the data left out, from `ctx/`
+//! first and from the template or [`InputDefaults`] after that. Canonical → FLAT
+//! ([`output`]) walks the composition along the same steps; any archetyped object no node
+//! reached is reported, since a FLAT document could not carry it. STRUCTURED ([`structured`])
+//! is the same paths nested, so it is converted to and from FLAT rather than implemented
+//! twice.
+
+mod input;
+mod output;
+mod structured;
+mod tree;
+
+use std::collections::BTreeMap;
+
+use openehr_rm::RmObject;
+use serde_json::{Map, Value};
+
+use crate::model::Template;
+
+/// Built once per template (the server caches it next to the parsed template); holds the
+/// web-template tree indexed for fast conversion.
+#[derive(Debug, Clone)]
+pub struct FlatFormat {
+    template_id: String,
+    default_language: String,
+    tree: tree::Tree,
+}
+
+/// Values the caller supplies where neither the data nor `ctx/` gives one (the pure core
+/// never reads the clock).
+#[derive(Debug, Clone, Default)]
+pub struct InputDefaults {
+    /// ISO 8601 date-time, used for ctx/time, context/start_time, event time etc. when absent.
+    pub time: Option<String>,
+}
+
+/// One fault of a FLAT or STRUCTURED document, or of a composition that cannot be written
+/// as one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct FormatError {
+    /// The FLAT key or STRUCTURED JSON path at fault.
+    pub path: String,
+    /// Lowercase, no trailing period.
+    pub message: String,
+}
+
+impl FormatError {
+    pub(crate) fn new(path: impl Into<String>, message: impl Into<String>) -> FormatError {
+        FormatError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl FlatFormat {
+    pub fn new(template: &Template) -> FlatFormat {
+        FlatFormat {
+            template_id: template.template_id.clone(),
+            default_language: template.language.clone(),
+            tree: tree::Tree::new(template),
+        }
+    }
+
+    pub fn template_id(&self) -> &str {
+        &self.template_id
+    }
+
+    /// The id FLAT paths start with (the web template tree's id).
+    pub fn root_id(&self) -> &str {
+        self.tree.root_id()
+    }
+
+    pub fn to_canonical(
+        &self,
+        flat: &Map<String, Value>,
+        defaults: &InputDefaults,
+    ) -> Result<RmObject, Vec<FormatError>> {
+        input::to_canonical(self, flat, defaults)
+    }
+
+    pub fn from_canonical(
+        &self,
+        composition: &RmObject,
+    ) -> Result<Map<String, Value>, Vec<FormatError>> {
+        output::from_canonical(self, composition)
+    }
+
+    pub fn structured_to_canonical(
+        &self,
+        structured: &Value,
+        defaults: &InputDefaults,
+    ) -> Result<RmObject, Vec<FormatError>> {
+        let flat = structured::to_flat(structured).map_err(|error| vec![error])?;
+        self.to_canonical(&flat, defaults)
+    }
+
+    pub fn structured_from_canonical(
+        &self,
+        composition: &RmObject,
+    ) -> Result<Value, Vec<FormatError>> {
+        let flat = self.from_canonical(composition)?;
+        Ok(structured::from_flat(&flat))
+    }
+}
+
+/// FLAT as STRUCTURED, without a template: the nesting follows the paths alone.
+pub fn flat_to_structured(flat: &Map<String, Value>) -> Value {
+    structured::from_flat(flat)
+}
+
+/// STRUCTURED as FLAT, without a template; every array member gets an index.
+pub fn structured_to_flat(structured: &Value) -> Result<Map<String, Value>, FormatError> {
+    structured::to_flat(structured)
+}
+
+/// Picks the text for `language` from localized texts, falling back to the template's
+/// language and then to any.
+pub(crate) fn localized<'a>(
+    texts: &'a BTreeMap<String, String>,
+    language: &str,
+    default_language: &str,
+) -> Option<&'a str> {
+    texts
+        .get(language)
+        .or_else(|| texts.get(default_language))
+        .or_else(|| texts.values().next())
+        .map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_format_is_shareable() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<FlatFormat>();
+    }
+}

@@ -1,0 +1,536 @@
+//! The web template as an indexed tree of FLAT nodes, with the RM steps between them.
+//!
+//! Built from the web template's JSON once per template: the JSON is the SDK-compatible
+//! source of ids (so FLAT ids can never disagree with what clients are served), and each
+//! node's `aqlPath` is resolved against the constraint tree to learn the types and names of
+//! the objects the web template hides.
+
+use std::collections::{BTreeMap, HashMap};
+
+use openehr_rm::model;
+use serde_json::Value;
+
+use crate::model::{ObjectConstraint, ObjectKind, PrimitiveConstraint, Template, Terminology};
+
+/// One RM object on the way from a node's parent object to the node's own object.
+#[derive(Debug, Clone)]
+pub(crate) struct Step {
+    pub attribute: String,
+    /// The archetype node id to match and to set (an at-code or an archetype id).
+    pub node_id: Option<String>,
+    /// The name in the path's predicate; objects must carry it.
+    pub name: Option<String>,
+    /// The concrete RM type to create.
+    pub rm_type: String,
+    /// Names for a created object, by language.
+    pub names: BTreeMap<String, String>,
+    pub archetype_id: Option<String>,
+    /// Whether the RM attribute is a container.
+    pub list: bool,
+}
+
+/// A code a coded input offers, with its labels and (for ordinals and scales) its score.
+#[derive(Debug, Clone)]
+pub(crate) struct Code {
+    pub code: String,
+    pub labels: BTreeMap<String, String>,
+    pub ordinal: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub id: String,
+    pub rm_type: String,
+    /// `max != 1`: FLAT paths index it.
+    pub multiple: bool,
+    /// From the parent's own object to this node's own object.
+    pub steps: Vec<Step>,
+    /// The `value` step of a dissolved ELEMENT: the node's own object is the ELEMENT.
+    pub inner: Option<Step>,
+    pub children: Vec<usize>,
+    pub child_ids: HashMap<String, usize>,
+    /// The terminology of a coded input (`local`, `openehr`, an external id).
+    pub terminology: Option<String>,
+    pub codes: Vec<Code>,
+    /// A coded text that also accepts free text.
+    pub other: bool,
+    /// The DV_PROPORTION types the template allows (numbers of the RM's `type`).
+    pub proportion_types: Vec<i64>,
+    /// Siblings reach the same place: an object must have exactly this node's type.
+    pub exact_type: bool,
+}
+
+impl Node {
+    /// A leaf holding a data value (or an RM value such as a PARTY_PROXY) rather than objects.
+    pub fn is_value(&self) -> bool {
+        self.children.is_empty()
+            && (self.rm_type.starts_with("DV_")
+                || matches!(
+                    self.rm_type.as_str(),
+                    "CODE_PHRASE" | "PARTY_PROXY" | "STRING" | "LOCATABLE_REF"
+                ))
+    }
+
+    pub fn code(&self, code: &str) -> Option<&Code> {
+        self.codes.iter().find(|entry| entry.code == code)
+    }
+
+    /// The type of this node's own object.
+    pub fn own_type(&self) -> &str {
+        self.steps
+            .last()
+            .map_or(self.rm_type.as_str(), |step| step.rm_type.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Tree {
+    pub nodes: Vec<Node>,
+    /// The template's category code (openEHR terminology), when it fixes one.
+    pub category: Option<String>,
+    /// The composition's names by language and its archetype id.
+    pub root_names: BTreeMap<String, String>,
+    pub root_archetype: String,
+}
+
+impl Tree {
+    pub fn new(template: &Template) -> Tree {
+        let web_template = crate::web_template::web_template(template);
+        let mut tree = Tree {
+            nodes: Vec::new(),
+            category: None,
+            root_names: BTreeMap::new(),
+            root_archetype: template.root.node_id.clone(),
+        };
+        let root = &web_template["tree"];
+        if root.is_object() {
+            tree.add(root, &[], template);
+            tree.root_names = localized_names(root);
+        }
+        tree.category = tree.nodes.first().and_then(|root| {
+            let category = tree.child(root, "category")?;
+            match category.codes.as_slice() {
+                [only] => Some(only.code.clone()),
+                _ => None,
+            }
+        });
+        tree
+    }
+
+    pub fn root(&self) -> Option<&Node> {
+        self.nodes.first()
+    }
+
+    pub fn root_id(&self) -> &str {
+        self.root().map_or("", |root| root.id.as_str())
+    }
+
+    pub fn child(&self, node: &Node, id: &str) -> Option<&Node> {
+        node.child_ids.get(id).map(|index| &self.nodes[*index])
+    }
+
+    /// Adds `json` (a web template node) and its descendants; returns its index.
+    fn add(&mut self, json: &Value, parent_segments: &[Segment], template: &Template) -> usize {
+        let text = |key: &str| json.get(key).and_then(Value::as_str).unwrap_or_default();
+        let rm_type = text("rmType").to_owned();
+        let segments = parse_aql_path(text("aqlPath"));
+        let full = resolve(template, &segments, &rm_type);
+        let common = parent_segments.len().min(full.len());
+        let mut steps: Vec<Step> = full[common..].to_vec();
+        let names = localized_names(json);
+        let value_like = rm_type.starts_with("DV_");
+        let mut inner = None;
+        if value_like
+            && steps.len() >= 2
+            && steps.last().is_some_and(|step| step.attribute == "value")
+            && steps[steps.len() - 2].rm_type == "ELEMENT"
+        {
+            inner = steps.pop();
+        }
+        if let Some(own) = steps.last_mut()
+            && own.node_id.is_some()
+            && !names.is_empty()
+        {
+            own.names = names;
+        }
+        let max = json.get("max").and_then(Value::as_i64).unwrap_or(1);
+        let mut node = Node {
+            id: text("id").to_owned(),
+            rm_type,
+            multiple: max != 1,
+            steps,
+            inner,
+            children: Vec::new(),
+            child_ids: HashMap::new(),
+            terminology: None,
+            codes: Vec::new(),
+            other: false,
+            proportion_types: Vec::new(),
+            exact_type: false,
+        };
+        read_inputs(&mut node, json);
+        let index = self.nodes.len();
+        self.nodes.push(node);
+        let children = json.get("children").and_then(Value::as_array);
+        let mut child_indexes = Vec::new();
+        for child in children.into_iter().flatten() {
+            child_indexes.push(self.add(child, &segments, template));
+        }
+        // Alternatives at one place (a choice of value types) are told apart by type.
+        for child in &child_indexes {
+            let path = step_key(&self.nodes[*child]);
+            let shared = child_indexes
+                .iter()
+                .filter(|other| step_key(&self.nodes[**other]) == path)
+                .count();
+            self.nodes[*child].exact_type = shared > 1;
+        }
+        let child_ids = child_indexes
+            .iter()
+            .map(|child| (self.nodes[*child].id.clone(), *child))
+            .collect();
+        let node = &mut self.nodes[index];
+        node.children = child_indexes;
+        node.child_ids = child_ids;
+        index
+    }
+}
+
+fn localized_names(json: &Value) -> BTreeMap<String, String> {
+    json.get("localizedNames")
+        .and_then(Value::as_object)
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(|(language, name)| Some((language.clone(), name.as_str()?.into())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn step_key(node: &Node) -> Vec<(String, Option<String>, Option<String>)> {
+    node.steps
+        .iter()
+        .chain(node.inner.iter())
+        .map(|step| {
+            (
+                step.attribute.clone(),
+                step.node_id.clone(),
+                step.name.clone(),
+            )
+        })
+        .collect()
+}
+
+fn read_inputs(node: &mut Node, json: &Value) {
+    for input in json
+        .get("inputs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let suffix = input.get("suffix").and_then(Value::as_str);
+        if suffix == Some("other") {
+            node.other = true;
+        }
+        if let Some(terminology) = input.get("terminology").and_then(Value::as_str)
+            && node.terminology.is_none()
+        {
+            node.terminology = Some(terminology.to_owned());
+        }
+        let coded = input.get("type").and_then(Value::as_str) == Some("CODED_TEXT");
+        if !coded || !matches!(suffix, None | Some("code")) {
+            continue;
+        }
+        for entry in input
+            .get("list")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(code) = entry.get("value").and_then(Value::as_str) else {
+                continue;
+            };
+            let mut labels: BTreeMap<String, String> = entry
+                .get("localizedLabels")
+                .and_then(Value::as_object)
+                .map(|labels| {
+                    labels
+                        .iter()
+                        .filter_map(|(language, label)| {
+                            let label = label.as_str()?;
+                            (!label.is_empty()).then(|| (language.clone(), label.to_owned()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if labels.is_empty()
+                && let Some(label) = entry.get("label").and_then(Value::as_str)
+            {
+                labels.insert(String::new(), label.to_owned());
+            }
+            node.codes.push(Code {
+                code: code.to_owned(),
+                labels,
+                ordinal: entry.get("ordinal").and_then(Value::as_f64),
+            });
+        }
+    }
+    if node.rm_type == "DV_ORDINAL" || node.rm_type == "DV_SCALE" {
+        node.terminology = Some("local".into());
+    }
+    const TYPES: [&str; 5] = [
+        "ratio",
+        "unitary",
+        "percent",
+        "fraction",
+        "integer_fraction",
+    ];
+    node.proportion_types = json
+        .get("proportionTypes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|kind| {
+            let kind = kind.as_str()?;
+            TYPES
+                .iter()
+                .position(|known| *known == kind)
+                .and_then(|position| i64::try_from(position).ok())
+        })
+        .collect();
+}
+
+/// One segment of a web template `aqlPath`: `attribute[node_id,'name']`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Segment {
+    attribute: String,
+    node_id: Option<String>,
+    name: Option<String>,
+}
+
+/// Splits an AQL path; names may hold `/`, `,`, `]` and escaped quotes.
+fn parse_aql_path(path: &str) -> Vec<Segment> {
+    let mut segments = Vec::new();
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '/' {
+            continue;
+        }
+        let mut attribute = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == '/' || c == '[' {
+                break;
+            }
+            attribute.push(c);
+            chars.next();
+        }
+        let mut node_id = None;
+        let mut name = None;
+        if chars.peek() == Some(&'[') {
+            chars.next();
+            let mut id = String::new();
+            while let Some(c) = chars.next() {
+                match c {
+                    ']' => break,
+                    ',' => {
+                        // The name: skip to the opening quote, read to the closing one.
+                        let mut text = String::new();
+                        for c in chars.by_ref() {
+                            if c == '\'' {
+                                break;
+                            }
+                        }
+                        while let Some(c) = chars.next() {
+                            match c {
+                                '\\' => {
+                                    if let Some(escaped) = chars.next() {
+                                        text.push(escaped);
+                                    }
+                                }
+                                '\'' => break,
+                                c => text.push(c),
+                            }
+                        }
+                        name = Some(text);
+                    }
+                    c => id.push(c),
+                }
+            }
+            node_id = Some(id.trim().to_owned());
+        }
+        segments.push(Segment {
+            attribute,
+            node_id,
+            name,
+        });
+    }
+    segments
+}
+
+/// The concrete type to create for a (possibly abstract) constrained type.
+pub(crate) fn concrete(rm_type: &str) -> &str {
+    match rm_type {
+        "EVENT" => "POINT_EVENT",
+        "ITEM_STRUCTURE" => "ITEM_TREE",
+        "PARTY_PROXY" => "PARTY_IDENTIFIED",
+        "ENTRY" | "CARE_ENTRY" => "OBSERVATION",
+        "CONTENT_ITEM" => "SECTION",
+        "ITEM" => "CLUSTER",
+        "DATA_VALUE" => "DV_TEXT",
+        other => other,
+    }
+}
+
+/// Resolves every segment of a path against the constraint tree (and the RM table where
+/// the template says nothing), giving the steps from the composition root.
+fn resolve(template: &Template, segments: &[Segment], final_rm_type: &str) -> Vec<Step> {
+    let empty = Terminology::default();
+    let mut current: Option<&ObjectConstraint> = Some(&template.root);
+    let mut rm_type = template.root.rm_type.clone();
+    let mut terms: &Terminology = match &template.root.kind {
+        ObjectKind::ArchetypeRoot { terms, .. } => terms,
+        _ => &empty,
+    };
+    let mut steps = Vec::with_capacity(segments.len());
+    for (position, segment) in segments.iter().enumerate() {
+        let last = position + 1 == segments.len();
+        let definition =
+            model::class_by_name(&rm_type).and_then(|class| class.attribute(&segment.attribute));
+        let child = current
+            .and_then(|object| object.attribute(&segment.attribute))
+            .and_then(|attribute| pick(&attribute.children, segment, last, final_rm_type));
+        let declared = match child {
+            Some(child) => child.rm_type.clone(),
+            None if last => final_rm_type.to_owned(),
+            None => definition.map_or(String::new(), |definition| definition.type_name.into()),
+        };
+        let step_type = concrete(&declared).to_owned();
+        let mut archetype_id = None;
+        let mut code = segment.node_id.clone();
+        if let Some(ObjectConstraint {
+            kind:
+                ObjectKind::ArchetypeRoot {
+                    archetype_id: id,
+                    terms: root_terms,
+                    ..
+                },
+            ..
+        }) = child
+        {
+            terms = root_terms;
+            archetype_id = Some(id.clone());
+            code = Some("at0000".into());
+        }
+        let mut names: BTreeMap<String, String> = match (&segment.name, &code) {
+            (Some(name), _) => BTreeMap::from([(template.language.clone(), name.clone())]),
+            (None, Some(code)) => terms
+                .terms
+                .iter()
+                .filter_map(|(language, terms)| {
+                    terms
+                        .get(code)
+                        .map(|term| (language.clone(), term.text.clone()))
+                })
+                .collect(),
+            (None, None) => BTreeMap::new(),
+        };
+        if names.is_empty()
+            && let Some(code) = &code
+        {
+            names.insert(template.language.clone(), code.clone());
+        }
+        steps.push(Step {
+            attribute: segment.attribute.clone(),
+            node_id: segment.node_id.clone(),
+            name: segment.name.clone(),
+            rm_type: step_type.clone(),
+            names,
+            archetype_id,
+            list: definition.is_some_and(|definition| definition.list),
+        });
+        current = child;
+        rm_type = step_type;
+    }
+    steps
+}
+
+/// The alternative a segment names: by node id and name, or by type for the last step.
+fn pick<'a>(
+    children: &'a [ObjectConstraint],
+    segment: &Segment,
+    last: bool,
+    final_rm_type: &str,
+) -> Option<&'a ObjectConstraint> {
+    let usable = |child: &&ObjectConstraint| {
+        !matches!(
+            child.kind,
+            ObjectKind::Slot { .. }
+                | ObjectKind::InternalRef { .. }
+                | ObjectKind::ConstraintRef { .. }
+                | ObjectKind::Primitive(_)
+        )
+    };
+    match &segment.node_id {
+        Some(node_id) => {
+            let mut matching = children
+                .iter()
+                .filter(usable)
+                .filter(|child| &child.node_id == node_id);
+            let first = matching.clone().next();
+            match &segment.name {
+                Some(name) => matching
+                    .find(|child| explicit_names(child).iter().any(|known| known == name))
+                    .or(first),
+                None => first,
+            }
+        }
+        None => {
+            let mut usable_children = children.iter().filter(usable);
+            if last {
+                let first = usable_children.clone().next();
+                usable_children
+                    .find(|child| child.rm_type == final_rm_type)
+                    .or(first)
+            } else {
+                usable_children.next()
+            }
+        }
+    }
+}
+
+/// The names a constraint fixes through its `name` attribute (texts of a DV_TEXT list).
+fn explicit_names(object: &ObjectConstraint) -> Vec<&str> {
+    let Some(name) = object.attribute("name") else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    for child in &name.children {
+        for attribute in child.attributes() {
+            for value in &attribute.children {
+                if let ObjectKind::Primitive(PrimitiveConstraint::String { list, .. }) = &value.kind
+                {
+                    names.extend(list.iter().map(String::as_str));
+                }
+            }
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aql_paths_split_with_names() {
+        let segments =
+            parse_aql_path("/content[openEHR-EHR-X.v0,'A / b, \\'c\\'']/items[at0001]/value");
+        assert_eq!(segments.len(), 3);
+        assert_eq!(segments[0].attribute, "content");
+        assert_eq!(segments[0].node_id.as_deref(), Some("openEHR-EHR-X.v0"));
+        assert_eq!(segments[0].name.as_deref(), Some("A / b, 'c'"));
+        assert_eq!(segments[2].attribute, "value");
+        assert_eq!(segments[2].node_id, None);
+    }
+}
