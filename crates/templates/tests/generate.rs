@@ -94,3 +94,47 @@ fn random_compositions_validate() {
         );
     }
 }
+
+/// Every mutation is reported by `validate` at exactly its path, and nowhere else; every
+/// kind of mutation is produced by some template.
+#[test]
+fn mutations_are_reported_at_their_path() {
+    use std::collections::BTreeMap;
+    use templates::example::{MutationKind, mutations};
+    let mut per_kind: BTreeMap<MutationKind, usize> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (name, template) in templates() {
+        let compositions = std::iter::once(("example".to_owned(), example(&template)))
+            .chain((0..10).map(|seed| (format!("seed {seed}"), random(&template, seed))));
+        for (what, composition) in compositions {
+            for mutation in mutations(&template, &composition) {
+                *per_kind.entry(mutation.kind).or_default() += 1;
+                let violations = validate(&template, &mutation.composition);
+                if violations.is_empty()
+                    || violations
+                        .iter()
+                        .any(|violation| violation.path != mutation.path)
+                {
+                    failures.push(format!(
+                        "{name} ({what}) {:?} {}: expected at {}, found {violations:#?}",
+                        mutation.kind, mutation.description, mutation.path
+                    ));
+                }
+            }
+        }
+    }
+    for (kind, count) in &per_kind {
+        println!("{kind:?}: {count}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    let missing: Vec<_> = MutationKind::ALL
+        .iter()
+        .filter(|kind| !per_kind.contains_key(kind))
+        .collect();
+    assert!(missing.is_empty(), "kinds never produced: {missing:?}");
+}
