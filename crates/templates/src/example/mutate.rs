@@ -13,6 +13,14 @@
 //! - content of filled slots and of attributes the template does not constrain, except
 //!   for the RM invariants the validator checks everywhere (times, URIs, identifiers...);
 //! - removals that would also break a cardinality or occurrences next to the one meant.
+//!
+//! Constraints it cannot break, because no template in `testdata/templates` has them (so a
+//! kind for them could not be shown to work): a finite cardinality upper bound, an existence
+//! of 0..0, a C_BOOLEAN that forbids a value, C_DV_SCALE pairs, internal references whose
+//! target differs from the node (they are followed, not mutated), CONSTRAINT_REF value sets
+//! (checking them needs a terminology service) and external value sets without a code list.
+//! `random` does not choose INTERVAL_EVENT where the template names POINT_EVENT, and picks
+//! a bound of a date or duration range rather than a value strictly inside it.
 
 use openehr_rm::{RmObject, RmValue};
 
