@@ -94,3 +94,68 @@ fn random_compositions_validate() {
         );
     }
 }
+
+/// Every mutation is reported by `validate` at exactly its path, and nowhere else; every
+/// kind of mutation is produced by some template.
+#[test]
+fn mutations_are_reported_at_their_path() {
+    use std::collections::BTreeMap;
+    use templates::example::{MutationKind, mutations};
+    let mut per_kind: BTreeMap<MutationKind, usize> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (name, template) in templates() {
+        let compositions = std::iter::once(("example".to_owned(), example(&template)))
+            .chain((0..25).map(|seed| (format!("seed {seed}"), random(&template, seed))));
+        for (what, composition) in compositions {
+            for mutation in mutations(&template, &composition) {
+                *per_kind.entry(mutation.kind).or_default() += 1;
+                let violations = validate(&template, &mutation.composition);
+                if violations.is_empty()
+                    || violations
+                        .iter()
+                        .any(|violation| violation.path != mutation.path)
+                {
+                    failures.push(format!(
+                        "{name} ({what}) {:?} {}: expected at {}, found {violations:#?}",
+                        mutation.kind, mutation.description, mutation.path
+                    ));
+                }
+            }
+        }
+    }
+    for (kind, count) in &per_kind {
+        println!("{kind:?}: {count}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    let missing: Vec<_> = MutationKind::ALL
+        .iter()
+        .filter(|kind| !per_kind.contains_key(kind))
+        .collect();
+    assert!(missing.is_empty(), "kinds never produced: {missing:?}");
+}
+
+#[test]
+fn random_mutations_are_a_reproducible_selection() {
+    use templates::example::{mutations, random_mutations};
+    let (_, template) = templates()
+        .into_iter()
+        .find(|(name, _)| name == "Test_all_types.opt")
+        .expect("Test_all_types.opt");
+    let composition = example(&template);
+    let all = mutations(&template, &composition);
+    let chosen = random_mutations(&template, &composition, 3, 5);
+    assert_eq!(chosen.len(), 5);
+    let again = random_mutations(&template, &composition, 3, 5);
+    for (first, second) in chosen.iter().zip(&again) {
+        assert_eq!((first.kind, &first.path), (second.kind, &second.path));
+        assert!(
+            all.iter()
+                .any(|mutation| mutation.path == first.path && mutation.kind == first.kind)
+        );
+    }
+}

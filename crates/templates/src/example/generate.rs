@@ -354,14 +354,16 @@ impl<'t> Generator<'t> {
             .unwrap_or_else(|| new_object("COMPOSITION"))
     }
 
-    /// Whether an optional thing is present: always in the example, half the time at random.
+    /// Whether an optional attribute is present: always in the example, three times in
+    /// four at random (templates nest optional attributes deeply, and a coin toss at every
+    /// level would leave the leaves, where most constraints are, nearly always out).
     fn include_optional(&mut self) -> bool {
         if self.depth > MAX_DEPTH {
             return false;
         }
         match &mut self.rng {
             None => true,
-            Some(rng) => rng.chance(1, 2),
+            Some(rng) => rng.chance(3, 4),
         }
     }
 
@@ -1488,6 +1490,22 @@ impl<'t> Generator<'t> {
             if let (Some(lower), Some(upper)) = (lower, upper) {
                 put(object, "lower", upper);
                 put(object, "upper", lower);
+            }
+        }
+        // Equal limits read like a mistake: open the interval up where that is simple.
+        if let (Some(lower), Some(RmValue::Object(upper))) = (
+            object.get_object("lower").and_then(limit_key),
+            object.get_mut("upper"),
+        ) && limit_key(upper) == Some(lower)
+        {
+            match upper.get("magnitude").cloned() {
+                Some(RmValue::Integer(magnitude)) => {
+                    put(upper, "magnitude", RmValue::Integer(magnitude + 10));
+                }
+                Some(RmValue::Real(magnitude)) => {
+                    put(upper, "magnitude", RmValue::Real(magnitude + 10.0));
+                }
+                _ => {}
             }
         }
         for (attribute, value) in [

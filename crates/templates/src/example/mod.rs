@@ -17,8 +17,11 @@
 //! - The example includes every optional attribute and one of every optional node, and as
 //!   many of a repeated mandatory node as its occurrences require; it takes the first
 //!   alternative of a choice and the first code of a list. Unfilled archetype slots stay
-//!   empty in the example (the template defines no node there); random compositions fill
-//!   some of them with an archetype id the slot admits, with only the RM-mandatory content.
+//!   empty in the example (the template defines no node there) unless a slot is all that
+//!   can give a container the member the RM or its cardinality requires; random
+//!   compositions fill some of them. A filled slot holds an archetype id the slot admits
+//!   (`openEHR-EHR-CLUSTER.example.v1`, or one sampled from the include pattern) and only
+//!   RM-mandatory content, since the template says nothing about it.
 //! - `COMPOSITION.context` is always generated when the template allows it: an event
 //!   composition must have one (RM invariant), and clients expect it.
 //! - Magnitudes of quantities are taken from a small table of plausible clinical values by
