@@ -295,6 +295,7 @@ fn extra_allowed(node: &Node, extra: &str) -> bool {
         "_null_flavour" => own == "ELEMENT",
         "_end_time" | "_health_care_facility" => own == "EVENT_CONTEXT",
         "_participation" => own == "EVENT_CONTEXT",
+        "_history_origin" => own == "OBSERVATION",
         "_other_participation" | "_provider" | "_work_flow_id" | "_guideline_id" => entry,
         _ => false,
     }
@@ -834,6 +835,27 @@ impl Builder<'_> {
                 }
             }
             "DV_ORDINAL" | "DV_SCALE" => {
+                if let (Some(code), Some(label), Some((ordinal_key, ordinal))) =
+                    (text_of("code")?, text_of("value")?, get("ordinal"))
+                    && node.code(code).is_none()
+                {
+                    // A code the template does not list, given in full: kept as given.
+                    result = object(&node.rm_type);
+                    let ordinal = as_number(ordinal_key, ordinal)?;
+                    if node.rm_type == "DV_ORDINAL" {
+                        #[allow(clippy::cast_possible_truncation)]
+                        set(&mut result, "value", RmValue::Integer(ordinal as i64));
+                    } else {
+                        set(&mut result, "value", RmValue::Real(ordinal));
+                    }
+                    let terminology = text_of("terminology")?.unwrap_or("local");
+                    set(
+                        &mut result,
+                        "symbol",
+                        boxed(coded_text(label, terminology, code)),
+                    );
+                    return Ok(result);
+                }
                 let code = match (
                     text_of("code")?,
                     get("ordinal").or(get("value")).or(get("")),
@@ -1154,6 +1176,7 @@ impl Builder<'_> {
                         only(&[
                             "function",
                             "mode",
+                            "mode_code",
                             "name",
                             "id",
                             "id_scheme",
@@ -1162,7 +1185,8 @@ impl Builder<'_> {
                         let participation = participation(
                             key,
                             text_of("function")?,
-                            text_of("mode")?,
+                            text_of("mode")?
+                                .map(|mode| (mode, text_of("mode_code").ok().flatten())),
                             text_of("name")?,
                             text_of("id")?,
                             text_of("id_scheme")?.or(self.context.text("id_scheme")),
@@ -1172,6 +1196,19 @@ impl Builder<'_> {
                             participations.push(boxed(participation));
                         } else {
                             other_participations.push(boxed(participation));
+                        }
+                    }
+                    "_history_origin" => {
+                        only(&[""])?;
+                        let value = text_of("")?.unwrap_or_default();
+                        if !is_date_time(value) {
+                            return Err(FormatError::new(key, "expected an iso 8601 date-time"));
+                        }
+                        match own.get_mut("data") {
+                            Some(RmValue::Object(history)) => {
+                                set(history, "origin", boxed(date_time(value)));
+                            }
+                            _ => return Err(FormatError::new(key, "the observation has no data")),
                         }
                     }
                     "_work_flow_id" | "_guideline_id" => {
@@ -1405,7 +1442,7 @@ impl Builder<'_> {
                 match participation(
                     key,
                     field("participation_function"),
-                    field("participation_mode"),
+                    field("participation_mode").map(|mode| (mode, None)),
                     field("participation_name"),
                     field("participation_id"),
                     field("participation_id_scheme").or(context.text("id_scheme")),
@@ -1675,7 +1712,7 @@ const MODES: &[(&str, &str)] = &[
 fn participation(
     key: &str,
     function: Option<&str>,
-    mode: Option<&str>,
+    mode: Option<(&str, Option<&str>)>,
     name: Option<&str>,
     id: Option<&str>,
     scheme: Option<&str>,
@@ -1692,7 +1729,13 @@ fn participation(
         "performer",
         boxed(party(Some(name.unwrap_or_default()), id, scheme, namespace)),
     );
-    if let Some(mode) = mode {
+    if let Some((mode, Some(code))) = mode {
+        set(
+            &mut participation,
+            "mode",
+            boxed(coded_text(mode, "openehr", code)),
+        );
+    } else if let Some((mode, None)) = mode {
         let Some((code, rubric)) = MODES
             .iter()
             .find(|(code, rubric)| *rubric == mode || *code == mode)

@@ -459,15 +459,41 @@ impl Walk<'_> {
                 {
                     self.put(format!("{path}{prefix}|function"), function);
                 }
-                if let Some(mode) = participation
-                    .get_object("mode")
-                    .and_then(|mode| mode.get_str("value"))
-                {
-                    self.put(format!("{path}{prefix}|mode"), mode);
+                if let Some(mode) = participation.get_object("mode") {
+                    if let Some(value) = mode.get_str("value") {
+                        self.put(format!("{path}{prefix}|mode"), value);
+                    }
+                    // The code too, so that modes outside the built-in rubric table survive.
+                    if let Some(code) = mode
+                        .get_object("defining_code")
+                        .and_then(|code| code.get_str("code_string"))
+                    {
+                        self.put(format!("{path}{prefix}|mode_code"), code);
+                    }
                 }
                 if let Some(performer) = participation.get_object("performer") {
                     self.party(performer, path, &prefix);
                 }
+            }
+        }
+        if object.type_name() == "OBSERVATION"
+            && let Some(history) = object.get_object("data")
+            && let Some(origin) = history
+                .get_object("origin")
+                .and_then(|origin| origin.get_str("value"))
+        {
+            // Written only where it is not the default (the first event's time).
+            let first = match history.get("events") {
+                Some(RmValue::List(events)) => events.iter().find_map(|event| match event {
+                    RmValue::Object(event) => event
+                        .get_object("time")
+                        .and_then(|time| time.get_str("value")),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            if first != Some(origin) {
+                self.put(format!("{path}/_history_origin"), origin);
             }
         }
         if object.get("language").is_some() && object.get("subject").is_some() {
