@@ -331,3 +331,44 @@ fn mutated_examples_never_panic() {
         }
     }
 }
+
+#[test]
+fn ctx_defaults_fill_the_composition() {
+    let (template, format) = format_of("ehrn_vital_signs.v2.opt");
+    let base = "ehrn_vital_signs.v2/vital_signs:0/blood_pressure:0/any_event:0";
+    let mut flat = Map::new();
+    for (key, value) in [
+        ("ctx/language", "en"),
+        ("ctx/territory", "GB"),
+        ("ctx/composer_name", "Ann Other"),
+        ("ctx/time", "2024-05-06T07:08:09Z"),
+        ("ctx/health_care_facility|name", "Clinic"),
+        ("ctx/health_care_facility|id", "77"),
+        ("ctx/participation_name", "Dr X"),
+        ("ctx/participation_function", "requester"),
+    ] {
+        flat.insert(key.into(), value.into());
+    }
+    flat.insert(format!("{base}/systolic|magnitude"), 120.into());
+    flat.insert(format!("{base}/systolic|unit"), "mm[Hg]".into());
+    let composition = format
+        .to_canonical(&flat, &InputDefaults::default())
+        .expect("converts");
+    assert!(validate(&template, &composition).is_empty());
+    let json = openehr_rm::json::to_value(&composition);
+    assert_eq!(json["language"]["code_string"], "en");
+    assert_eq!(json["territory"]["code_string"], "GB");
+    assert_eq!(json["composer"]["name"], "Ann Other");
+    let context = &json["context"];
+    assert_eq!(context["start_time"]["value"], "2024-05-06T07:08:09Z");
+    assert_eq!(context["setting"]["defining_code"]["code_string"], "238");
+    assert_eq!(context["health_care_facility"]["name"], "Clinic");
+    let participation = &context["participations"][0];
+    assert_eq!(participation["performer"]["name"], "Dr X");
+    assert_eq!(participation["function"]["value"], "requester");
+    let observation = &json["content"][0]["items"][0];
+    assert_eq!(observation["language"]["code_string"], "en");
+    assert_eq!(observation["subject"]["_type"], "PARTY_SELF");
+    let event = &observation["data"]["events"][0];
+    assert_eq!(event["time"]["value"], "2024-05-06T07:08:09Z");
+}
