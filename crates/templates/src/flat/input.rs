@@ -236,8 +236,17 @@ fn insert_key<'a>(
     for (position, segment) in segments.iter().enumerate() {
         let (id, index) = split_index(segment).map_err(error)?;
         if id.starts_with('_') {
-            if position + 1 != segments.len() {
-                return Err(error(format!("\"{id}\" must end the path")));
+            // A party's relationship, `_participation:0/relationship|code`, is kept as the
+            // suffix `relationship|code` (a slice of the key, so nothing is allocated).
+            let mut suffix = suffix;
+            match &segments[position + 1..] {
+                [] => {}
+                ["relationship"] if is_party_extra(id) => {
+                    let start = key.len() - suffix.len() - usize::from(!suffix.is_empty());
+                    let start = start - "relationship".len();
+                    suffix = &key[start..];
+                }
+                _ => return Err(error(format!("\"{id}\" must end the path"))),
             }
             if !extra_allowed(node, id) {
                 return Err(error(format!(
@@ -284,6 +293,13 @@ fn insert_key<'a>(
     Ok(())
 }
 
+fn is_party_extra(extra: &str) -> bool {
+    matches!(
+        extra,
+        "_participation" | "_other_participation" | "_health_care_facility" | "_provider"
+    )
+}
+
 fn extra_allowed(node: &Node, extra: &str) -> bool {
     let own = node.own_type();
     let entry = matches!(
@@ -291,10 +307,11 @@ fn extra_allowed(node: &Node, extra: &str) -> bool {
         "OBSERVATION" | "EVALUATION" | "INSTRUCTION" | "ACTION" | "ADMIN_ENTRY" | "GENERIC_ENTRY"
     );
     match extra {
-        "_uid" => own != "EVENT_CONTEXT" && !node.is_value() || node.inner.is_some(),
+        "_uid" | "_link" => own != "EVENT_CONTEXT" && !node.is_value() || node.inner.is_some(),
         "_null_flavour" => own == "ELEMENT",
         "_end_time" | "_health_care_facility" => own == "EVENT_CONTEXT",
         "_participation" => own == "EVENT_CONTEXT",
+        "_history_origin" => own == "OBSERVATION",
         "_other_participation" | "_provider" | "_work_flow_id" | "_guideline_id" => entry,
         _ => false,
     }
@@ -302,6 +319,12 @@ fn extra_allowed(node: &Node, extra: &str) -> bool {
 
 /// The suffixes a node's type accepts; `""` is the bare key.
 fn suffix_allowed(node: &Node, suffix: &str) -> bool {
+    if node.is_interval() {
+        return matches!(
+            suffix,
+            "lower_included" | "upper_included" | "lower_unbounded" | "upper_unbounded"
+        );
+    }
     let allowed: &[&str] = match node.rm_type.as_str() {
         "DV_TEXT" => &["", "value", "code", "terminology", "other"],
         "DV_CODED_TEXT" => &["", "value", "code", "terminology", "other"],
@@ -612,7 +635,9 @@ impl Builder<'_> {
             } else {
                 format!("{path}/{}", child.id)
             };
-            let built = if child.is_value() {
+            let built = if child.is_interval() {
+                self.interval_node(child, child_instance, errors)
+            } else if child.is_value() {
                 self.value_node(child, child_instance, errors)
             } else {
                 self.complex(child, child_instance, &child_path, errors)
@@ -701,6 +726,72 @@ impl Builder<'_> {
                 value
             }
         }
+    }
+
+    /// A DV_INTERVAL in its ELEMENT: the bounds from the `lower`/`upper` child nodes, the
+    /// flags from the node's own suffixes. An absent `|lower_unbounded` is derived from the
+    /// bound (unbounded when there is none); an absent `|lower_included` stays absent.
+    fn interval_node(
+        &self,
+        node: &Node,
+        instance: &Instance,
+        errors: &mut Vec<FormatError>,
+    ) -> Option<RmObject> {
+        let element_step = node.steps.last().filter(|_| node.inner.is_some())?;
+        let mut element = self.step_object(element_step)?;
+        if !instance.values.is_empty() || !instance.children.is_empty() {
+            let mut interval = object("DV_INTERVAL");
+            for ((position, _), bound_instance) in &instance.children {
+                let bound_node = &self.format.tree.nodes[node.children[*position]];
+                if let Some(((name, _), entries)) = bound_instance.extras.iter().next() {
+                    let key = entries.first().map_or("", |entry| entry.1);
+                    errors.push(FormatError::new(
+                        key,
+                        format!("\"{name}\" is not allowed here"),
+                    ));
+                    continue;
+                }
+                let Some(step) = bound_node.steps.last() else {
+                    continue;
+                };
+                match self.value(bound_node, &bound_instance.values) {
+                    Ok(bound) => {
+                        if let Err(error) = interval.set(&step.attribute, boxed(bound)) {
+                            let key = bound_instance.values.first().map_or("", |entry| entry.1);
+                            errors.push(FormatError::new(key, error.message));
+                        }
+                    }
+                    Err(error) => errors.push(error),
+                }
+            }
+            for (flag, bound) in [
+                ("lower_unbounded", Some("lower")),
+                ("upper_unbounded", Some("upper")),
+                ("lower_included", None),
+                ("upper_included", None),
+            ] {
+                let given = instance
+                    .values
+                    .iter()
+                    .find(|(suffix, _, _)| *suffix == flag);
+                let value = match given {
+                    Some((_, key, value)) => match as_boolean(key, value) {
+                        Ok(flag) => Some(flag),
+                        Err(error) => {
+                            errors.push(error);
+                            continue;
+                        }
+                    },
+                    None => bound.map(|bound| interval.get(bound).is_none()),
+                };
+                if let Some(value) = value {
+                    set(&mut interval, flag, RmValue::Boolean(value));
+                }
+            }
+            set(&mut element, "value", boxed(interval));
+        }
+        self.extras(&mut element, instance, errors);
+        Some(element)
     }
 
     /// The data value of a value node from its suffixed keys.
@@ -834,6 +925,27 @@ impl Builder<'_> {
                 }
             }
             "DV_ORDINAL" | "DV_SCALE" => {
+                if let (Some(code), Some(label), Some((ordinal_key, ordinal))) =
+                    (text_of("code")?, text_of("value")?, get("ordinal"))
+                    && node.code(code).is_none()
+                {
+                    // A code the template does not list, given in full: kept as given.
+                    result = object(&node.rm_type);
+                    let ordinal = as_number(ordinal_key, ordinal)?;
+                    if node.rm_type == "DV_ORDINAL" {
+                        #[allow(clippy::cast_possible_truncation)]
+                        set(&mut result, "value", RmValue::Integer(ordinal as i64));
+                    } else {
+                        set(&mut result, "value", RmValue::Real(ordinal));
+                    }
+                    let terminology = text_of("terminology")?.unwrap_or("local");
+                    set(
+                        &mut result,
+                        "symbol",
+                        boxed(coded_text(label, terminology, code)),
+                    );
+                    return Ok(result);
+                }
                 let code = match (
                     text_of("code")?,
                     get("ordinal").or(get("value")).or(get("")),
@@ -1081,6 +1193,7 @@ impl Builder<'_> {
     fn extras(&self, own: &mut RmObject, instance: &Instance, errors: &mut Vec<FormatError>) {
         let mut participations = Vec::new();
         let mut other_participations = Vec::new();
+        let mut links = Vec::new();
         for ((name, _), entries) in &instance.extras {
             let values = suffixes(entries);
             let key = entries.first().map_or("", |entry| entry.1);
@@ -1132,14 +1245,23 @@ impl Builder<'_> {
                         set(own, "end_time", boxed(date_time(value)));
                     }
                     "_health_care_facility" | "_provider" => {
-                        only(&["name", "id", "id_scheme", "id_namespace"])?;
+                        only(&[
+                            "name",
+                            "id",
+                            "id_scheme",
+                            "id_namespace",
+                            "relationship",
+                            "relationship|code",
+                            "relationship|value",
+                            "relationship|terminology",
+                        ])?;
                         let party = party(
                             text_of("name")?,
                             text_of("id")?,
                             text_of("id_scheme")?.or(self.context.text("id_scheme")),
                             text_of("id_namespace")?.or(self.context.text("id_namespace")),
                         );
-                        let mut party = party;
+                        let mut party = related(party, &values)?;
                         if *name == "_health_care_facility" {
                             organisation(&mut party);
                         }
@@ -1154,24 +1276,70 @@ impl Builder<'_> {
                         only(&[
                             "function",
                             "mode",
+                            "mode_code",
                             "name",
                             "id",
                             "id_scheme",
                             "id_namespace",
+                            "relationship",
+                            "relationship|code",
+                            "relationship|value",
+                            "relationship|terminology",
                         ])?;
-                        let participation = participation(
+                        let mut participation = participation(
                             key,
                             text_of("function")?,
-                            text_of("mode")?,
+                            text_of("mode")?
+                                .map(|mode| (mode, text_of("mode_code").ok().flatten())),
                             text_of("name")?,
                             text_of("id")?,
                             text_of("id_scheme")?.or(self.context.text("id_scheme")),
                             text_of("id_namespace")?.or(self.context.text("id_namespace")),
                         )?;
+                        if let Some(RmValue::Object(performer)) = participation.remove("performer")
+                        {
+                            let performer = related(*performer, &values)?;
+                            set(&mut participation, "performer", boxed(performer));
+                        }
                         if *name == "_participation" {
                             participations.push(boxed(participation));
                         } else {
                             other_participations.push(boxed(participation));
+                        }
+                    }
+                    "_link" => {
+                        only(&["meaning", "type", "target"])?;
+                        let mut link = object("LINK");
+                        set(
+                            &mut link,
+                            "meaning",
+                            boxed(dv_text(text_of("meaning")?.unwrap_or_default())),
+                        );
+                        set(
+                            &mut link,
+                            "type",
+                            boxed(dv_text(text_of("type")?.unwrap_or_default())),
+                        );
+                        let mut target = object("DV_EHR_URI");
+                        set(
+                            &mut target,
+                            "value",
+                            text(text_of("target")?.unwrap_or_default()),
+                        );
+                        set(&mut link, "target", boxed(target));
+                        links.push(boxed(link));
+                    }
+                    "_history_origin" => {
+                        only(&[""])?;
+                        let value = text_of("")?.unwrap_or_default();
+                        if !is_date_time(value) {
+                            return Err(FormatError::new(key, "expected an iso 8601 date-time"));
+                        }
+                        match own.get_mut("data") {
+                            Some(RmValue::Object(history)) => {
+                                set(history, "origin", boxed(date_time(value)));
+                            }
+                            _ => return Err(FormatError::new(key, "the observation has no data")),
                         }
                     }
                     "_work_flow_id" | "_guideline_id" => {
@@ -1213,6 +1381,9 @@ impl Builder<'_> {
         }
         if !participations.is_empty() {
             set(own, "participations", RmValue::List(participations));
+        }
+        if !links.is_empty() {
+            set(own, "links", RmValue::List(links));
         }
         if !other_participations.is_empty() {
             set(
@@ -1405,7 +1576,7 @@ impl Builder<'_> {
                 match participation(
                     key,
                     field("participation_function"),
-                    field("participation_mode"),
+                    field("participation_mode").map(|mode| (mode, None)),
                     field("participation_name"),
                     field("participation_id"),
                     field("participation_id_scheme").or(context.text("id_scheme")),
@@ -1652,6 +1823,50 @@ pub(super) fn party(
     party
 }
 
+/// The party as a PARTY_RELATED when `relationship|...` suffixes are given (the SDK's
+/// `<party>/relationship|code`); the relationship is coded, in the openehr terminology
+/// unless a terminology is given.
+fn related(
+    party: RmObject,
+    values: &BTreeMap<&str, (&str, &Value)>,
+) -> Result<RmObject, FormatError> {
+    let get = |suffix: &str| -> Result<Option<&str>, FormatError> {
+        values
+            .get(suffix)
+            .map(|(key, value)| as_text(key, value))
+            .transpose()
+    };
+    let code = get("relationship|code")?.or(get("relationship")?);
+    let value = get("relationship|value")?;
+    let terminology = get("relationship|terminology")?.unwrap_or("openehr");
+    let Some(code) = code else {
+        return match values.get("relationship|value") {
+            Some((key, _)) => Err(FormatError::new(*key, "a relationship needs |code")),
+            None => Ok(party),
+        };
+    };
+    let label = match value {
+        Some(value) => value.to_owned(),
+        None if terminology == "openehr" => crate::web_template::openehr_rubric(code)
+            .unwrap_or(code)
+            .to_owned(),
+        None => code.to_owned(),
+    };
+    let mut related = object("PARTY_RELATED");
+    let mut party = party;
+    for attribute in ["name", "external_ref"] {
+        if let Some(value) = party.remove(attribute) {
+            set(&mut related, attribute, value);
+        }
+    }
+    set(
+        &mut related,
+        "relationship",
+        boxed(coded_text(&label, terminology, code)),
+    );
+    Ok(related)
+}
+
 /// A care facility's reference names an organisation, not a person.
 fn organisation(party: &mut RmObject) {
     if let Some(RmValue::Object(reference)) = party.get_mut("external_ref") {
@@ -1675,7 +1890,7 @@ const MODES: &[(&str, &str)] = &[
 fn participation(
     key: &str,
     function: Option<&str>,
-    mode: Option<&str>,
+    mode: Option<(&str, Option<&str>)>,
     name: Option<&str>,
     id: Option<&str>,
     scheme: Option<&str>,
@@ -1692,7 +1907,13 @@ fn participation(
         "performer",
         boxed(party(Some(name.unwrap_or_default()), id, scheme, namespace)),
     );
-    if let Some(mode) = mode {
+    if let Some((mode, Some(code))) = mode {
+        set(
+            &mut participation,
+            "mode",
+            boxed(coded_text(mode, "openehr", code)),
+        );
+    } else if let Some((mode, None)) = mode {
         let Some((code, rubric)) = MODES
             .iter()
             .find(|(code, rubric)| *rubric == mode || *code == mode)

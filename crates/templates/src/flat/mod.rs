@@ -14,11 +14,49 @@
 //! index gap or an unknown id is found before anything is built), then builds objects
 //! bottom-up and places each through its steps, sharing hidden parents among siblings, and
 //! finally fills what a canonical composition must have and the data left out, from `ctx/`
-//! first and from the template or [`InputDefaults`] after that. Canonical → FLAT
-//! ([`output`]) walks the composition along the same steps; any archetyped object no node
-//! reached is reported, since a FLAT document could not carry it. STRUCTURED ([`structured`])
+//! first and from the template or [`InputDefaults`] after that. STRUCTURED ([`structured`])
 //! is the same paths nested, so it is converted to and from FLAT rather than implemented
 //! twice.
+//!
+//! Canonical → FLAT ([`output`]) must never lose data quietly: a stored composition
+//! converted for a client and sent back would otherwise come back poorer, with nobody
+//! told. So the walk keeps accounts of every object it reads and every attribute it writes,
+//! and whatever in the composition is left over is a [`FormatError`] naming its RM path.
+//! An earlier version only looked for archetyped objects nobody reached, and so missed a
+//! value inside an ELEMENT it had reached (the DV_INTERVALs of Test_all_types went missing
+//! that way).
+//!
+//! Decisions, and their reasons:
+//! - DV_INTERVAL follows the SDK: bounds are the web template's `lower`/`upper` children
+//!   with their own suffixes (`.../interval_quantity/lower|magnitude`), flags are suffixes
+//!   of the interval (`|lower_unbounded`, `|upper_unbounded`, `|lower_included`,
+//!   `|upper_included`; the brief's `/lower_included` form is not the SDK's). On input an
+//!   absent `|x_unbounded` is derived from the bound (unbounded when it is missing) and an
+//!   absent `|x_included` stays absent (the RM makes it optional). On output `unbounded`
+//!   is written when true (as the SDK does) or when it contradicts the missing bound;
+//!   `included` is written whenever present, so that an explicit `true` survives.
+//! - `_link:N|meaning|type|target` and a party's `/relationship|code|value|terminology`
+//!   (making a PARTY_RELATED) follow the SDK's keys; without them the shared examples
+//!   could not be written at all under the accounting above.
+//! - An ITEM_TREE/ITEM_LIST/ITEM_TABLE/HISTORY with no items, rows or events, and nothing
+//!   beyond its node id and name (and a HISTORY's mandatory origin), is skipped on output
+//!   when the web template has no node for it: templates that constrain nothing inside a
+//!   `protocol` or `state` filter the node out, yet compositions carry the empty tree, and
+//!   refusing those would refuse valid data for no information. Input does not recreate
+//!   it, so a round trip drops it; that is the one deliberate loss of an object.
+//! - Attributes input recreates from the template are not accounted for: the node id,
+//!   `archetype_details` (written fresh, rm_version 1.1.0), the type of a party reference
+//!   (PERSON/ORGANISATION/ANY) and the `_type` of ids.
+//!
+//! What FLAT, as implemented, cannot carry, and so reports rather than writes: the `name`
+//! of an archetyped object that differs from the template's (the SDK writes `/_name`; not
+//! implemented, and names are not yet accounted for, so such a rename is the remaining
+//! silent loss, as are the names of structure nodes the web template hides), feeder audits
+//! (the SDK's `_feeder_audit` is not implemented), a text's mappings, formatting and
+//! language, a quantity's normal range, accuracy and other reference ranges, an ELEMENT's
+//! `null_reason`, a multimedia's data and integrity check, an EVENT_CONTEXT's `location`,
+//! party identifiers, and any value type without a writer. `|name` is not an SDK suffix
+//! for locatables, so there is no `|name` override.
 
 mod input;
 mod output;

@@ -1,10 +1,18 @@
 //! Canonical → FLAT: the composition walked along the nodes' steps.
 //!
-//! Every archetyped object a node's steps reach is remembered; one that none reached is
-//! reported, because FLAT has no key for it and dropping it would lose clinical data. RM
-//! attributes the format has no suffix for (a text's mappings, a quantity's normal range,
-//! feeder audits, links) are not written: the format cannot carry them, and the
-//! composition was validated before it was stored.
+//! Nothing a composition holds may be dropped silently, so the walk keeps accounts: every
+//! object it reads is marked reached and every primitive attribute it writes (or that input
+//! would recreate exactly) is marked used. Afterwards every object of the composition is
+//! visited; an object not reached or an attribute not used is a [`FormatError`]. Checking
+//! the whole tree, rather than only the archetyped objects, is what catches values the walk
+//! did not understand (a DV_INTERVAL under an ELEMENT it did reach, a quantity's normal
+//! range, a text's mappings, a feeder audit).
+//!
+//! What is deliberately not accounted for, because FLAT input recreates it from the
+//! template: `archetype_node_id`, the `name` of archetyped objects (FLAT has no name
+//! override here, see the module docs), `archetype_details`, the type of a party
+//! reference and of its id. Empty ITEM_TREE/ITEM_LIST/ITEM_TABLE/HISTORY objects that the
+//! web template has no node for are skipped: they carry nothing (see [`empty_structure`]).
 
 use std::collections::HashSet;
 
@@ -17,7 +25,10 @@ use super::{FlatFormat, FormatError};
 struct Walk<'a> {
     format: &'a FlatFormat,
     out: Map<String, Value>,
+    /// Objects the walk read (addresses; the composition is borrowed throughout).
     reached: HashSet<*const RmObject>,
+    /// Primitive attributes written, or recreated exactly by input.
+    used: HashSet<(*const RmObject, &'static str)>,
     errors: Vec<FormatError>,
 }
 
@@ -38,17 +49,14 @@ pub(super) fn from_canonical(
         format,
         out: Map::new(),
         reached: HashSet::new(),
+        used: HashSet::new(),
         errors: Vec::new(),
     };
     walk.reached.insert(composition as *const RmObject);
     walk.complex(root, composition, &root.id);
-    let mut unreached = Vec::new();
-    find_unreached(composition, "", &walk.reached, &mut unreached);
-    walk.errors.extend(
-        unreached
-            .into_iter()
-            .map(|path| FormatError::new(path, "the template has no node for this object")),
-    );
+    let mut unexpressed = Vec::new();
+    walk.check(composition, "", &mut unexpressed);
+    walk.errors.extend(unexpressed);
     if walk.errors.is_empty() {
         Ok(walk.out)
     } else {
@@ -56,35 +64,157 @@ pub(super) fn from_canonical(
     }
 }
 
-fn find_unreached(
-    object: &RmObject,
-    path: &str,
-    reached: &HashSet<*const RmObject>,
-    unreached: &mut Vec<String>,
-) {
-    for (definition, value) in object.attributes() {
-        let children: Vec<&RmObject> = match value {
-            RmValue::Object(child) => vec![child],
-            RmValue::List(items) => items
-                .iter()
-                .filter_map(|item| match item {
-                    RmValue::Object(child) => Some(&**child),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        for child in children {
-            let Some(node_id) = child.get_str("archetype_node_id") else {
+/// Attributes input recreates from the template (see the module docs).
+fn implied(object: &RmObject, attribute: &str) -> bool {
+    match attribute {
+        "archetype_node_id" | "name" | "archetype_details" => {
+            object.get("archetype_node_id").is_some()
+        }
+        // A reference's type is a category input fills in (PERSON, ORGANISATION, ANY).
+        "type" => object.type_name() == "PARTY_REF",
+        _ => false,
+    }
+}
+
+/// An ITEM_TREE/ITEM_LIST/ITEM_TABLE/HISTORY with no items, rows or events and nothing
+/// but its node id and name (and a HISTORY's mandatory origin): it holds no information,
+/// so FLAT leaves it out, and input does not recreate it.
+fn empty_structure(object: &RmObject) -> bool {
+    let contents = match object.type_name() {
+        "ITEM_TREE" | "ITEM_LIST" => "items",
+        "ITEM_TABLE" => "rows",
+        "HISTORY" => "events",
+        _ => return false,
+    };
+    object
+        .attributes()
+        .all(|(definition, value)| match definition.name {
+            "archetype_node_id" | "name" => true,
+            "origin" => contents == "events",
+            name if name == contents => matches!(value, RmValue::List(items) if items.is_empty()),
+            _ => false,
+        })
+}
+
+fn segment(attribute: &str, child: &RmObject, index: Option<usize>) -> String {
+    let index = index.map(|index| format!(":{index}")).unwrap_or_default();
+    match child.get_str("archetype_node_id") {
+        Some(node_id) => format!("/{attribute}[{node_id}]{index}"),
+        None => format!("/{attribute}{index}"),
+    }
+}
+
+impl Walk<'_> {
+    /// Reports what the walk neither reached nor used, below a reached `object`.
+    fn check(&self, object: &RmObject, path: &str, errors: &mut Vec<FormatError>) {
+        let address = object as *const RmObject;
+        for (definition, value) in object.attributes() {
+            let name = definition.name;
+            if implied(object, name) {
                 continue;
+            }
+            let primitive = |errors: &mut Vec<FormatError>| {
+                if !self.used.contains(&(address, name)) {
+                    errors.push(FormatError::new(
+                        format!("{path}/{name}"),
+                        "flat has no place for this attribute",
+                    ));
+                }
             };
-            let child_path = format!("{path}/{}[{node_id}]", definition.name);
-            if reached.contains(&(child as *const RmObject)) {
-                find_unreached(child, &child_path, reached, unreached);
-            } else {
-                unreached.push(child_path);
+            match value {
+                RmValue::Object(child) => {
+                    self.check_child(
+                        child,
+                        &format!("{path}{}", segment(name, child, None)),
+                        errors,
+                    );
+                }
+                RmValue::List(items) => {
+                    let many = items.len() > 1;
+                    for (index, item) in items.iter().enumerate() {
+                        match item {
+                            RmValue::Object(child) => {
+                                let index = many.then_some(index);
+                                let child_path = format!("{path}{}", segment(name, child, index));
+                                self.check_child(child, &child_path, errors);
+                            }
+                            _ => {
+                                primitive(errors);
+                                break;
+                            }
+                        }
+                    }
+                }
+                _ => primitive(errors),
             }
         }
+    }
+
+    fn check_child(&self, child: &RmObject, path: &str, errors: &mut Vec<FormatError>) {
+        if self.reached.contains(&(child as *const RmObject)) {
+            self.check(child, path, errors);
+        } else if !empty_structure(child) {
+            let message = if child.get("archetype_node_id").is_some() {
+                "the template has no node for this object"
+            } else {
+                "flat has no place for this object"
+            };
+            errors.push(FormatError::new(path, message));
+        }
+    }
+
+    /// An object attribute, marked reached.
+    fn object<'o>(&mut self, object: &'o RmObject, attribute: &str) -> Option<&'o RmObject> {
+        let child = object.get_object(attribute)?;
+        self.reached.insert(child as *const RmObject);
+        Some(child)
+    }
+
+    /// A primitive attribute, marked used.
+    fn primitive<'o>(&mut self, object: &'o RmObject, attribute: &str) -> Option<&'o RmValue> {
+        let value = object.get(attribute)?;
+        if let Some(definition) = object
+            .class_def()
+            .attributes
+            .iter()
+            .find(|definition| definition.name == attribute)
+        {
+            self.used
+                .insert((object as *const RmObject, definition.name));
+        }
+        Some(value)
+    }
+
+    fn text<'o>(&mut self, object: &'o RmObject, attribute: &str) -> Option<&'o str> {
+        match self.primitive(object, attribute) {
+            Some(RmValue::String(text)) => Some(text),
+            _ => None,
+        }
+    }
+
+    fn integer(&mut self, object: &RmObject, attribute: &str) -> Option<i64> {
+        match self.primitive(object, attribute) {
+            Some(RmValue::Integer(number)) => Some(*number),
+            _ => None,
+        }
+    }
+
+    /// A primitive attribute input recreates only as `expected`: used when it has that value.
+    fn recreated(&mut self, object: &RmObject, attribute: &str, expected: &RmValue) {
+        if object.get(attribute) == Some(expected) {
+            self.primitive(object, attribute);
+        }
+    }
+
+    /// The text of a DV_TEXT (or DV_EHR_URI...) attribute: `object.attribute.value`.
+    fn text_value<'o>(&mut self, object: &'o RmObject, attribute: &str) -> Option<&'o str> {
+        let child = self.object(object, attribute)?;
+        self.text(child, "value")
+    }
+
+    /// The value of an OBJECT_ID attribute (`uid`, a reference's `id`).
+    fn id_value<'o>(&mut self, object: &'o RmObject, attribute: &str) -> Option<&'o str> {
+        self.text_value(object, attribute)
     }
 }
 
@@ -123,6 +253,18 @@ fn name_of(object: &RmObject) -> Option<&str> {
         .and_then(|name| name.get_str("value"))
 }
 
+/// The type of a value as the web template names it: an interval with its bounds' type.
+fn value_type(value: &RmObject) -> String {
+    if value.type_name() == "DV_INTERVAL" {
+        let bound = value
+            .get_object("lower")
+            .or_else(|| value.get_object("upper"))
+            .map_or("DV_ORDERED", RmObject::type_name);
+        return format!("DV_INTERVAL<{bound}>");
+    }
+    value.type_name().to_owned()
+}
+
 /// Whether a value of `type_name` belongs to `node`.
 fn type_fits(node: &Node, type_name: &str) -> bool {
     if type_name == node.rm_type {
@@ -152,9 +294,9 @@ impl Walk<'_> {
                             continue;
                         }
                     } else if last && child.inner.is_some() {
-                        let value_type = candidate.get_object("value").map(RmObject::type_name);
+                        let value_type = candidate.get_object("value").map(value_type);
                         if let Some(value_type) = value_type
-                            && !type_fits(child, value_type)
+                            && !type_fits(child, &value_type)
                         {
                             continue;
                         }
@@ -180,9 +322,11 @@ impl Walk<'_> {
                             .into_iter()
                             .flat_map(|holder| objects(holder, &step.attribute))
                             .collect();
+                        self.reached
+                            .extend(holders.iter().map(|holder| *holder as *const RmObject));
                     }
                     for holder in holders {
-                        if let Some(value) = holder.get_str(&last.attribute) {
+                        if let Some(value) = self.text(holder, &last.attribute) {
                             self.out
                                 .insert(format!("{path}/{}", child.id), value.into());
                         }
@@ -204,9 +348,13 @@ impl Walk<'_> {
                     format!("{path}/{}", child.id)
                 };
                 self.reach(child, own, object);
-                if child.is_value() {
+                if child.is_interval() {
+                    if let Some(interval) = self.object(object, "value") {
+                        self.interval(child, interval, &child_path);
+                    }
+                } else if child.is_value() {
                     let value = match &child.inner {
-                        Some(_) => object.get_object("value"),
+                        Some(_) => self.object(object, "value"),
                         None => Some(object),
                     };
                     if let Some(value) = value {
@@ -245,12 +393,54 @@ impl Walk<'_> {
         self.out.insert(key, value.into());
     }
 
+    /// A DV_INTERVAL: its bounds under the `lower`/`upper` nodes, its flags as the SDK
+    /// writes them (`|lower_unbounded` when true); `|lower_included` is written whenever
+    /// present, true included, because input leaves an absent one absent.
+    fn interval(&mut self, node: &Node, interval: &RmObject, path: &str) {
+        let format = self.format;
+        for child_index in &node.children {
+            let bound_node = &format.tree.nodes[*child_index];
+            let Some(step) = bound_node.steps.last() else {
+                continue;
+            };
+            if let Some(bound) = self.object(interval, &step.attribute) {
+                if type_fits(bound_node, bound.type_name()) {
+                    self.value(bound_node, bound, &format!("{path}/{}", bound_node.id));
+                } else {
+                    self.errors.push(FormatError::new(
+                        format!("{path}/{}", bound_node.id),
+                        format!(
+                            "a {} bound where the template has {}",
+                            bound.type_name(),
+                            bound_node.rm_type
+                        ),
+                    ));
+                }
+            }
+        }
+        for (flag, bound) in [("lower_unbounded", "lower"), ("upper_unbounded", "upper")] {
+            // Written when true, as the SDK does, and where a missing bound is not unbounded
+            // (input derives false from a bound that is there).
+            let missing = interval.get(bound).is_none();
+            if let Some(RmValue::Boolean(unbounded)) = self.primitive(interval, flag)
+                && (*unbounded || missing)
+            {
+                self.put(format!("{path}|{flag}"), *unbounded);
+            }
+        }
+        for flag in ["lower_included", "upper_included"] {
+            if let Some(RmValue::Boolean(included)) = self.primitive(interval, flag) {
+                self.put(format!("{path}|{flag}"), *included);
+            }
+        }
+    }
+
     fn value(&mut self, node: &Node, value: &RmObject, path: &str) {
-        let text = |attribute: &str| value.get_str(attribute).map(str::to_owned);
+        self.reached.insert(value as *const RmObject);
         let type_name = value.type_name();
         match type_name {
             "DV_TEXT" => {
-                if let Some(text) = text("value") {
+                if let Some(text) = self.text(value, "value") {
                     if node.rm_type == "DV_CODED_TEXT" {
                         self.put(format!("{path}|other"), text);
                     } else {
@@ -260,46 +450,52 @@ impl Walk<'_> {
             }
             "DV_CODED_TEXT" => self.coded(value, path),
             "DV_QUANTITY" => {
-                if let Some(magnitude) = number(value.get("magnitude")) {
+                if let Some(magnitude) = number(self.primitive(value, "magnitude")) {
                     self.put(format!("{path}|magnitude"), magnitude);
                 }
-                if let Some(units) = text("units") {
+                if let Some(units) = self.text(value, "units") {
                     self.put(format!("{path}|unit"), units);
                 }
-                if let Some(RmValue::Integer(precision)) = value.get("precision") {
-                    self.put(format!("{path}|precision"), *precision);
+                if let Some(precision) = self.integer(value, "precision") {
+                    self.put(format!("{path}|precision"), precision);
                 }
             }
             "DV_COUNT" => {
-                if let Some(RmValue::Integer(magnitude)) = value.get("magnitude") {
-                    self.put(path.to_owned(), *magnitude);
+                if let Some(magnitude) = self.integer(value, "magnitude") {
+                    self.put(path.to_owned(), magnitude);
                 }
             }
             "DV_PROPORTION" => {
                 for attribute in ["numerator", "denominator"] {
-                    if let Some(number) = number(value.get(attribute)) {
+                    if let Some(number) = number(self.primitive(value, attribute)) {
                         self.put(format!("{path}|{attribute}"), number);
                     }
                 }
-                if let Some(RmValue::Integer(kind)) = value.get("type") {
-                    self.put(format!("{path}|type"), *kind);
+                if let Some(kind) = self.integer(value, "type") {
+                    self.put(format!("{path}|type"), kind);
                 }
-                if let Some(RmValue::Integer(precision)) = value.get("precision") {
-                    self.put(format!("{path}|precision"), *precision);
+                if let Some(precision) = self.integer(value, "precision") {
+                    self.put(format!("{path}|precision"), precision);
                 }
             }
             "DV_ORDINAL" | "DV_SCALE" => {
-                let symbol = value.get_object("symbol");
-                if let Some(label) = symbol.and_then(|symbol| symbol.get_str("value")) {
-                    self.put(format!("{path}|value"), label);
+                if let Some(symbol) = self.object(value, "symbol") {
+                    if let Some(label) = self.text(symbol, "value") {
+                        self.put(format!("{path}|value"), label);
+                    }
+                    if let Some(code) = self.object(symbol, "defining_code") {
+                        if let Some(code_string) = self.text(code, "code_string") {
+                            self.put(format!("{path}|code"), code_string);
+                        }
+                        if let Some(terminology) = self.object(code, "terminology_id")
+                            && let Some(id) = self.text(terminology, "value")
+                            && id != "local"
+                        {
+                            self.put(format!("{path}|terminology"), id);
+                        }
+                    }
                 }
-                if let Some(code) = symbol
-                    .and_then(|symbol| symbol.get_object("defining_code"))
-                    .and_then(|code| code.get_str("code_string"))
-                {
-                    self.put(format!("{path}|code"), code);
-                }
-                match value.get("value") {
+                match self.primitive(value, "value") {
                     Some(RmValue::Integer(ordinal)) => {
                         self.put(format!("{path}|ordinal"), *ordinal)
                     }
@@ -308,69 +504,69 @@ impl Walk<'_> {
                 }
             }
             "DV_DATE_TIME" | "DV_DATE" | "DV_TIME" | "DV_DURATION" | "DV_URI" | "DV_EHR_URI" => {
-                if let Some(text) = text("value") {
+                if let Some(text) = self.text(value, "value") {
                     self.put(path.to_owned(), text);
                 }
             }
             "DV_BOOLEAN" => {
-                if let Some(RmValue::Boolean(flag)) = value.get("value") {
+                if let Some(RmValue::Boolean(flag)) = self.primitive(value, "value") {
                     self.put(path.to_owned(), *flag);
                 }
             }
             "DV_IDENTIFIER" => {
                 for attribute in ["id", "type", "issuer", "assigner"] {
-                    if let Some(text) = text(attribute) {
+                    if let Some(text) = self.text(value, attribute) {
                         self.put(format!("{path}|{attribute}"), text);
                     }
                 }
             }
             "DV_PARSABLE" => {
                 for attribute in ["value", "formalism"] {
-                    if let Some(text) = text(attribute) {
+                    if let Some(text) = self.text(value, attribute) {
                         self.put(format!("{path}|{attribute}"), text);
                     }
                 }
             }
             "DV_MULTIMEDIA" => {
-                if let Some(uri) = value.get_object("uri").and_then(|uri| uri.get_str("value")) {
+                if let Some(uri) = self.text_value(value, "uri") {
                     self.put(path.to_owned(), uri);
                 }
-                if let Some(media_type) = value
-                    .get_object("media_type")
-                    .and_then(|code| code.get_str("code_string"))
-                {
-                    self.put(format!("{path}|mediatype"), media_type);
+                if let Some(media_type) = self.object(value, "media_type") {
+                    if let Some(code) = self.text(media_type, "code_string") {
+                        self.put(format!("{path}|mediatype"), code);
+                    }
+                    if let Some(terminology) = self.object(media_type, "terminology_id") {
+                        self.recreated(terminology, "value", &string_value("IANA_media-types"));
+                    }
                 }
-                if let Some(RmValue::Integer(size)) = value.get("size") {
-                    self.put(format!("{path}|size"), *size);
+                if let Some(size) = self.integer(value, "size") {
+                    self.put(format!("{path}|size"), size);
                 }
-                if let Some(alternate) = text("alternate_text") {
+                if let Some(alternate) = self.text(value, "alternate_text") {
                     self.put(format!("{path}|alternatetext"), alternate);
                 }
             }
             "DV_STATE" => {
-                if let Some(state) = value.get_object("value") {
+                if let Some(state) = self.object(value, "value") {
                     self.coded(state, path);
                 }
+                self.recreated(value, "is_terminal", &RmValue::Boolean(false));
             }
             "CODE_PHRASE" => {
-                if let Some(code) = text("code_string") {
+                if let Some(code) = self.text(value, "code_string") {
                     self.put(format!("{path}|code"), code);
                 }
-                if let Some(terminology) = value
-                    .get_object("terminology_id")
-                    .and_then(|id| id.get_str("value"))
-                {
+                if let Some(terminology) = self.text_value(value, "terminology_id") {
                     self.put(format!("{path}|terminology"), terminology);
                 }
             }
             "PARTY_SELF" | "PARTY_IDENTIFIED" | "PARTY_RELATED" => self.party(value, path, ""),
             "LOCATABLE_REF" => {
-                if let Some(id) = value.get_object("id").and_then(|id| id.get_str("value")) {
+                if let Some(id) = self.id_value(value, "id") {
                     self.put(format!("{path}|id"), id);
                 }
                 for attribute in ["namespace", "type", "path"] {
-                    if let Some(text) = text(attribute) {
+                    if let Some(text) = self.text(value, attribute) {
                         self.put(format!("{path}|{attribute}"), text);
                     }
                 }
@@ -382,62 +578,75 @@ impl Walk<'_> {
         }
     }
 
+    /// A coded text's `|code`, `|value` and `|terminology`.
     fn coded(&mut self, value: &RmObject, path: &str) {
-        let code = value.get_object("defining_code");
-        if let Some(code_string) = code.and_then(|code| code.get_str("code_string")) {
-            self.put(format!("{path}|code"), code_string);
+        let code = self.object(value, "defining_code");
+        if let Some(code) = code {
+            if let Some(code_string) = self.text(code, "code_string") {
+                self.put(format!("{path}|code"), code_string);
+            }
+            if let Some(terminology) = self.text_value(code, "terminology_id") {
+                self.put(format!("{path}|terminology"), terminology);
+            }
         }
-        if let Some(text) = value.get_str("value") {
+        if let Some(text) = self.text(value, "value") {
             self.put(format!("{path}|value"), text);
-        }
-        if let Some(terminology) = code
-            .and_then(|code| code.get_object("terminology_id"))
-            .and_then(|id| id.get_str("value"))
-        {
-            self.put(format!("{path}|terminology"), terminology);
         }
     }
 
-    /// A party's `|name`, `|id`, `|id_scheme`, `|id_namespace` (a PARTY_SELF without a
-    /// reference writes nothing: it is what FLAT input defaults to).
+    /// A party's `|name`, `|id`, `|id_scheme`, `|id_namespace` and a PARTY_RELATED's
+    /// `/relationship` (a PARTY_SELF without a reference writes nothing: it is what FLAT
+    /// input defaults to).
     fn party(&mut self, party: &RmObject, path: &str, prefix: &str) {
-        if let Some(name) = party.get_str("name") {
+        self.reached.insert(party as *const RmObject);
+        if let Some(name) = self.text(party, "name") {
             self.put(format!("{path}{prefix}|name"), name);
         }
-        if let Some(reference) = party.get_object("external_ref") {
-            if let Some(id) = reference.get_object("id") {
-                if let Some(value) = id.get_str("value") {
+        if let Some(reference) = self.object(party, "external_ref") {
+            if let Some(id) = self.object(reference, "id") {
+                if let Some(value) = self.text(id, "value") {
                     self.put(format!("{path}{prefix}|id"), value);
                 }
-                if let Some(scheme) = id.get_str("scheme") {
+                if let Some(scheme) = self.text(id, "scheme") {
                     self.put(format!("{path}{prefix}|id_scheme"), scheme);
                 }
             }
-            if let Some(namespace) = reference.get_str("namespace") {
+            if let Some(namespace) = self.text(reference, "namespace") {
                 self.put(format!("{path}{prefix}|id_namespace"), namespace);
             }
+        }
+        if let Some(relationship) = self.object(party, "relationship") {
+            self.coded(relationship, &format!("{path}{prefix}/relationship"));
         }
     }
 
     /// The underscore attributes of an object.
     fn extras(&mut self, object: &RmObject, path: &str) {
-        if let Some(uid) = object
-            .get_object("uid")
-            .and_then(|uid| uid.get_str("value"))
-        {
+        if let Some(uid) = self.id_value(object, "uid") {
             self.put(format!("{path}/_uid"), uid);
         }
-        if let Some(null_flavour) = object.get_object("null_flavour") {
+        if let Some(null_flavour) = self.object(object, "null_flavour") {
             self.coded(null_flavour, &format!("{path}/_null_flavour"));
         }
+        if let Some(RmValue::List(links)) = object.get("links") {
+            for (index, link) in links.iter().enumerate() {
+                let RmValue::Object(link) = link else {
+                    continue;
+                };
+                self.reached.insert(&**link as *const RmObject);
+                let prefix = format!("{path}/_link:{index}");
+                for attribute in ["meaning", "type", "target"] {
+                    if let Some(text) = self.text_value(link, attribute) {
+                        self.put(format!("{prefix}|{attribute}"), text);
+                    }
+                }
+            }
+        }
         if object.type_name() == "EVENT_CONTEXT" {
-            if let Some(end) = object
-                .get_object("end_time")
-                .and_then(|time| time.get_str("value"))
-            {
+            if let Some(end) = self.text_value(object, "end_time") {
                 self.put(format!("{path}/_end_time"), end);
             }
-            if let Some(facility) = object.get_object("health_care_facility") {
+            if let Some(facility) = self.object(object, "health_care_facility") {
                 self.party(facility, path, "/_health_care_facility");
             }
         }
@@ -452,41 +661,68 @@ impl Walk<'_> {
                 let RmValue::Object(participation) = participation else {
                     continue;
                 };
+                self.reached.insert(&**participation as *const RmObject);
                 let prefix = format!("/{name}:{index}");
-                if let Some(function) = participation
-                    .get_object("function")
-                    .and_then(|function| function.get_str("value"))
-                {
+                if let Some(function) = self.text_value(participation, "function") {
                     self.put(format!("{path}{prefix}|function"), function);
                 }
-                if let Some(mode) = participation
-                    .get_object("mode")
-                    .and_then(|mode| mode.get_str("value"))
-                {
-                    self.put(format!("{path}{prefix}|mode"), mode);
+                if let Some(mode) = self.object(participation, "mode") {
+                    if let Some(value) = self.text(mode, "value") {
+                        self.put(format!("{path}{prefix}|mode"), value);
+                    }
+                    // The code too, so that modes outside the built-in rubric table survive.
+                    if let Some(code) = self.object(mode, "defining_code") {
+                        if let Some(code_string) = self.text(code, "code_string") {
+                            self.put(format!("{path}{prefix}|mode_code"), code_string);
+                        }
+                        if let Some(terminology) = self.object(code, "terminology_id") {
+                            self.recreated(terminology, "value", &string_value("openehr"));
+                        }
+                    }
                 }
-                if let Some(performer) = participation.get_object("performer") {
+                if let Some(performer) = self.object(participation, "performer") {
                     self.party(performer, path, &prefix);
                 }
             }
         }
+        if object.type_name() == "OBSERVATION"
+            && let Some(history) = object.get_object("data")
+            && let Some(origin) = history.get_object("origin")
+            && let Some(origin_value) = origin.get_str("value")
+        {
+            self.reached.insert(origin as *const RmObject);
+            self.primitive(origin, "value");
+            // Written only where it is not the default (the first event's time).
+            let first = match history.get("events") {
+                Some(RmValue::List(events)) => events.iter().find_map(|event| match event {
+                    RmValue::Object(event) => event
+                        .get_object("time")
+                        .and_then(|time| time.get_str("value")),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            if first != Some(origin_value) {
+                self.put(format!("{path}/_history_origin"), origin_value);
+            }
+        }
         if object.get("language").is_some() && object.get("subject").is_some() {
-            if let Some(provider) = object.get_object("provider") {
+            if let Some(provider) = self.object(object, "provider") {
                 self.party(provider, path, "/_provider");
             }
             for attribute in ["work_flow_id", "guideline_id"] {
-                if let Some(reference) = object.get_object(attribute) {
+                if let Some(reference) = self.object(object, attribute) {
                     let prefix = format!("{path}/_{attribute}");
-                    if let Some(id) = reference.get_object("id") {
-                        if let Some(value) = id.get_str("value") {
+                    if let Some(id) = self.object(reference, "id") {
+                        if let Some(value) = self.text(id, "value") {
                             self.put(format!("{prefix}|id"), value);
                         }
-                        if let Some(scheme) = id.get_str("scheme") {
+                        if let Some(scheme) = self.text(id, "scheme") {
                             self.put(format!("{prefix}|id_scheme"), scheme);
                         }
                     }
                     for part in ["namespace", "type"] {
-                        if let Some(value) = reference.get_str(part) {
+                        if let Some(value) = self.text(reference, part) {
                             self.put(format!("{prefix}|{part}"), value);
                         }
                     }
@@ -494,6 +730,10 @@ impl Walk<'_> {
             }
         }
     }
+}
+
+fn string_value(text: &str) -> RmValue {
+    RmValue::String(text.to_owned())
 }
 
 fn number(value: Option<&RmValue>) -> Option<Value> {

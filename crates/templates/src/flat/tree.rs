@@ -71,6 +71,12 @@ impl Node {
                 ))
     }
 
+    /// A DV_INTERVAL: its bounds are the `lower` and `upper` child nodes, its flags are
+    /// suffixes of its own.
+    pub fn is_interval(&self) -> bool {
+        self.rm_type.starts_with("DV_INTERVAL")
+    }
+
     pub fn code(&self, code: &str) -> Option<&Code> {
         self.codes.iter().find(|entry| entry.code == code)
     }
