@@ -8,6 +8,7 @@ mod raw;
 mod report;
 mod server;
 mod stats;
+mod templates;
 mod workload;
 
 use std::path::{Path, PathBuf};
@@ -73,6 +74,12 @@ struct Arguments {
     /// Measure only the raw database baseline, without starting a server.
     #[arg(long)]
     raw_only: bool,
+    /// Measure only the in-process template figures (parse, validate, FLAT), no server.
+    #[arg(long, conflicts_with_all = ["raw_only", "skip_templates"])]
+    templates_only: bool,
+    /// Skip the in-process template figures.
+    #[arg(long)]
+    skip_templates: bool,
 }
 
 /// A path given relative to the workspace: as given when it exists from here, else
@@ -108,7 +115,7 @@ fn main() -> anyhow::Result<()> {
 async fn run(arguments: Arguments) -> anyhow::Result<()> {
     let binary = workspace_path(arguments.kith_binary.clone(), "target/release/kith");
     anyhow::ensure!(
-        arguments.raw_only || binary.exists(),
+        arguments.raw_only || arguments.templates_only || binary.exists(),
         "no server binary at {}; build it first: cargo build --release -p kith -p kith-bench",
         binary.display()
     );
@@ -137,9 +144,21 @@ async fn run(arguments: Arguments) -> anyhow::Result<()> {
             kith_binary: binary.display().to_string(),
             storage_compositions: arguments.storage_compositions,
         },
+        templates: None,
         backends: Vec::new(),
         failures: Vec::new(),
     };
+    // In process and first, while nothing else of the benchmark runs.
+    if !arguments.skip_templates {
+        match templates::measure(&testdata) {
+            Ok(figures) => report.templates = Some(figures),
+            Err(error) => report.failures.push(format!("templates: {error:#}")),
+        }
+    }
+    if arguments.templates_only {
+        print!("{}", report::render(&report));
+        return Ok(());
+    }
     let bench = Bench {
         arguments: &arguments,
         binary: &binary,

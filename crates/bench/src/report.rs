@@ -12,6 +12,8 @@ use crate::stats::PhaseFigures;
 pub struct Report {
     pub machine: Machine,
     pub settings: Settings,
+    /// In-process template figures (parse, validate, FLAT conversion).
+    pub templates: Option<crate::templates::TemplateFigures>,
     pub backends: Vec<BackendReport>,
     /// Backends that could not be measured, with the reason.
     pub failures: Vec<String>,
@@ -182,6 +184,104 @@ fn mib(kib: u64) -> String {
 }
 
 /// The human-readable form of the whole report.
+fn render_templates(
+    out: &mut String,
+    figures: &crate::templates::TemplateFigures,
+    backends: &[BackendReport],
+) {
+    let _ = writeln!(out, "\n=== templates, in process ===");
+    let _ = writeln!(
+        out,
+        "{:<42} {:>9} {:>10} {:>10}",
+        "opt::parse", "bytes", "best ms", "median ms"
+    );
+    for parse in &figures.parse {
+        let _ = writeln!(
+            out,
+            "{:<42} {:>9} {:>10.2} {:>10.2}",
+            parse.template, parse.bytes, parse.best_ms, parse.median_ms
+        );
+    }
+    let timing = |name: &str, timing: &crate::templates::Timing| {
+        format!(
+            "{name:<42} p50 {:>8.1} µs   p99 {:>8.1} µs\n",
+            timing.p50_us, timing.p99_us
+        )
+    };
+    out.push_str(&timing(
+        "validate vital signs (ehrn_vital_signs.v2)",
+        &figures.validate_vital_signs,
+    ));
+    out.push_str(&timing(
+        "FLAT -> canonical, vital signs",
+        &figures.flat_to_canonical,
+    ));
+    out.push_str(&timing(
+        "canonical -> FLAT, vital signs",
+        &figures.canonical_to_flat,
+    ));
+    out.push_str(&timing(
+        "validate vital signs example (every node)",
+        &figures.validate_example,
+    ));
+    match (
+        &figures.example_flat_to_canonical,
+        &figures.example_canonical_to_flat,
+    ) {
+        (Some(to_canonical), Some(to_flat)) => {
+            let _ = writeln!(
+                out,
+                "  its FLAT form has {} values",
+                figures.example_leaf_values
+            );
+            out.push_str(&timing(
+                "FLAT -> canonical, vital signs example",
+                to_canonical,
+            ));
+            out.push_str(&timing("canonical -> FLAT, vital signs example", to_flat));
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "  the example has no FLAT form: {}",
+                figures.example_flat_problem.as_deref().unwrap_or("?")
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{:<42} {:.2} ms",
+        "FLAT index of the vital signs template", figures.flat_index_ms
+    );
+    out.push_str(&timing(
+        "small composition: json -> RM tree",
+        &figures.small_parse,
+    ));
+    out.push_str(&timing(
+        "small composition: validate",
+        &figures.small_validate,
+    ));
+    for backend in backends {
+        let create = backend
+            .classes
+            .iter()
+            .find(|class| class.class == "comp-create-small")
+            .and_then(|class| class.one_client.p50_ms);
+        if let Some(create_ms) = create {
+            let validate_ms = figures.small_validate.p50_us / 1e3;
+            let both_ms = validate_ms + figures.small_parse.p50_us / 1e3;
+            let _ = writeln!(
+                out,
+                "share of comp-create-small p50 on {} ({create_ms:.3} ms, 1 client): validation {:.2} %, \
+                 json reading and validation {:.2} %",
+                backend.backend,
+                100.0 * validate_ms / create_ms,
+                100.0 * both_ms / create_ms
+            );
+        }
+    }
+}
+
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let machine = &report.machine;
@@ -200,6 +300,9 @@ pub fn render(report: &Report) -> String {
         "settings: {} s measured per phase after {} s warm-up, 1 and {} clients, server {}",
         settings.duration_secs, settings.warm_up_secs, settings.clients, settings.kith_binary
     );
+    if let Some(templates) = &report.templates {
+        render_templates(&mut out, templates, &report.backends);
+    }
     for backend in &report.backends {
         let _ = writeln!(out, "\n=== kith on {} ===", backend.backend);
         // A raw-only run has no server figures to show.

@@ -108,7 +108,7 @@ async fn replace_template(
             format!("template \"{template_id}\" does not exist"),
         ));
     }
-    state.remember_template(std::sync::Arc::new(template));
+    state.remember_template(template);
     tracing::warn!(target: "audit", action = "replace_template", %template_id, user = %caller.user, "replaced a template");
     Ok(Reply::new(StatusCode::OK).body(Format::Xml, body.bytes.to_vec()))
 }

@@ -41,6 +41,7 @@ pub enum ErrorCode {
     Conflict,
     PreconditionFailed,
     InvalidTemplate,
+    InvalidSimplifiedFormat,
     Unprocessable,
     Internal,
 }
@@ -56,8 +57,15 @@ impl ErrorCode {
             NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            MalformedBody | InvalidRmObject | InvalidId | InvalidParameter | InvalidHeader
-            | IfMatchRequired | AlreadyDeleted | InvalidTemplate => StatusCode::BAD_REQUEST,
+            MalformedBody
+            | InvalidRmObject
+            | InvalidId
+            | InvalidParameter
+            | InvalidHeader
+            | IfMatchRequired
+            | AlreadyDeleted
+            | InvalidTemplate
+            | InvalidSimplifiedFormat => StatusCode::BAD_REQUEST,
             Conflict => StatusCode::CONFLICT,
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             UnknownTemplate | TemplateViolation | Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
@@ -90,6 +98,7 @@ impl ErrorCode {
             Conflict => "conflict",
             PreconditionFailed => "precondition_failed",
             InvalidTemplate => "invalid_template",
+            InvalidSimplifiedFormat => "invalid_simplified_format",
             Unprocessable => "unprocessable",
             Internal => "internal_error",
         }

@@ -19,6 +19,10 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 pub enum Format {
     Json,
     Xml,
+    /// The simplified FLAT format of a composition's template (JSON).
+    Flat,
+    /// The simplified STRUCTURED format of a composition's template (JSON).
+    Structured,
 }
 
 impl Format {
@@ -26,6 +30,8 @@ impl Format {
         match self {
             Format::Json => "application/json",
             Format::Xml => "application/xml",
+            Format::Flat => "application/openehr.wt.flat+json",
+            Format::Structured => "application/openehr.wt.structured+json",
         }
     }
 
@@ -33,7 +39,22 @@ impl Format {
         match media_type {
             "application/json" => Some(Format::Json),
             "application/xml" | "text/xml" => Some(Format::Xml),
+            // The `.schema` spellings are deprecated by ITS-REST 1.1 but EHRbase still uses them.
+            "application/openehr.wt.flat+json" | "application/openehr.wt.flat.schema+json" => {
+                Some(Format::Flat)
+            }
+            "application/openehr.wt.structured+json"
+            | "application/openehr.wt.structured.schema+json" => Some(Format::Structured),
             _ => None,
+        }
+    }
+
+    /// The format a JSON error, identifier or other server-built document takes when the
+    /// client asked for this one: the simplified formats are JSON.
+    fn document_format(self) -> Format {
+        match self {
+            Format::Xml => Format::Xml,
+            _ => Format::Json,
         }
     }
 }
@@ -465,9 +486,9 @@ impl VersionUid {
 
 /// Serialises an RM object as the client asked.
 pub fn render(object: &RmObject, format: Format, root_element: &str) -> Vec<u8> {
-    match format {
-        Format::Json => openehr_rm::json::to_vec(object),
+    match format.document_format() {
         Format::Xml => openehr_rm::xml::to_vec(object, root_element),
+        _ => openehr_rm::json::to_vec(object),
     }
 }
 
@@ -479,8 +500,7 @@ pub fn render_value(
     format: Format,
     root_element: &str,
 ) -> ApiResult<Vec<u8>> {
-    match format {
-        Format::Json => Ok(serde_json::to_vec(value).unwrap_or_default()),
+    match format.document_format() {
         Format::Xml => {
             let object = openehr_rm::json::from_value(value, rm_type).map_err(|error| {
                 ApiError::new(
@@ -490,6 +510,7 @@ pub fn render_value(
             })?;
             Ok(openehr_rm::xml::to_vec(&object, root_element))
         }
+        _ => Ok(serde_json::to_vec(value).unwrap_or_default()),
     }
 }
 
@@ -526,8 +547,9 @@ impl Reply {
 
     /// The `Prefer: return=identifier` body: `{"uid": "<id>"}` in the negotiated format.
     pub fn identifier(self, id: &str, format: Format) -> Self {
+        let format = format.document_format();
         let bytes = match format {
-            Format::Json => {
+            Format::Json | Format::Flat | Format::Structured => {
                 serde_json::to_vec(&serde_json::json!({ "uid": id })).unwrap_or_default()
             }
             Format::Xml => {

@@ -46,7 +46,7 @@ pub struct AppState {
     /// Parsed templates by id: an OPT is parsed once, at upload or on its first use after a
     /// start, never per request. On a miss the store is asked (another node may have
     /// uploaded it).
-    templates: Arc<RwLock<HashMap<String, Arc<Template>>>>,
+    templates: Arc<RwLock<HashMap<String, Arc<KnownTemplate>>>>,
     started: Instant,
 }
 
@@ -64,7 +64,7 @@ impl AppState {
     pub(crate) async fn template(
         &self,
         template_id: &str,
-    ) -> Result<Option<Arc<Template>>, ApiError> {
+    ) -> Result<Option<Arc<KnownTemplate>>, ApiError> {
         if let Some(template) = self
             .templates
             .read()
@@ -79,21 +79,36 @@ impl AppState {
         // It parsed when it was uploaded; failing now means the stored copy is damaged.
         let template = templates::opt::parse(&record.opt)
             .map_err(|error| ApiError::internal("a stored template does not parse", &error))?;
-        let template = Arc::new(template);
-        self.remember_template(template.clone());
-        Ok(Some(template))
+        Ok(Some(self.remember_template(template)))
     }
 
-    pub(crate) fn remember_template(&self, template: Arc<Template>) {
+    /// Keeps a freshly parsed template (replacing any older parse of the same id).
+    pub(crate) fn remember_template(&self, template: Template) -> Arc<KnownTemplate> {
+        let known = Arc::new(KnownTemplate::new(template));
         if let Ok(mut templates) = self.templates.write() {
-            templates.insert(template.template_id.clone(), template);
+            templates.insert(known.template.template_id.clone(), known.clone());
         }
+        known
     }
 
     pub(crate) fn forget_template(&self, template_id: &str) {
         if let Ok(mut templates) = self.templates.write() {
             templates.remove(template_id);
         }
+    }
+}
+
+/// A template as the server keeps it: the constraint tree and what is derived from it once.
+pub(crate) struct KnownTemplate {
+    pub template: Template,
+    /// The FLAT and STRUCTURED formats, indexed for conversion.
+    pub formats: templates::flat::FlatFormat,
+}
+
+impl KnownTemplate {
+    fn new(template: Template) -> KnownTemplate {
+        let formats = templates::flat::FlatFormat::new(&template);
+        KnownTemplate { template, formats }
     }
 }
 

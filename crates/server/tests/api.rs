@@ -65,6 +65,10 @@ api_tests!(
     templates_are_parsed_at_upload_and_after_a_restart,
     compositions_are_validated_against_their_template,
     admin_replaces_only_unused_templates,
+    simplified_formats_in_and_out,
+    simplified_format_errors,
+    every_template_has_an_example_that_commits,
+    each_kind_of_broken_constraint_is_refused_with_its_path,
 );
 
 fn ehr_url(ehr_id: &str) -> String {
@@ -2648,4 +2652,464 @@ async fn admin_replaces_only_unused_templates(app: TestApp) {
         app.get(&url).await.json()[0]["concept"],
         "Changed observation"
     );
+}
+
+const FLAT: &str = "application/openehr.wt.flat+json";
+const STRUCTURED: &str = "application/openehr.wt.structured+json";
+const VITAL_SIGNS: &str = "ehrn_vital_signs.v2";
+
+/// True when every key of `given` is in `got` with an equal value (numbers as numbers).
+fn flat_contains(got: &Value, given: &Value) -> Result<(), String> {
+    for (key, value) in given.as_object().unwrap() {
+        if key.starts_with("ctx/") {
+            continue;
+        }
+        let found = &got[key];
+        let equal = match (found.as_f64(), value.as_f64()) {
+            (Some(a), Some(b)) => a == b,
+            _ => found == value,
+        };
+        if !equal {
+            return Err(format!("{key}: sent {value}, got {found}"));
+        }
+    }
+    Ok(())
+}
+
+async fn simplified_formats_in_and_out(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    app.upload_template("ehrn_vital_signs.v2.opt")
+        .await
+        .expect(201);
+    let url = format!("{}/composition", ehr_url(&ehr_id));
+    let flat_example: Value =
+        serde_json::from_slice(&testdata("compositions/ehrn_vital_signs.v2.flat.json")).unwrap();
+
+    // The specification's convention: the media type and the template id header.
+    let answer = app
+        .call(
+            Method::POST,
+            &url,
+            &[
+                ("content-type", FLAT),
+                ("openehr-template-id", VITAL_SIGNS),
+                ("prefer", "return=representation"),
+            ],
+            serde_json::to_vec(&flat_example).unwrap(),
+        )
+        .await;
+    answer.expect(201);
+    assert_eq!(
+        answer.header("content-type"),
+        FLAT,
+        "answers in the format it was sent"
+    );
+    flat_contains(&answer.json(), &flat_example).unwrap();
+    let uid = answer.etag();
+
+    // Stored as canonical JSON: read back in each format.
+    let canonical = app.get(&format!("{url}/{uid}")).await;
+    canonical.expect(200);
+    assert_eq!(canonical.header("content-type"), "application/json");
+    assert_eq!(
+        canonical.json()["archetype_details"]["template_id"]["value"],
+        VITAL_SIGNS
+    );
+    for (accept, query, content_type) in [
+        (FLAT, "", FLAT),
+        ("application/json", "?format=FLAT", FLAT),
+        ("application/openehr.wt.flat.schema+json", "", FLAT),
+        (STRUCTURED, "", STRUCTURED),
+        ("*/*", "?format=STRUCTURED", STRUCTURED),
+        ("application/xml", "", "application/xml"),
+        (FLAT, "?format=XML", "application/xml"),
+    ] {
+        let answer = app
+            .call(
+                Method::GET,
+                &format!("{url}/{uid}{query}"),
+                &[("accept", accept)],
+                Vec::new(),
+            )
+            .await;
+        answer.expect(200);
+        assert_eq!(
+            answer.header("content-type"),
+            content_type,
+            "{accept} {query}"
+        );
+        if content_type == FLAT {
+            flat_contains(&answer.json(), &flat_example).unwrap();
+        }
+    }
+
+    // EHRbase's convention: format and templateId in the query, sent as application/json.
+    let answer = app
+        .post_json(
+            &format!("{url}?format=FLAT&templateId={VITAL_SIGNS}"),
+            &serde_json::to_vec(&flat_example).unwrap(),
+            &[("prefer", "return=representation")],
+        )
+        .await;
+    answer.expect(201);
+    assert_eq!(answer.header("content-type"), FLAT);
+    flat_contains(&answer.json(), &flat_example).unwrap();
+
+    // STRUCTURED out, STRUCTURED back in, the same canonical composition comes out.
+    let mut structured = app
+        .call(
+            Method::GET,
+            &format!("{url}/{uid}"),
+            &[("accept", STRUCTURED)],
+            Vec::new(),
+        )
+        .await
+        .json();
+    // Without its uid, or it would name the composition it came from (409).
+    let shown = structured.to_string();
+    let root = structured
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .next()
+        .unwrap();
+    let root = match root {
+        Value::Array(items) => &mut items[0],
+        other => other,
+    };
+    assert!(
+        root.as_object_mut().unwrap().remove("_uid").is_some(),
+        "{shown}"
+    );
+    let structured = serde_json::to_vec(&structured).unwrap();
+    let answer = app
+        .call(
+            Method::POST,
+            &url,
+            &[
+                ("content-type", STRUCTURED),
+                ("openehr-template-id", VITAL_SIGNS),
+                ("accept", "application/json"),
+                ("prefer", "return=representation"),
+            ],
+            structured,
+        )
+        .await;
+    answer.expect(201);
+    let mut again = answer.json();
+    let mut first = canonical.json();
+    for composition in [&mut again, &mut first] {
+        composition.as_object_mut().unwrap().remove("uid");
+    }
+    assert_eq!(again, first);
+
+    // An update in FLAT, with the 1.0.3 header spelling and a changed value.
+    let mut changed = flat_example.clone();
+    let systolic =
+        "ehrn_vital_signs.v2/vital_signs:0/blood_pressure:0/any_event:0/systolic|magnitude";
+    changed[systolic] = json!(135.0);
+    let object_id = uid.split("::").next().unwrap();
+    let answer = app
+        .call(
+            Method::PUT,
+            &format!("{url}/{object_id}"),
+            &[
+                ("content-type", FLAT),
+                ("openEHR-TEMPLATE_ID", VITAL_SIGNS),
+                ("if-match", &uid),
+                ("prefer", "return=representation"),
+            ],
+            serde_json::to_vec(&changed).unwrap(),
+        )
+        .await;
+    answer.expect(200);
+    assert_eq!(answer.json()[systolic], json!(135.0));
+    assert!(answer.etag().ends_with("::2"));
+}
+
+async fn simplified_format_errors(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    app.upload_template("ehrn_vital_signs.v2.opt")
+        .await
+        .expect(201);
+    let url = format!("{}/composition", ehr_url(&ehr_id));
+    let flat_example: Value =
+        serde_json::from_slice(&testdata("compositions/ehrn_vital_signs.v2.flat.json")).unwrap();
+    let body = serde_json::to_vec(&flat_example).unwrap();
+    let post = |headers: Vec<(&'static str, &'static str)>, url: String, body: Vec<u8>| {
+        let app = &app;
+        async move { app.call(Method::POST, &url, &headers, body).await }
+    };
+
+    // No template named: 422, naming both ways to name it.
+    let answer = post(vec![("content-type", FLAT)], url.clone(), body.clone()).await;
+    answer.expect(422);
+    assert_eq!(answer.error_code(), "unknown_template");
+    assert!(
+        answer.text().contains("openehr-template-id"),
+        "{}",
+        answer.text()
+    );
+    // A template that was never uploaded.
+    let answer = post(
+        vec![("content-type", FLAT), ("openehr-template-id", "nope.v1")],
+        url.clone(),
+        body.clone(),
+    )
+    .await;
+    answer.expect(422);
+    assert!(answer.text().contains("nope.v1"), "{}", answer.text());
+
+    // A key the template does not have: 400 naming the key; nothing is stored.
+    let mut unknown = flat_example.clone();
+    unknown["ehrn_vital_signs.v2/vital_signs:0/no_such_node"] = json!("x");
+    let answer = post(
+        vec![("content-type", FLAT), ("openehr-template-id", VITAL_SIGNS)],
+        url.clone(),
+        serde_json::to_vec(&unknown).unwrap(),
+    )
+    .await;
+    answer.expect(400);
+    assert_eq!(answer.error_code(), "invalid_simplified_format");
+    let details = answer.json()["details"].clone();
+    assert!(
+        details
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|detail| detail["path"] == "ehrn_vital_signs.v2/vital_signs:0/no_such_node"),
+        "{details}"
+    );
+
+    // A value outside the template's constraints converts, then fails validation with 422.
+    let mut out_of_range = flat_example.clone();
+    out_of_range["ehrn_vital_signs.v2/vital_signs:0/blood_pressure:0/any_event:0/systolic|magnitude"] =
+        json!(-5.0);
+    let answer = post(
+        vec![("content-type", FLAT), ("openehr-template-id", VITAL_SIGNS)],
+        url.clone(),
+        serde_json::to_vec(&out_of_range).unwrap(),
+    )
+    .await;
+    answer.expect(422);
+    assert_eq!(answer.error_code(), "template_violation");
+    assert!(
+        answer.json()["details"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("/value/magnitude"),
+        "{}",
+        answer.text()
+    );
+
+    // Not JSON, not an object, an unknown format, FLAT declared over XML.
+    let headers = vec![("content-type", FLAT), ("openehr-template-id", VITAL_SIGNS)];
+    post(headers.clone(), url.clone(), b"{not json".to_vec())
+        .await
+        .expect(400);
+    let answer = post(headers.clone(), url.clone(), b"[1, 2]".to_vec()).await;
+    answer.expect(400);
+    assert_eq!(answer.error_code(), "invalid_simplified_format");
+    let answer = post(
+        vec![("content-type", "application/json")],
+        format!("{url}?format=CSV"),
+        body.clone(),
+    )
+    .await;
+    answer.expect(400);
+    assert_eq!(answer.error_code(), "invalid_parameter");
+    post(
+        vec![("content-type", "application/xml")],
+        format!("{url}?format=FLAT&templateId={VITAL_SIGNS}"),
+        body.clone(),
+    )
+    .await
+    .expect(415);
+    // An Accept nobody offers.
+    let uid = app
+        .call(
+            Method::POST,
+            &url,
+            &[("content-type", FLAT), ("openehr-template-id", VITAL_SIGNS)],
+            body.clone(),
+        )
+        .await
+        .etag();
+    app.call(
+        Method::GET,
+        &format!("{url}/{uid}"),
+        &[("accept", "text/csv")],
+        Vec::new(),
+    )
+    .await
+    .expect(406);
+}
+
+async fn every_template_has_an_example_that_commits(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    let url = format!("{}/composition", ehr_url(&ehr_id));
+    let mut files: Vec<String> = std::fs::read_dir(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/templates"),
+    )
+    .unwrap()
+    .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+    .collect();
+    files.sort();
+    assert_eq!(files.len(), 15);
+    let mut failures = Vec::new();
+    for file in &files {
+        let answer = app.upload_template(file).await;
+        answer.expect(201);
+        let template_id = answer
+            .header("location")
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let example_url = format!("{BASE}/definition/template/adl1.4/{template_id}/example");
+        for (query, accept, content_type) in [
+            ("", "application/json", "application/json"),
+            ("?format=XML", "", "application/xml"),
+        ] {
+            let mut headers = vec![];
+            if !accept.is_empty() {
+                headers.push(("accept", accept));
+            }
+            let example = app
+                .call(
+                    Method::GET,
+                    &format!("{example_url}{query}"),
+                    &headers,
+                    Vec::new(),
+                )
+                .await;
+            if example.status != 200 {
+                failures.push(format!("{file} example {content_type}: {}", example.text()));
+                continue;
+            }
+            assert_eq!(
+                example.header("content-type"),
+                content_type,
+                "{file} {query}"
+            );
+            // Every form of the example commits, so it validates against its template.
+            let decoded_id = template_id.replace("%20", " ");
+            let answer = app
+                .call(
+                    Method::POST,
+                    &url,
+                    &[
+                        ("content-type", content_type),
+                        ("openehr-template-id", &decoded_id),
+                    ],
+                    example.body.clone(),
+                )
+                .await;
+            if answer.status != 201 {
+                failures.push(format!("{file} commit {content_type}: {}", answer.text()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    app.get(&format!("{BASE}/definition/template/adl1.4/nope/example"))
+        .await
+        .expect(404);
+}
+
+/// For every kind of constraint, a composition that breaks exactly that one (generated by
+/// `templates::example::mutations` from the template's example) is refused with 422 and a
+/// violation at the path of the broken node; the unbroken example commits.
+async fn each_kind_of_broken_constraint_is_refused_with_its_path(app: TestApp) {
+    use std::collections::BTreeSet;
+    use templates::example::{MutationKind, example, mutations};
+    let ehr_id = app.create_ehr().await;
+    let url = format!("{}/composition", ehr_url(&ehr_id));
+    let mut committed: BTreeSet<String> = BTreeSet::new();
+    let rm_mandatory = [
+        MutationKind::MissingMandatory,
+        MutationKind::CodedTextMissingDefiningCode,
+        MutationKind::EventTimeMissing,
+        MutationKind::IntervalEventWidthMissing,
+    ];
+    for file in [
+        "Test_all_types.opt",
+        "ehrn_vital_signs.v2.opt",
+        "ReSPECT-3.v0.opt",
+        "IDCR - Adverse Reaction List.v1.opt",
+        "IDCR - Problem List.v1.opt",
+        "minimal_action2.opt",
+        "minimal_instruction.opt",
+        "nested.en.v1.opt",
+        "ehrbase_multi_occurrence.de.opt",
+    ] {
+        app.upload_template(file).await.expect(201);
+        let template = templates::opt::parse(&testdata(&format!("templates/{file}"))).unwrap();
+        let valid = example(&template);
+        app.post_json(&url, &openehr_rm::json::to_vec(&valid), &[])
+            .await
+            .expect(201);
+        // One mutation of each kind per template is enough; the templates crate's property
+        // test runs tens of thousands against the validator directly.
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        for mutation in mutations(&template, &valid) {
+            let kind = format!("{:?}", mutation.kind);
+            if !seen.insert(kind.clone()) {
+                continue;
+            }
+            let answer = app
+                .post_json(&url, &openehr_rm::json::to_vec(&mutation.composition), &[])
+                .await;
+            // A composition missing an attribute the RM itself requires (a category, a coded
+            // text's defining code, an event's time) is not a readable COMPOSITION: it is
+            // refused before template validation, with 400 and the JSON path of the attribute.
+            if answer.status == 400 {
+                assert!(
+                    rm_mandatory.contains(&mutation.kind),
+                    "{file}, {kind} ({}): {}",
+                    mutation.description,
+                    answer.text()
+                );
+                assert_eq!(answer.error_code(), "invalid_rm_object");
+                let json_path = answer.json()["details"][0]["path"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                let attribute = |path: &str| path.rsplit('/').next().unwrap().to_owned();
+                assert_eq!(
+                    attribute(&json_path),
+                    attribute(&mutation.path),
+                    "{file}, {kind}"
+                );
+                committed.insert(kind);
+                continue;
+            }
+            assert_eq!(
+                answer.status,
+                422,
+                "{file}, {kind} ({}): {}",
+                mutation.description,
+                answer.text()
+            );
+            assert_eq!(answer.error_code(), "template_violation");
+            let paths: Vec<String> = answer.json()["details"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|detail| detail["path"].as_str().unwrap().to_owned())
+                .collect();
+            assert!(
+                paths.contains(&mutation.path),
+                "{file}, {kind} ({}): expected a violation at {}, got {paths:?}",
+                mutation.description,
+                mutation.path
+            );
+            committed.insert(kind);
+        }
+    }
+    let missing: Vec<String> = MutationKind::ALL
+        .iter()
+        .map(|kind| format!("{kind:?}"))
+        .filter(|kind| !committed.contains(kind))
+        .collect();
+    assert!(missing.is_empty(), "kinds never committed: {missing:?}");
 }

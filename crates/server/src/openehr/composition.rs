@@ -8,9 +8,10 @@ use store::{
 };
 use uuid::Uuid;
 
+use super::simplified::{FormatQuery, composition_from_body, output_format, render_composition};
 use super::{
-    AtTime, api_base, ehr_id, original_version_reply, parse_body, read_version, read_version_uid,
-    represent_data, revision_history_reply, stale, version_uid_for, versioned_reply,
+    AtTime, api_base, ehr_id, original_version_reply, read_version, read_version_uid,
+    revision_history_reply, stale, version_uid_for, versioned_reply,
 };
 use crate::AppState;
 use crate::auth::Caller;
@@ -46,7 +47,7 @@ pub(crate) async fn checked_template_id(
             format!("template \"{template_id}\" has not been uploaded"),
         ));
     };
-    let violations = templates::validate::validate(&template, composition);
+    let violations = templates::validate::validate(&template.template, composition);
     if !violations.is_empty() {
         let mut error = ApiError::new(
             ErrorCode::TemplateViolation,
@@ -80,36 +81,38 @@ fn reply_for(base: &str, ehr_id: Uuid, meta: &store::VersionMeta, status: Status
         .last_modified(meta.audit.time_committed)
 }
 
-/// The answer to a write, shaped by `Prefer`. `data` is the canonical JSON just committed.
-fn written(
+/// The answer to a write, shaped by `Prefer`, in the format the client asked for.
+async fn written(
+    state: &AppState,
     reply: Reply,
     stored: StoredVersion,
     prefer: Prefer,
-    accept: Format,
+    format: Format,
 ) -> ApiResult<Reply> {
     Ok(match prefer {
         Prefer::Minimal => reply,
-        Prefer::Identifier => reply.identifier(&version_uid(&stored.meta), accept),
+        Prefer::Identifier => reply.identifier(&version_uid(&stored.meta), format),
         Prefer::Representation => {
-            let body = represent_data(&stored, accept, "COMPOSITION", "composition")?;
-            reply.body(accept, body)
+            let body = render_composition(state, &stored.data, format).await?;
+            reply.body(format, body)
         }
     })
 }
 
-/// `POST /ehr/{ehr_id}/composition`
+/// `POST /ehr/{ehr_id}/composition`, in canonical JSON or XML, FLAT or STRUCTURED.
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     uri: OriginalUri,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(query): Query<FormatQuery>,
     prefer: Prefer,
-    Accept(accept): Accept,
     body: RawBody,
 ) -> ApiResult<Reply> {
     let ehr_id = ehr_id(&id)?;
-    let mut composition = parse_body(&body, "COMPOSITION")?;
+    let (mut composition, input) = composition_from_body(&state, &headers, &query, &body).await?;
+    let output = output_format(&query, &headers, Some(input))?;
     let template_id = checked_template_id(&state, &composition).await?;
     let lifecycle_state = version_header(&headers)?.unwrap_or(LifecycleState::Complete);
     let audit = new_audit(
@@ -146,20 +149,22 @@ pub async fn create(
         Err(error) => return Err(error.into()),
     };
     let reply = reply_for(api_base(&uri), ehr_id, &stored.meta, StatusCode::CREATED);
-    written(reply, stored, prefer, accept)
+    written(&state, reply, stored, prefer, output).await
 }
 
 /// `GET /ehr/{ehr_id}/composition/{uid}`: a version id, or an object id (latest or at time).
-/// A deleted composition answers 204.
+/// A deleted composition answers 204. Canonical JSON or XML, FLAT or STRUCTURED.
 pub async fn get(
     State(state): State<AppState>,
     _caller: Caller,
     uri: OriginalUri,
+    headers: HeaderMap,
     Path((id, uid)): Path<(String, String)>,
     Query(at): Query<AtTime>,
-    Accept(accept): Accept,
+    Query(query): Query<FormatQuery>,
 ) -> ApiResult<Reply> {
     let ehr_id = ehr_id(&id)?;
+    let format = output_format(&query, &headers, None)?;
     let stored = if uid.contains("::") {
         let uid = VersionUid::parse(&uid, "composition version uid")?;
         read_version_uid(&state, ehr_id, &uid, ObjectKind::Composition).await?
@@ -181,8 +186,8 @@ pub async fn get(
             ..reply
         });
     }
-    let body = represent_data(&stored, accept, "COMPOSITION", "composition")?;
-    Ok(reply.body(accept, body))
+    let body = render_composition(&state, &stored.data, format).await?;
+    Ok(reply.body(format, body))
 }
 
 /// Commits version `preceding + 1` of a composition; a stale `preceding` answers 412.
@@ -237,8 +242,8 @@ pub async fn update(
     uri: OriginalUri,
     headers: HeaderMap,
     Path((id, uid)): Path<(String, String)>,
+    Query(query): Query<FormatQuery>,
     prefer: Prefer,
-    Accept(accept): Accept,
     body: RawBody,
 ) -> ApiResult<Reply> {
     let ehr_id = ehr_id(&id)?;
@@ -246,7 +251,8 @@ pub async fn update(
     // Clients send the versioned object id; some send a version id of it.
     let object_id = parse_uuid(uid.split("::").next().unwrap_or(""), "composition id")?;
     let preceding = VersionUid::parse(&require_if_match(&headers)?, "if-match")?;
-    let mut composition = parse_body(&body, "COMPOSITION")?;
+    let (mut composition, input) = composition_from_body(&state, &headers, &query, &body).await?;
+    let output = output_format(&query, &headers, Some(input))?;
     // A body uid naming another object is a mistake; a placeholder uid is replaced.
     if let Some(body_object) = client_object_id(&composition)
         && body_object != object_id
@@ -308,7 +314,7 @@ pub async fn update(
         StatusCode::OK
     };
     let reply = reply_for(base, ehr_id, &stored.meta, status);
-    written(reply, stored, prefer, accept)
+    written(&state, reply, stored, prefer, output).await
 }
 
 /// `DELETE /ehr/{ehr_id}/composition/{preceding_version_uid}`: a new version in state deleted.

@@ -46,7 +46,7 @@ pub async fn upload_template(
     };
     let template_id = summary.template_id.clone();
     state.store.put_template(summary).await?;
-    state.remember_template(std::sync::Arc::new(template));
+    state.remember_template(template);
     let location = format!(
         "{}/definition/template/adl1.4/{}",
         api_base(&uri),
@@ -60,6 +60,29 @@ pub async fn upload_template(
         Prefer::Identifier => reply.identifier(&template_id, Format::Json),
         Prefer::Minimal => reply,
     })
+}
+
+/// `GET /definition/template/adl1.4/{template_id}/example`: a generated composition that
+/// validates against the template, as canonical JSON or XML, FLAT or STRUCTURED (`?format=`
+/// or `Accept`).
+pub async fn example_composition(
+    State(state): State<AppState>,
+    _caller: Caller,
+    headers: HeaderMap,
+    Path(template_id): Path<String>,
+    Query(query): Query<super::simplified::FormatQuery>,
+) -> ApiResult<Reply> {
+    let format = super::simplified::output_format(&query, &headers, None)?;
+    let known = state.template(&template_id).await?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::TemplateNotFound,
+            format!("template \"{template_id}\" does not exist"),
+        )
+    })?;
+    let example = templates::example::example(&known.template);
+    let canonical = openehr_rm::json::to_vec(&example);
+    let body = super::simplified::render_composition(&state, &canonical, format).await?;
+    Ok(Reply::new(StatusCode::OK).body(format, body))
 }
 
 /// `GET /definition/template/adl1.4`
@@ -120,10 +143,10 @@ pub async fn get_template(
     };
     if format == Format::Json {
         let template = state.template(&template_id).await?.ok_or_else(not_found)?;
-        let body = serde_json::to_vec(&templates::web_template::web_template(&template))
+        let body = serde_json::to_vec(&templates::web_template::web_template(&template.template))
             .unwrap_or_default();
         let mut reply = Reply::new(StatusCode::OK)
-            .etag(&template.template_id)
+            .etag(&template.template.template_id)
             .body(Format::Json, body);
         if wants_web_template {
             reply = reply.header(header::CONTENT_TYPE, WEB_TEMPLATE);

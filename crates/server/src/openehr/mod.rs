@@ -11,6 +11,7 @@ mod definition;
 mod directory;
 mod ehr;
 mod ehr_status;
+mod simplified;
 
 use axum::Router;
 use axum::http::Uri;
@@ -98,6 +99,10 @@ pub fn router() -> Router<AppState> {
             "/definition/template/adl1.4/{template_id}",
             get(definition::get_template),
         )
+        .route(
+            "/definition/template/adl1.4/{template_id}/example",
+            get(definition::example_composition),
+        )
         .route("/definition/query", get(definition::list_queries))
         .route(
             "/definition/query/{name}",
@@ -144,8 +149,8 @@ pub(crate) fn parse_body(body: &RawBody, expected_type: &str) -> ApiResult<RmObj
         ));
     }
     let object = match body.format_among(&[Format::Json, Format::Xml])? {
-        Format::Json => openehr_rm::json::from_slice(&body.bytes, expected_type)?,
         Format::Xml => openehr_rm::xml::from_slice(&body.bytes, expected_type)?,
+        _ => openehr_rm::json::from_slice(&body.bytes, expected_type)?,
     };
     Ok(object)
 }
@@ -241,7 +246,7 @@ pub(crate) fn represent_data(
     root_element: &str,
 ) -> ApiResult<Vec<u8>> {
     match accept {
-        Format::Json => Ok(stored.data.clone()),
+        Format::Json | Format::Flat | Format::Structured => Ok(stored.data.clone()),
         Format::Xml => {
             let object = openehr_rm::json::from_slice(&stored.data, rm_type).map_err(|error| {
                 ApiError::new(
