@@ -98,13 +98,16 @@ fn composition_command(command: CompositionCommand) -> anyhow::Result<()> {
         .extension()
         .is_some_and(|extension| extension.eq_ignore_ascii_case("xml"));
     let parsed = if is_xml {
-        openehr_rm::xml::from_slice(&bytes, "COMPOSITION")
+        openehr_rm::xml::from_slice_deferring_mandatory(&bytes, "COMPOSITION")
     } else {
-        openehr_rm::json::from_slice(&bytes, "COMPOSITION")
+        openehr_rm::json::from_slice_deferring_mandatory(&bytes, "COMPOSITION")
     }
     .map_err(|error| anyhow::anyhow!("{}: {error}", composition.display()))?;
     let violations = templates::validate::validate(&template, &parsed);
     if violations.is_empty() {
+        parsed
+            .check_mandatory_everywhere()
+            .map_err(|error| anyhow::anyhow!("{}: {error}", composition.display()))?;
         println!(
             "{}: conforms to template {}",
             composition.display(),

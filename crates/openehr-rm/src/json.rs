@@ -14,19 +14,61 @@ use crate::{RmError, RmErrorKind, RmObject, RmValue};
 
 /// Parses canonical JSON whose root is declared as `expected_type` (the root may be a subtype).
 pub fn from_slice(bytes: &[u8], expected_type: &str) -> Result<RmObject, RmError> {
+    read_slice(bytes, expected_type, Mandatory::Check)
+}
+
+/// Like [`from_slice`], but an absent mandatory attribute is left for a later check: for
+/// documents that are validated next (a composition against its template), so that what is
+/// missing is reported with the validator's paths, together with everything else.
+pub fn from_slice_deferring_mandatory(
+    bytes: &[u8],
+    expected_type: &str,
+) -> Result<RmObject, RmError> {
+    read_slice(bytes, expected_type, Mandatory::Defer)
+}
+
+fn read_slice(
+    bytes: &[u8],
+    expected_type: &str,
+    mandatory: Mandatory,
+) -> Result<RmObject, RmError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|error| RmError {
         kind: RmErrorKind::Syntax,
         path: "/".to_owned(),
         message: format!("malformed json: {error}"),
     })?;
-    from_value(&value, expected_type)
+    read_value(&value, expected_type, mandatory)
 }
 
 /// Reads an already parsed JSON value whose root is declared as `expected_type`.
 pub fn from_value(value: &Value, expected_type: &str) -> Result<RmObject, RmError> {
+    read_value(value, expected_type, Mandatory::Check)
+}
+
+/// [`from_value`] leaving absent mandatory attributes for a later check, as
+/// [`from_slice_deferring_mandatory`] does.
+pub fn from_value_deferring_mandatory(
+    value: &Value,
+    expected_type: &str,
+) -> Result<RmObject, RmError> {
+    read_value(value, expected_type, Mandatory::Defer)
+}
+
+fn read_value(
+    value: &Value,
+    expected_type: &str,
+    mandatory: Mandatory,
+) -> Result<RmObject, RmError> {
     declared_class(expected_type)
-        .and_then(|declared| read_object(value, declared))
+        .and_then(|declared| read_object(value, declared, mandatory))
         .map_err(RmError::finish)
+}
+
+/// Whether reading checks that mandatory attributes are present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mandatory {
+    Check,
+    Defer,
 }
 
 /// The class id for a declared root type; `Any` admits every class.
@@ -83,7 +125,7 @@ fn describe(value: &Value) -> &'static str {
     }
 }
 
-fn read_object(value: &Value, declared: u16) -> Result<RmObject, RmError> {
+fn read_object(value: &Value, declared: u16, mandatory: Mandatory) -> Result<RmObject, RmError> {
     let Value::Object(map) = value else {
         return Err(expected("an object", describe(value)));
     };
@@ -106,28 +148,41 @@ fn read_object(value: &Value, declared: u16) -> Result<RmObject, RmError> {
             .within(key));
         };
         let attribute = &class.attributes[index];
-        let value = read_attribute(attribute, value).map_err(|error| error.within(key))?;
+        let value =
+            read_attribute(attribute, value, mandatory).map_err(|error| error.within(key))?;
         object.insert(index, value);
     }
-    object.check_mandatory()?;
+    if mandatory == Mandatory::Check {
+        object.check_mandatory()?;
+    }
     Ok(object)
 }
 
-fn read_attribute(attribute: &AttributeDef, value: &Value) -> Result<RmValue, RmError> {
+fn read_attribute(
+    attribute: &AttributeDef,
+    value: &Value,
+    mandatory: Mandatory,
+) -> Result<RmValue, RmError> {
     if !attribute.list {
-        return read_single(attribute, value);
+        return read_single(attribute, value, mandatory);
     }
     let Value::Array(items) = value else {
         return Err(expected("an array", describe(value)));
     };
     let mut list = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        list.push(read_single(attribute, item).map_err(|error| error.within_index(index))?);
+        list.push(
+            read_single(attribute, item, mandatory).map_err(|error| error.within_index(index))?,
+        );
     }
     Ok(RmValue::List(list))
 }
 
-fn read_single(attribute: &AttributeDef, value: &Value) -> Result<RmValue, RmError> {
+fn read_single(
+    attribute: &AttributeDef,
+    value: &Value,
+    mandatory: Mandatory,
+) -> Result<RmValue, RmError> {
     match (attribute.kind, value) {
         (ValueKind::String, Value::String(text)) => Ok(RmValue::String(text.clone())),
         (ValueKind::Boolean, Value::Bool(flag)) => Ok(RmValue::Boolean(*flag)),
@@ -154,6 +209,7 @@ fn read_single(attribute: &AttributeDef, value: &Value) -> Result<RmValue, RmErr
         (ValueKind::Object, value) => Ok(RmValue::Object(Box::new(read_object(
             value,
             attribute.class,
+            mandatory,
         )?))),
         (kind, value) => Err(expected(kind_phrase(kind), describe(value))),
     }

@@ -176,6 +176,28 @@ impl RmObject {
             .map(move |(index, value)| (&definitions[usize::from(*index)], value))
     }
 
+    /// The first mandatory attribute absent anywhere in the tree under this object (this
+    /// one included), as an error at its JSON path, in document order.
+    pub fn check_mandatory_everywhere(&self) -> Result<(), RmError> {
+        self.check_mandatory()?;
+        for (attribute, value) in self.attributes() {
+            let check = |value: &RmValue| match value {
+                RmValue::Object(child) => child.check_mandatory_everywhere(),
+                _ => Ok(()),
+            };
+            match value {
+                RmValue::List(items) => {
+                    for (index, item) in items.iter().enumerate() {
+                        check(item)
+                            .map_err(|error| error.within_index(index).within(attribute.name))?;
+                    }
+                }
+                other => check(other).map_err(|error| error.within(attribute.name))?,
+            }
+        }
+        Ok(())
+    }
+
     /// The first mandatory attribute that is absent, as an error at its path.
     pub fn check_mandatory(&self) -> Result<(), RmError> {
         let definition = self.class_def();

@@ -11,7 +11,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::QName;
 use quick_xml::reader::Reader;
 
-use crate::json::{declared_class, runtime_class};
+use crate::json::{Mandatory, declared_class, runtime_class};
 use crate::model::{AttributeDef, ValueKind};
 use crate::object::expected;
 use crate::{RmError, RmErrorKind, RmObject, RmValue};
@@ -21,10 +21,28 @@ const XSI_NAMESPACE: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
 /// Parses canonical XML whose root element is declared as `expected_type`.
 pub fn from_slice(bytes: &[u8], expected_type: &str) -> Result<RmObject, RmError> {
+    read_slice(bytes, expected_type, Mandatory::Check)
+}
+
+/// Like [`from_slice`], but an absent mandatory attribute is left for a later check, as
+/// [`crate::json::from_slice_deferring_mandatory`] does.
+pub fn from_slice_deferring_mandatory(
+    bytes: &[u8],
+    expected_type: &str,
+) -> Result<RmObject, RmError> {
+    read_slice(bytes, expected_type, Mandatory::Defer)
+}
+
+fn read_slice(
+    bytes: &[u8],
+    expected_type: &str,
+    mandatory: Mandatory,
+) -> Result<RmObject, RmError> {
     let declared = declared_class(expected_type).map_err(RmError::finish)?;
     let mut parser = Parser {
         reader: Reader::from_reader(bytes),
         input: bytes,
+        mandatory,
     };
     let root = loop {
         match parser.next()? {
@@ -53,6 +71,7 @@ pub fn from_slice(bytes: &[u8], expected_type: &str) -> Result<RmObject, RmError
 struct Parser<'input> {
     reader: Reader<&'input [u8]>,
     input: &'input [u8],
+    mandatory: Mandatory,
 }
 
 fn is_blank(bytes: &[u8]) -> bool {
@@ -130,7 +149,9 @@ impl<'input> Parser<'input> {
         if !empty {
             self.read_children(&mut object)?;
         }
-        object.check_mandatory()?;
+        if self.mandatory == Mandatory::Check {
+            object.check_mandatory()?;
+        }
         Ok(object)
     }
 

@@ -594,9 +594,12 @@ impl<'a> Validator<'a> {
                     let null_element = attribute == "value"
                         && object.type_name() == "ELEMENT"
                         && object.get("null_flavour").is_some();
-                    // Only attributes the RM class has can be present at all.
-                    let known = object.class_def().attribute(attribute).is_some();
-                    if mandatory && !null_element && known {
+                    // Only attributes the RM class has can be present at all; one the RM
+                    // itself requires is reported by `rm_invariants` already.
+                    let definition = object.class_def().attribute(attribute);
+                    let known = definition.is_some();
+                    let required_by_rm = definition.is_some_and(|definition| definition.mandatory);
+                    if mandatory && !null_element && known && !required_by_rm {
                         self.steps.push(Step::Single {
                             attribute,
                             value: None,
@@ -1126,6 +1129,28 @@ impl<'a> Validator<'a> {
     /// The RM invariants that matter for safety, checked on every object whatever the template
     /// says about it.
     fn rm_invariants(&mut self, object: &RmObject) {
+        let is_event = matches!(object.type_name(), "POINT_EVENT" | "INTERVAL_EVENT");
+        let is_coded = object.type_name() == "DV_CODED_TEXT";
+        for attribute in object.class_def().attributes {
+            // An event's time and width, and a coded text's code, have their own messages.
+            let own_message = (is_event && matches!(attribute.name, "time" | "width"))
+                || (is_coded && attribute.name == "defining_code");
+            if attribute.mandatory && !own_message && object.get(attribute.name).is_none() {
+                self.steps.push(Step::Single {
+                    attribute: attribute.name,
+                    value: None,
+                });
+                self.report(
+                    "",
+                    format!(
+                        "missing mandatory attribute \"{}\" of {}",
+                        attribute.name,
+                        object.type_name()
+                    ),
+                );
+                self.steps.pop();
+            }
+        }
         match object.type_name() {
             "COMPOSITION" => {
                 let is_event = object

@@ -66,6 +66,10 @@ pub(crate) async fn checked_template_id(
             .collect();
         return Err(error);
     }
+    // Reading deferred the RM's mandatory attributes to the validator, which reports them on
+    // every object it visits; this catches any it did not visit, so nothing incomplete is
+    // ever stored.
+    composition.check_mandatory_everywhere()?;
     Ok(template_id.to_owned())
 }
 

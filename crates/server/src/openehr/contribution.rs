@@ -171,8 +171,13 @@ async fn new_version(
             let kind = ObjectKind::parse(type_name).ok_or_else(|| {
                 bad(at("/data/_type"), format!("a contribution can hold COMPOSITION, EHR_STATUS or FOLDER versions, not {type_name}"))
             })?;
-            let object = openehr_rm::json::from_value(data, type_name)
-                .map_err(|error| ApiError::from(error).under(&at("/data")))?;
+            // A composition's absent mandatory attributes are reported by its validation.
+            let object = if kind == ObjectKind::Composition {
+                openehr_rm::json::from_value_deferring_mandatory(data, type_name)
+            } else {
+                openehr_rm::json::from_value(data, type_name)
+            }
+            .map_err(|error| ApiError::from(error).under(&at("/data")))?;
             (kind, object)
         }
         None => {

@@ -155,6 +155,23 @@ pub(crate) fn parse_body(body: &RawBody, expected_type: &str) -> ApiResult<RmObj
     Ok(object)
 }
 
+/// A composition from a canonical JSON or XML body. An absent mandatory attribute is not a
+/// reading error here: the template validation that every composition goes through next
+/// reports it with its AQL path (422), with every other violation.
+pub(crate) fn parse_composition_body(body: &RawBody) -> ApiResult<RmObject> {
+    if body.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::MalformedBody,
+            "the request body is empty; a COMPOSITION is required",
+        ));
+    }
+    let object = match body.format_among(&[Format::Json, Format::Xml])? {
+        Format::Xml => openehr_rm::xml::from_slice_deferring_mandatory(&body.bytes, "COMPOSITION")?,
+        _ => openehr_rm::json::from_slice_deferring_mandatory(&body.bytes, "COMPOSITION")?,
+    };
+    Ok(object)
+}
+
 fn kind_name(kind: ObjectKind) -> &'static str {
     match kind {
         ObjectKind::Composition => "composition",

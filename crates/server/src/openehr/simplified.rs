@@ -113,7 +113,7 @@ pub(crate) async fn composition_from_body(
 ) -> ApiResult<(RmObject, Format)> {
     let format = input_format(query, body)?;
     if matches!(format, Format::Json | Format::Xml) {
-        return Ok((super::parse_body(body, "COMPOSITION")?, format));
+        return Ok((super::parse_composition_body(body)?, format));
     }
     let name = if format == Format::Flat {
         "flat"

@@ -1061,3 +1061,39 @@ fn internal_references_validate_against_their_target() {
         )],
     );
 }
+
+#[test]
+fn every_mandatory_rm_attribute_is_reported_once_with_its_path() {
+    let template = template_with(multiple("items", 0, None, vec![element("at0004", vec![])]));
+    let document = composition_json(json!([event(json!([item(
+        "at0004",
+        "element",
+        text("x")
+    )]))]));
+    // Compositions read with their mandatory attributes deferred arrive here incomplete.
+    let mut composition = parse(&document);
+    composition.remove("language");
+    object_at(&mut composition, &["content"]).remove("encoding");
+    object_at(
+        &mut composition,
+        &["content", "data", "events", "data", "items"],
+    )
+    .remove("name");
+    assert_eq!(
+        found(&template, &composition),
+        expected(&[
+            (
+                "/language",
+                "missing mandatory attribute \"language\" of COMPOSITION"
+            ),
+            (
+                "/content[openEHR-EHR-OBSERVATION.test.v1]/encoding",
+                "missing mandatory attribute \"encoding\" of OBSERVATION"
+            ),
+            (
+                "{tree}/items[at0004]/name",
+                "missing mandatory attribute \"name\" of ELEMENT"
+            ),
+        ])
+    );
+}
