@@ -628,3 +628,113 @@ fn links_and_relationships_round_trip() {
         assert_eq!(flat_again.get(&key), flat.get(&key), "{key}");
     }
 }
+
+/// Every template in testdata/templates, parsed.
+fn all_templates() -> Vec<(String, templates::model::Template)> {
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/templates");
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .expect("testdata/templates")
+        .map(|entry| entry.expect("directory entry").file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".opt"))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let template = templates::opt::parse(&read("templates", &name))
+                .unwrap_or_else(|error| panic!("{name}: {error}"));
+            (name, template)
+        })
+        .collect()
+}
+
+/// The one example FLAT cannot write: in ehrbase_blood_pressure_simple.de.v0 the example
+/// fills the open archetype slot of CLUSTER.sample_device.v1 (`items[at0007]`) with
+/// CLUSTER.device.v1, and the web template has no node there, so there is no FLAT path for
+/// it. The example generator is being changed not to fill optional open slots; until then
+/// that template is skipped, and only for exactly this error.
+fn fills_open_slot(name: &str, errors: &[templates::flat::FormatError]) -> bool {
+    name == "ehrbase_blood_pressure_simple.de.v0.opt"
+        && errors.iter().all(|error| {
+            error
+                .path
+                .ends_with("/items[openEHR-EHR-CLUSTER.device.v1]")
+                && error.message == "the template has no node for this object"
+        })
+}
+
+/// The example of every template goes to FLAT and back to a composition that validates,
+/// and FLAT is then a fixpoint; the same through STRUCTURED.
+#[test]
+fn examples_of_every_template_round_trip() {
+    let mut failures = Vec::new();
+    for (name, template) in all_templates() {
+        let format = FlatFormat::new(&template);
+        let composition = templates::example::example(&template);
+        let flat = match format.from_canonical(&composition) {
+            Ok(flat) => flat,
+            Err(errors) if fills_open_slot(&name, &errors) => continue,
+            Err(errors) => {
+                failures.push(format!("{name}: to flat: {errors:#?}"));
+                continue;
+            }
+        };
+        let back = match format.to_canonical(&flat, &defaults()) {
+            Ok(back) => back,
+            Err(errors) => {
+                failures.push(format!("{name}: from flat: {errors:#?}"));
+                continue;
+            }
+        };
+        let violations: Vec<String> = validate(&template, &back)
+            .into_iter()
+            .map(|violation| format!("{}: {}", violation.path, violation.message))
+            .collect();
+        if !violations.is_empty() {
+            failures.push(format!("{name}: violations {violations:#?}"));
+        }
+        match format.from_canonical(&back) {
+            Ok(again) if again == flat => {}
+            Ok(again) => failures.push(format!(
+                "{name}: flat is not a fixpoint\n{}",
+                diff(&Value::Object(flat.clone()), &Value::Object(again), "")
+            )),
+            Err(errors) => failures.push(format!("{name}: back to flat: {errors:#?}")),
+        }
+
+        let structured = match format.structured_from_canonical(&composition) {
+            Ok(structured) => structured,
+            Err(errors) => {
+                failures.push(format!("{name}: to structured: {errors:#?}"));
+                continue;
+            }
+        };
+        let back = match format.structured_to_canonical(&structured, &defaults()) {
+            Ok(back) => back,
+            Err(errors) => {
+                failures.push(format!("{name}: from structured: {errors:#?}"));
+                continue;
+            }
+        };
+        let violations = validate(&template, &back);
+        if !violations.is_empty() {
+            failures.push(format!(
+                "{name}: structured violations {:#?}",
+                violations
+                    .iter()
+                    .map(|violation| format!("{}: {}", violation.path, violation.message))
+                    .collect::<Vec<_>>()
+            ));
+        }
+        match format.structured_from_canonical(&back) {
+            Ok(again) if again == structured => {}
+            Ok(again) => failures.push(format!(
+                "{name}: structured is not a fixpoint\n{}",
+                diff(&structured, &again, "")
+            )),
+            Err(errors) => failures.push(format!("{name}: back to structured: {errors:#?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

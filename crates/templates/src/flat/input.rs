@@ -580,14 +580,18 @@ impl Builder<'_> {
         if let Some(node_id) = &step.node_id {
             let node_id = step.archetype_id.as_ref().unwrap_or(node_id);
             if created.set("archetype_node_id", text(node_id)).is_ok() {
-                let name = step.name.as_deref().or_else(|| {
-                    localized(&step.names, self.language(), &self.format.default_language)
-                });
                 set(
                     &mut created,
                     "name",
-                    boxed(dv_text(name.unwrap_or(node_id))),
+                    boxed(self.default_name(step, node_id)),
                 );
+            }
+        }
+        for structure in &step.required {
+            if created.get(&structure.attribute).is_none()
+                && let Some(empty) = self.step_object(structure)
+            {
+                set(&mut created, &structure.attribute, boxed(empty));
             }
         }
         if let Some(archetype_id) = &step.archetype_id {
@@ -599,6 +603,17 @@ impl Builder<'_> {
             set(&mut created, "archetype_details", boxed(details));
         }
         Some(created)
+    }
+
+    /// The name input gives an object when no `_name` key does: the template's coded name
+    /// when it fixes one code, else the name of the path or the term of the node id.
+    pub(super) fn default_name(&self, step: &Step, node_id: &str) -> RmObject {
+        default_name(
+            step,
+            node_id,
+            self.language(),
+            &self.format.default_language,
+        )
     }
 
     /// The own object of a complex node, with its children placed.
@@ -1727,6 +1742,31 @@ impl Builder<'_> {
     }
 }
 
+/// See [`Builder::default_name`]; output compares against it.
+pub(super) fn default_name(
+    step: &Step,
+    node_id: &str,
+    language: &str,
+    default_language: &str,
+) -> RmObject {
+    if let Some(code) = step.fixed_name_code() {
+        let terminology = step
+            .coded_name
+            .as_ref()
+            .and_then(|coded| coded.terminology.as_deref())
+            .unwrap_or("local");
+        let label = localized(&code.labels, language, default_language)
+            .or(step.name.as_deref())
+            .unwrap_or(&code.code);
+        return coded_text(label, terminology, &code.code);
+    }
+    let name = step
+        .name
+        .as_deref()
+        .or_else(|| localized(&step.names, language, default_language));
+    dv_text(name.unwrap_or(node_id))
+}
+
 fn is_structure(object: &RmObject) -> bool {
     object.get("archetype_node_id").is_some()
 }
@@ -1994,16 +2034,7 @@ fn find_or_create<'o>(
             }
             None => true,
         };
-        let name_ok = match &step.name {
-            Some(name) => {
-                object
-                    .get_object("name")
-                    .and_then(|text| text.get_str("value"))
-                    == Some(name.as_str())
-            }
-            None => true,
-        };
-        node_ok && name_ok
+        node_ok && step.name_matches(object)
     };
     let existing = match parent.get(&step.attribute) {
         Some(RmValue::List(items)) => items

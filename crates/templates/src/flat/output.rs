@@ -12,7 +12,8 @@
 //! template: `archetype_node_id`, the `name` of archetyped objects (FLAT has no name
 //! override here, see the module docs), `archetype_details`, the type of a party
 //! reference and of its id. Empty ITEM_TREE/ITEM_LIST/ITEM_TABLE/HISTORY objects that the
-//! web template has no node for are skipped: they carry nothing (see [`empty_structure`]).
+//! web template has no node for are skipped: they carry nothing (see [`empty_structure`]),
+//! and input recreates the mandatory ones from the template.
 
 use std::collections::HashSet;
 
@@ -240,17 +241,7 @@ fn step_matches(step: &Step, object: &RmObject) -> bool {
         }
         None => true,
     };
-    let name_ok = match &step.name {
-        Some(name) => name_of(object) == Some(name.as_str()),
-        None => true,
-    };
-    node_ok && name_ok
-}
-
-fn name_of(object: &RmObject) -> Option<&str> {
-    object
-        .get_object("name")
-        .and_then(|name| name.get_str("value"))
+    node_ok && step.name_matches(object)
 }
 
 /// The type of a value as the web template names it: an interval with its bounds' type.
