@@ -309,6 +309,10 @@ fn extra_allowed(node: &Node, extra: &str) -> bool {
     match extra {
         "_uid" | "_link" => own != "EVENT_CONTEXT" && !node.is_value() || node.inner.is_some(),
         "_null_flavour" => own == "ELEMENT",
+        "_name" => {
+            node.steps.last().is_some_and(|step| step.node_id.is_some())
+                && (!node.is_value() || node.inner.is_some())
+        }
         "_end_time" | "_health_care_facility" => own == "EVENT_CONTEXT",
         "_participation" => own == "EVENT_CONTEXT",
         "_history_origin" => own == "OBSERVATION",
@@ -663,7 +667,7 @@ impl Builder<'_> {
                 errors.push(FormatError::new(child_path, message));
             }
         }
-        self.extras(own_object, instance, errors);
+        self.extras(own_object, node.steps.last(), instance, errors);
         own
     }
 
@@ -725,7 +729,7 @@ impl Builder<'_> {
                 if let Some(value) = value {
                     set(&mut element, "value", boxed(value));
                 }
-                self.extras(&mut element, instance, errors);
+                self.extras(&mut element, Some(element_step), instance, errors);
                 Some(element)
             }
             None => {
@@ -805,7 +809,7 @@ impl Builder<'_> {
             }
             set(&mut element, "value", boxed(interval));
         }
-        self.extras(&mut element, instance, errors);
+        self.extras(&mut element, Some(element_step), instance, errors);
         Some(element)
     }
 
@@ -1204,8 +1208,15 @@ impl Builder<'_> {
         None
     }
 
-    /// Underscore attributes of an instance set on its own object.
-    fn extras(&self, own: &mut RmObject, instance: &Instance, errors: &mut Vec<FormatError>) {
+    /// Underscore attributes of an instance set on its own object (created through
+    /// `own_step`).
+    fn extras(
+        &self,
+        own: &mut RmObject,
+        own_step: Option<&Step>,
+        instance: &Instance,
+        errors: &mut Vec<FormatError>,
+    ) {
         let mut participations = Vec::new();
         let mut other_participations = Vec::new();
         let mut links = Vec::new();
@@ -1229,6 +1240,55 @@ impl Builder<'_> {
                     }
                 };
                 match *name {
+                    "_name" => {
+                        // The SDK's name override; coded when a code is given.
+                        only(&["", "code", "value", "terminology"])?;
+                        let coded = own_step.and_then(|step| step.coded_name.as_ref());
+                        let value = text_of("value")?.or(text_of("")?);
+                        let terminology = text_of("terminology")?;
+                        let name = match text_of("code")? {
+                            Some(code) => {
+                                let terminology = terminology
+                                    .or(coded.and_then(|coded| coded.terminology.as_deref()))
+                                    .unwrap_or("local");
+                                let label = match value {
+                                    Some(value) => value.to_owned(),
+                                    None => coded
+                                        .and_then(|coded| {
+                                            coded.codes.iter().find(|entry| entry.code == code)
+                                        })
+                                        .and_then(|entry| {
+                                            localized(
+                                                &entry.labels,
+                                                self.language(),
+                                                &self.format.default_language,
+                                            )
+                                        })
+                                        .map(str::to_owned)
+                                        .ok_or_else(|| {
+                                            FormatError::new(
+                                                key,
+                                                format!("unknown code \"{code}\" and no |value"),
+                                            )
+                                        })?,
+                                };
+                                coded_text(&label, terminology, code)
+                            }
+                            None if terminology.is_some() => {
+                                return Err(FormatError::new(key, "\"_name\" needs |code"));
+                            }
+                            None => match value {
+                                Some(value) => dv_text(value),
+                                None => {
+                                    return Err(FormatError::new(
+                                        key,
+                                        "\"_name\" needs |code or |value",
+                                    ));
+                                }
+                            },
+                        };
+                        set(own, "name", boxed(name));
+                    }
                     "_uid" => {
                         only(&[""])?;
                         let mut id = object("HIER_OBJECT_ID");
