@@ -1,9 +1,12 @@
 //! Generated compositions against the validator: examples and random compositions of every
-//! template validate, and every single-constraint mutation is reported at its path.
+//! template validate, and every single-constraint mutation is reported at its path. Examples
+//! also show only what the template defines: no invented archetypes, so they convert to FLAT.
 
-use openehr_rm::RmObject;
+use std::collections::BTreeSet;
+
+use openehr_rm::{RmObject, RmValue};
 use templates::example::{example, random};
-use templates::model::Template;
+use templates::model::{AttributeConstraint, ObjectConstraint, ObjectKind, Template};
 use templates::validate::validate;
 
 fn templates() -> Vec<(String, Template)> {
@@ -76,6 +79,169 @@ fn examples_validate() {
             composition,
             example(&template),
             "{name}: example is deterministic"
+        );
+    }
+}
+
+/// The archetype ids of the constraint tree's archetype roots.
+fn template_archetypes(constraint: &ObjectConstraint, ids: &mut BTreeSet<String>) {
+    if let ObjectKind::ArchetypeRoot { archetype_id, .. } = &constraint.kind {
+        ids.insert(archetype_id.clone());
+    }
+    for attribute in constraint.attributes() {
+        for child in &attribute.children {
+            template_archetypes(child, ids);
+        }
+    }
+}
+
+/// The archetype roots of a composition (objects with `archetype_details`), by path and id.
+fn composition_archetypes(object: &RmObject, path: &str, roots: &mut Vec<(String, String)>) {
+    if let Some(id) = object
+        .get_object("archetype_details")
+        .and_then(|details| details.get_object("archetype_id"))
+        .and_then(|id| id.get_str("value"))
+    {
+        roots.push((path.to_owned(), id.to_owned()));
+    }
+    for (definition, value) in object.attributes() {
+        let members = match value {
+            RmValue::Object(child) => vec![&**child],
+            RmValue::List(members) => members
+                .iter()
+                .filter_map(|member| match member {
+                    RmValue::Object(child) => Some(&**child),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for child in members {
+            let node = child.get_str("archetype_node_id").unwrap_or_default();
+            composition_archetypes(child, &format!("{path}/{}[{node}]", definition.name), roots);
+        }
+    }
+}
+
+/// The example shows what the template defines: every archetype in it is one the template
+/// uses, none is made up to fill an open slot.
+#[test]
+fn examples_invent_no_archetypes() {
+    let mut invented = Vec::new();
+    for (name, template) in templates() {
+        let mut known = BTreeSet::new();
+        template_archetypes(&template.root, &mut known);
+        let mut roots = Vec::new();
+        composition_archetypes(&example(&template), "", &mut roots);
+        assert!(!roots.is_empty(), "{name}: the example has archetype roots");
+        invented.extend(
+            roots
+                .into_iter()
+                .filter(|(_, id)| !known.contains(id))
+                .map(|(path, id)| format!("{name}: {id} at {path}")),
+        );
+    }
+    assert!(
+        invented.is_empty(),
+        "invented archetypes:\n{}",
+        invented.join("\n")
+    );
+}
+
+/// The example endpoint serves the example in FLAT too: it has nothing the web template has
+/// no node for (content of an open slot has none).
+#[test]
+fn examples_convert_to_flat() {
+    for (name, template) in templates() {
+        let format = templates::flat::FlatFormat::new(&template);
+        if let Err(errors) = format.from_canonical(&example(&template)) {
+            panic!("{name}: {errors:#?}");
+        }
+    }
+}
+
+/// Makes the CLUSTER at0007 of the sample_device archetype in the blood pressure template
+/// (items: an optional slot for `openEHR-EHR-CLUSTER.device.v1`, nothing else) required,
+/// with every node and attribute above it when `chain` is set, or its slot's occurrences
+/// `1..*` otherwise. Returns whether it was found.
+fn require_components(constraint: &mut ObjectConstraint, in_device: bool, chain: bool) -> bool {
+    let in_device = in_device || constraint.node_id == "openEHR-EHR-CLUSTER.sample_device.v1";
+    if in_device && constraint.node_id == "at0007" {
+        if chain {
+            constraint.occurrences.lower = Some(1);
+        } else {
+            for attribute in attributes_mut(constraint) {
+                for child in &mut attribute.children {
+                    if matches!(child.kind, ObjectKind::Slot { .. }) {
+                        child.occurrences.lower = Some(1);
+                    }
+                }
+            }
+        }
+        return true;
+    }
+    for attribute in attributes_mut(constraint) {
+        for child in &mut attribute.children {
+            if require_components(child, in_device, chain) {
+                if chain {
+                    attribute.existence.lower = Some(1);
+                    child.occurrences.lower = Some(1);
+                }
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn attributes_mut(constraint: &mut ObjectConstraint) -> &mut [AttributeConstraint] {
+    match &mut constraint.kind {
+        ObjectKind::Complex { attributes } | ObjectKind::ArchetypeRoot { attributes, .. } => {
+            attributes
+        }
+        _ => &mut [],
+    }
+}
+
+/// An open slot is filled in the example only when it must be: an optional node that only
+/// an invented archetype could make RM-valid is left out, a required one (here the whole
+/// way from the root) gets the filler, and so does a slot whose occurrences require it.
+#[test]
+fn example_fills_a_slot_only_when_required() {
+    let (name, template) = templates()
+        .into_iter()
+        .find(|(name, _)| name == "ehrbase_blood_pressure_simple.de.v0.opt")
+        .expect("ehrbase_blood_pressure_simple.de.v0.opt");
+    let device_paths = |template: &Template| {
+        let mut roots = Vec::new();
+        composition_archetypes(&example(template), "", &mut roots);
+        roots
+            .into_iter()
+            .filter(|(_, id)| id == "openEHR-EHR-CLUSTER.device.v1")
+            .map(|(path, _)| path)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(device_paths(&template), Vec::<String>::new(), "{name}");
+
+    for chain in [true, false] {
+        let mut required = template.clone();
+        assert!(require_components(&mut required.root, false, chain));
+        let composition = example(&required);
+        assert_valid(
+            &name,
+            &format!("required, chain {chain}"),
+            &required,
+            &composition,
+        );
+        let paths = device_paths(&required);
+        assert_eq!(paths.len(), 1, "chain {chain}: {paths:?}");
+        assert!(
+            paths[0].ends_with(
+                "/items[openEHR-EHR-CLUSTER.sample_device.v1]/items[at0007]\
+                 /items[openEHR-EHR-CLUSTER.device.v1]"
+            ),
+            "chain {chain}: {}",
+            paths[0]
         );
     }
 }

@@ -1,5 +1,6 @@
 //! Building compositions from the constraint tree: one walk for both the example (no random
-//! source: first choices, optional nodes present) and random compositions.
+//! source: first choices, optional nodes present, optional slots empty) and random
+//! compositions.
 
 use openehr_rm::model::{self, AttributeDef, ValueKind};
 use openehr_rm::{RmObject, RmValue};
@@ -25,6 +26,13 @@ pub(crate) struct Generator<'t> {
     /// code texts, and internal references resolve in them.
     roots: Vec<&'t ObjectConstraint>,
     depth: usize,
+    /// How many of the enclosing nodes the example could leave out (optional members and
+    /// attributes, alternatives of a choice), which is where a node that could only be
+    /// built around an invented slot filler goes instead.
+    droppable_depth: usize,
+    /// Set inside such a node when it would need an invented slot filler; the innermost
+    /// droppable scope catches it and leaves the node out.
+    invented: bool,
 }
 
 fn object_value(object: RmObject) -> RmValue {
@@ -345,6 +353,8 @@ impl<'t> Generator<'t> {
             rng,
             roots: Vec::new(),
             depth: 0,
+            droppable_depth: 0,
+            invented: false,
         }
     }
 
@@ -377,6 +387,48 @@ impl<'t> Generator<'t> {
 
     fn is_random(&self) -> bool {
         self.rng.is_some()
+    }
+
+    /// Runs `build` as a part of the example that can be left out, reporting whether it
+    /// needed an invented slot filler (then the caller leaves it out). Random compositions
+    /// never need one: they fill slots freely.
+    fn droppable<R>(&mut self, build: impl FnOnce(&mut Self) -> R) -> (R, bool) {
+        let outer = std::mem::take(&mut self.invented);
+        self.droppable_depth += 1;
+        let result = build(self);
+        self.droppable_depth -= 1;
+        let invented = std::mem::replace(&mut self.invented, outer);
+        (result, invented)
+    }
+
+    /// The first of `candidates` that builds and is `accepted`, by index, preferring one
+    /// without an invented slot filler. When every candidate needs one, the enclosing
+    /// droppable node is left out instead; only when there is none (the template and the
+    /// RM require this node all the way up) is a candidate built with the filler.
+    fn build_alternative(
+        &mut self,
+        candidates: &[(usize, &'t ObjectConstraint)],
+        accept: impl Fn(&RmObject) -> bool,
+    ) -> Option<(usize, RmObject)> {
+        let mut needs_filler = false;
+        for &(index, candidate) in candidates {
+            match self.droppable(|this| this.build(candidate)) {
+                (Some(built), false) if accept(&built) => return Some((index, built)),
+                (_, invented) => needs_filler |= invented,
+            }
+        }
+        if !needs_filler {
+            return None;
+        }
+        if self.droppable_depth > 0 {
+            self.invented = true;
+            return None;
+        }
+        candidates.iter().find_map(|&(index, candidate)| {
+            self.build(candidate)
+                .filter(|built| accept(built))
+                .map(|built| (index, built))
+        })
     }
 
     /// The term text of a code in the innermost archetype's terminology.
@@ -540,6 +592,24 @@ impl<'t> Generator<'t> {
         if !mandatory && !self.include_optional() {
             return;
         }
+        if mandatory {
+            self.fill_attribute(object, constraint, definition, true);
+            return;
+        }
+        let ((), invented) =
+            self.droppable(|this| this.fill_attribute(object, constraint, definition, false));
+        if invented {
+            let _ = object.remove(&constraint.name);
+        }
+    }
+
+    fn fill_attribute(
+        &mut self,
+        object: &mut RmObject,
+        constraint: &'t AttributeConstraint,
+        definition: &'static AttributeDef,
+        mandatory: bool,
+    ) {
         if definition.list {
             self.container(object, constraint, definition, mandatory);
         } else if definition.kind == ValueKind::Object {
@@ -561,15 +631,18 @@ impl<'t> Generator<'t> {
         } else {
             // The chosen alternative first, then the others in order, for one that builds.
             let first = self.choose(children.len());
-            (0..children.len())
-                .map(|offset| (first + offset) % children.len())
-                .find_map(|index| {
-                    self.build(&children[index]).filter(|built| {
-                        definition.class == model::ANY_CLASS
-                            || model::class_id(built.type_name())
-                                .is_some_and(|id| model::conforms(id, definition.class))
-                    })
+            let candidates: Vec<_> = (0..children.len())
+                .map(|offset| {
+                    let index = (first + offset) % children.len();
+                    (index, &children[index])
                 })
+                .collect();
+            self.build_alternative(&candidates, |built| {
+                definition.class == model::ANY_CLASS
+                    || model::class_id(built.type_name())
+                        .is_some_and(|id| model::conforms(id, definition.class))
+            })
+            .map(|(_, built)| built)
         };
         if let Some(value) = value {
             put(object, &constraint.name, object_value(value));
@@ -600,36 +673,60 @@ impl<'t> Generator<'t> {
                     lower + u32::try_from(rng.below(u64::from(high - lower) + 1)).unwrap_or(0)
                 }
             };
-            for _ in 0..count {
-                if let Some(member) = self.build(child) {
+            for number in 0..count {
+                // Beyond the occurrences' minimum the example's member is optional: it is
+                // left out if it would need an invented slot filler.
+                let member = if number < lower {
+                    self.build(child)
+                } else {
+                    match self.droppable(|this| this.build(child)) {
+                        (member, false) => member,
+                        (_, true) => None,
+                    }
+                };
+                if let Some(member) = member {
                     members.push(object_value(member));
                     counts[index] += 1;
                 }
             }
         }
         // Top up to the cardinality's minimum, or to one member where the RM needs one
-        // (CLUSTER.items), slots included.
-        let minimum = constraint
-            .cardinality
-            .as_ref()
-            .map_or(0, |cardinality| {
-                cardinality.interval.lower.unwrap_or(0) as usize
-            })
-            .max(usize::from(definition.mandatory));
-        'top_up: while members.len() < minimum {
-            for (index, child) in constraint.children.iter().enumerate() {
-                if child
-                    .occurrences
-                    .upper
-                    .is_none_or(|upper| counts[index] < upper)
-                    && let Some(member) = self.build(child)
-                {
-                    members.push(object_value(member));
-                    counts[index] += 1;
-                    continue 'top_up;
-                }
+        // (CLUSTER.items). The example prefers defined nodes to slots, and fills a slot
+        // for the RM's minimum only when no enclosing node can be left out instead.
+        let template_minimum = constraint.cardinality.as_ref().map_or(0, |cardinality| {
+            cardinality.interval.lower.unwrap_or(0) as usize
+        });
+        let minimum = template_minimum.max(usize::from(definition.mandatory));
+        let example = !self.is_random();
+        while members.len() < minimum {
+            let slots_allowed =
+                !example || members.len() < template_minimum || self.droppable_depth == 0;
+            let mut candidates: Vec<_> = constraint
+                .children
+                .iter()
+                .enumerate()
+                .filter(|(index, child)| {
+                    child
+                        .occurrences
+                        .upper
+                        .is_none_or(|upper| counts[*index] < upper)
+                        && (slots_allowed || !matches!(child.kind, ObjectKind::Slot { .. }))
+                })
+                .collect();
+            if example {
+                candidates.sort_by_key(|(_, child)| matches!(child.kind, ObjectKind::Slot { .. }));
             }
-            break;
+            let Some((index, member)) = self.build_alternative(&candidates, |_| true) else {
+                break;
+            };
+            members.push(object_value(member));
+            counts[index] += 1;
+        }
+        if example && members.len() < minimum && self.droppable_depth > 0 {
+            // Short of the minimum without an invented slot filler: leave the enclosing
+            // optional node out rather than write it invalid or with made-up content.
+            self.invented = true;
+            return;
         }
         if members.is_empty() && !mandatory {
             return;
@@ -1128,8 +1225,9 @@ impl<'t> Generator<'t> {
         scale
     }
 
-    /// Random compositions fill some slots with an archetype the slot admits: a made-up
-    /// `example` archetype of the slot's class, or one sampled from an include pattern.
+    /// Fills a slot with an archetype it admits: a made-up `example` archetype of the slot's
+    /// class, or one sampled from an include pattern. Random compositions fill some optional
+    /// slots; the example only those it must (see `container` and `build_alternative`).
     fn fill_slot(
         &mut self,
         constraint: &ObjectConstraint,

@@ -16,10 +16,20 @@
 //!   that the output is byte-for-byte reproducible. The language is the template's.
 //! - The example includes every optional attribute and one of every optional node, and as
 //!   many of a repeated mandatory node as its occurrences require; it takes the first
-//!   alternative of a choice and the first code of a list. Unfilled archetype slots stay
-//!   empty in the example (the template defines no node there) unless a slot is all that
-//!   can give a container the member the RM or its cardinality requires; random
-//!   compositions fill some of them. A filled slot holds an archetype id the slot admits
+//!   alternative of a choice and the first code of a list.
+//! - The example invents no archetypes: an optional archetype slot the template leaves
+//!   unfilled stays empty. Whatever went into it would be an archetype the template does not
+//!   define, with content nobody designed, and it has no node in the web template, so the
+//!   FLAT and STRUCTURED forms of the example (`GET /definition/template/adl1.4/{id}/example`)
+//!   could not carry it. A slot is filled only when it must be: its occurrences, or the
+//!   container's cardinality that nothing else can make up, require a member. An optional
+//!   node that only a slot filler could make RM-valid (a CLUSTER whose only items are an
+//!   optional slot: the RM wants at least one item) is left out of the example instead;
+//!   only if no enclosing node may be left out, because the template and the RM require
+//!   them all up to the composition, does the slot get the filler.
+//! - Random compositions do fill optional slots, now and then: they exist to exercise the
+//!   validator (slot matching, `SlotArchetypeNotAllowed` mutations), not to be read. A
+//!   filled slot, in either, holds an archetype id the slot admits
 //!   (`openEHR-EHR-CLUSTER.example.v1`, or one sampled from the include pattern) and only
 //!   RM-mandatory content, since the template says nothing about it.
 //! - `COMPOSITION.context` is always generated when the template allows it: an event
@@ -45,14 +55,17 @@ pub use mutate::{Mutation, MutationKind, mutations, random_mutations};
 /// A deterministic, realistic composition that `validate` accepts: every node the template
 /// defines once (optional ones too; repeated mandatory ones as often as required), the first
 /// alternative of each choice, values inside every constraint, and every RM-mandatory
-/// attribute.
+/// attribute. Optional archetype slots the template leaves open stay empty, so every
+/// archetype in the example is one the template uses (see the module docs for the slots
+/// that must be filled).
 pub fn example(template: &Template) -> RmObject {
     generate::Generator::new(template, None).composition()
 }
 
 /// A random composition within the constraints, reproducible from `seed`: optional nodes
 /// present or not, 0 to the maximum occurrences (repeats capped at 3), random alternatives,
-/// values and codes.
+/// values and codes. Unlike the example, it may fill optional open slots with an archetype
+/// the slot admits, which the template does not define.
 pub fn random(template: &Template, seed: u64) -> RmObject {
     generate::Generator::new(template, Some(Rng::new(seed))).composition()
 }

@@ -309,6 +309,10 @@ fn extra_allowed(node: &Node, extra: &str) -> bool {
     match extra {
         "_uid" | "_link" => own != "EVENT_CONTEXT" && !node.is_value() || node.inner.is_some(),
         "_null_flavour" => own == "ELEMENT",
+        "_name" => {
+            node.steps.last().is_some_and(|step| step.node_id.is_some())
+                && (!node.is_value() || node.inner.is_some())
+        }
         "_end_time" | "_health_care_facility" => own == "EVENT_CONTEXT",
         "_participation" => own == "EVENT_CONTEXT",
         "_history_origin" => own == "OBSERVATION",
@@ -580,14 +584,18 @@ impl Builder<'_> {
         if let Some(node_id) = &step.node_id {
             let node_id = step.archetype_id.as_ref().unwrap_or(node_id);
             if created.set("archetype_node_id", text(node_id)).is_ok() {
-                let name = step.name.as_deref().or_else(|| {
-                    localized(&step.names, self.language(), &self.format.default_language)
-                });
                 set(
                     &mut created,
                     "name",
-                    boxed(dv_text(name.unwrap_or(node_id))),
+                    boxed(self.default_name(step, node_id)),
                 );
+            }
+        }
+        for structure in &step.required {
+            if created.get(&structure.attribute).is_none()
+                && let Some(empty) = self.step_object(structure)
+            {
+                set(&mut created, &structure.attribute, boxed(empty));
             }
         }
         if let Some(archetype_id) = &step.archetype_id {
@@ -599,6 +607,17 @@ impl Builder<'_> {
             set(&mut created, "archetype_details", boxed(details));
         }
         Some(created)
+    }
+
+    /// The name input gives an object when no `_name` key does: the template's coded name
+    /// when it fixes one code, else the name of the path or the term of the node id.
+    pub(super) fn default_name(&self, step: &Step, node_id: &str) -> RmObject {
+        default_name(
+            step,
+            node_id,
+            self.language(),
+            &self.format.default_language,
+        )
     }
 
     /// The own object of a complex node, with its children placed.
@@ -648,7 +667,7 @@ impl Builder<'_> {
                 errors.push(FormatError::new(child_path, message));
             }
         }
-        self.extras(own_object, instance, errors);
+        self.extras(own_object, node.steps.last(), instance, errors);
         own
     }
 
@@ -710,7 +729,7 @@ impl Builder<'_> {
                 if let Some(value) = value {
                     set(&mut element, "value", boxed(value));
                 }
-                self.extras(&mut element, instance, errors);
+                self.extras(&mut element, Some(element_step), instance, errors);
                 Some(element)
             }
             None => {
@@ -790,7 +809,7 @@ impl Builder<'_> {
             }
             set(&mut element, "value", boxed(interval));
         }
-        self.extras(&mut element, instance, errors);
+        self.extras(&mut element, Some(element_step), instance, errors);
         Some(element)
     }
 
@@ -1189,8 +1208,15 @@ impl Builder<'_> {
         None
     }
 
-    /// Underscore attributes of an instance set on its own object.
-    fn extras(&self, own: &mut RmObject, instance: &Instance, errors: &mut Vec<FormatError>) {
+    /// Underscore attributes of an instance set on its own object (created through
+    /// `own_step`).
+    fn extras(
+        &self,
+        own: &mut RmObject,
+        own_step: Option<&Step>,
+        instance: &Instance,
+        errors: &mut Vec<FormatError>,
+    ) {
         let mut participations = Vec::new();
         let mut other_participations = Vec::new();
         let mut links = Vec::new();
@@ -1214,6 +1240,55 @@ impl Builder<'_> {
                     }
                 };
                 match *name {
+                    "_name" => {
+                        // The SDK's name override; coded when a code is given.
+                        only(&["", "code", "value", "terminology"])?;
+                        let coded = own_step.and_then(|step| step.coded_name.as_ref());
+                        let value = text_of("value")?.or(text_of("")?);
+                        let terminology = text_of("terminology")?;
+                        let name = match text_of("code")? {
+                            Some(code) => {
+                                let terminology = terminology
+                                    .or(coded.and_then(|coded| coded.terminology.as_deref()))
+                                    .unwrap_or("local");
+                                let label = match value {
+                                    Some(value) => value.to_owned(),
+                                    None => coded
+                                        .and_then(|coded| {
+                                            coded.codes.iter().find(|entry| entry.code == code)
+                                        })
+                                        .and_then(|entry| {
+                                            localized(
+                                                &entry.labels,
+                                                self.language(),
+                                                &self.format.default_language,
+                                            )
+                                        })
+                                        .map(str::to_owned)
+                                        .ok_or_else(|| {
+                                            FormatError::new(
+                                                key,
+                                                format!("unknown code \"{code}\" and no |value"),
+                                            )
+                                        })?,
+                                };
+                                coded_text(&label, terminology, code)
+                            }
+                            None if terminology.is_some() => {
+                                return Err(FormatError::new(key, "\"_name\" needs |code"));
+                            }
+                            None => match value {
+                                Some(value) => dv_text(value),
+                                None => {
+                                    return Err(FormatError::new(
+                                        key,
+                                        "\"_name\" needs |code or |value",
+                                    ));
+                                }
+                            },
+                        };
+                        set(own, "name", boxed(name));
+                    }
                     "_uid" => {
                         only(&[""])?;
                         let mut id = object("HIER_OBJECT_ID");
@@ -1727,6 +1802,31 @@ impl Builder<'_> {
     }
 }
 
+/// See [`Builder::default_name`]; output compares against it.
+pub(super) fn default_name(
+    step: &Step,
+    node_id: &str,
+    language: &str,
+    default_language: &str,
+) -> RmObject {
+    if let Some(code) = step.fixed_name_code() {
+        let terminology = step
+            .coded_name
+            .as_ref()
+            .and_then(|coded| coded.terminology.as_deref())
+            .unwrap_or("local");
+        let label = localized(&code.labels, language, default_language)
+            .or(step.name.as_deref())
+            .unwrap_or(&code.code);
+        return coded_text(label, terminology, &code.code);
+    }
+    let name = step
+        .name
+        .as_deref()
+        .or_else(|| localized(&step.names, language, default_language));
+    dv_text(name.unwrap_or(node_id))
+}
+
 fn is_structure(object: &RmObject) -> bool {
     object.get("archetype_node_id").is_some()
 }
@@ -1994,16 +2094,7 @@ fn find_or_create<'o>(
             }
             None => true,
         };
-        let name_ok = match &step.name {
-            Some(name) => {
-                object
-                    .get_object("name")
-                    .and_then(|text| text.get_str("value"))
-                    == Some(name.as_str())
-            }
-            None => true,
-        };
-        node_ok && name_ok
+        node_ok && step.name_matches(object)
     };
     let existing = match parent.get(&step.attribute) {
         Some(RmValue::List(items)) => items

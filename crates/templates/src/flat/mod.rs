@@ -42,16 +42,29 @@
 //!   beyond its node id and name (and a HISTORY's mandatory origin), is skipped on output
 //!   when the web template has no node for it: templates that constrain nothing inside a
 //!   `protocol` or `state` filter the node out, yet compositions carry the empty tree, and
-//!   refusing those would refuse valid data for no information. Input does not recreate
-//!   it, so a round trip drops it; that is the one deliberate loss of an object.
+//!   refusing those would refuse valid data for no information. Input recreates, empty,
+//!   with the template's node id and name, every structure the RM or the template makes
+//!   mandatory (an EVENT's `data`, an OBSERVATION's HISTORY, an ACTIVITY's `description`:
+//!   single attributes whose one alternative is such a structure) when no key fills it, so
+//!   the composition stays valid; an optional one (`protocol`, `state`) is not recreated,
+//!   and a round trip drops it: that is the one deliberate loss of an object.
+//! - Names the template constrains to a DV_CODED_TEXT are built coded: the code the node
+//!   fixes (the web template makes one node per local code, named by its term; or the only
+//!   code allowed), with its term in the composition's language. Where the template leaves
+//!   the choice open (several codes of an external terminology, a value set), the SDK's
+//!   `<node>/_name|code`, `|value` and `|terminology` give it (`|value` alone gives a
+//!   DV_TEXT name); output writes those keys for a coded name that is not the one input
+//!   would build. Path names match coded names by code, so a translated term still finds
+//!   its node.
 //! - Attributes input recreates from the template are not accounted for: the node id,
 //!   `archetype_details` (written fresh, rm_version 1.1.0), the type of a party reference
 //!   (PERSON/ORGANISATION/ANY) and the `_type` of ids.
 //!
 //! What FLAT, as implemented, cannot carry, and so reports rather than writes: the `name`
-//! of an archetyped object that differs from the template's (the SDK writes `/_name`; not
-//! implemented, and names are not yet accounted for, so such a rename is the remaining
-//! silent loss, as are the names of structure nodes the web template hides), feeder audits
+//! of an archetyped object that differs from the template's, unless it is coded (output
+//! writes `/_name` only for coded names, and names are not yet accounted for, so a DV_TEXT
+//! rename is the remaining silent loss, as are the names of structure nodes the web
+//! template hides), feeder audits
 //! (the SDK's `_feeder_audit` is not implemented), a text's mappings, formatting and
 //! language, a quantity's normal range, accuracy and other reference ranges, an ELEMENT's
 //! `null_reason`, a multimedia's data and integrity check, an EVENT_CONTEXT's `location`,

@@ -9,16 +9,18 @@
 //! range, a text's mappings, a feeder audit).
 //!
 //! What is deliberately not accounted for, because FLAT input recreates it from the
-//! template: `archetype_node_id`, the `name` of archetyped objects (FLAT has no name
-//! override here, see the module docs), `archetype_details`, the type of a party
+//! template: `archetype_node_id`, the `name` of archetyped objects (only a coded name other
+//! than the default is written, as `/_name`; see the module docs), `archetype_details`, the type of a party
 //! reference and of its id. Empty ITEM_TREE/ITEM_LIST/ITEM_TABLE/HISTORY objects that the
-//! web template has no node for are skipped: they carry nothing (see [`empty_structure`]).
+//! web template has no node for are skipped: they carry nothing (see [`empty_structure`]),
+//! and input recreates the mandatory ones from the template.
 
 use std::collections::HashSet;
 
 use openehr_rm::{RmObject, RmValue, conforms_to};
 use serde_json::{Map, Value};
 
+use super::input::default_name;
 use super::tree::{Node, Step};
 use super::{FlatFormat, FormatError};
 
@@ -29,6 +31,8 @@ struct Walk<'a> {
     reached: HashSet<*const RmObject>,
     /// Primitive attributes written, or recreated exactly by input.
     used: HashSet<(*const RmObject, &'static str)>,
+    /// The composition's language, which input builds default names in.
+    language: String,
     errors: Vec<FormatError>,
 }
 
@@ -50,6 +54,11 @@ pub(super) fn from_canonical(
         out: Map::new(),
         reached: HashSet::new(),
         used: HashSet::new(),
+        language: composition
+            .get_object("language")
+            .and_then(|language| language.get_str("code_string"))
+            .unwrap_or(&format.default_language)
+            .to_owned(),
         errors: Vec::new(),
     };
     walk.reached.insert(composition as *const RmObject);
@@ -240,17 +249,7 @@ fn step_matches(step: &Step, object: &RmObject) -> bool {
         }
         None => true,
     };
-    let name_ok = match &step.name {
-        Some(name) => name_of(object) == Some(name.as_str()),
-        None => true,
-    };
-    node_ok && name_ok
-}
-
-fn name_of(object: &RmObject) -> Option<&str> {
-    object
-        .get_object("name")
-        .and_then(|name| name.get_str("value"))
+    node_ok && step.name_matches(object)
 }
 
 /// The type of a value as the web template names it: an interval with its bounds' type.
@@ -363,6 +362,7 @@ impl Walk<'_> {
                 } else {
                     self.complex(child, object, &child_path);
                 }
+                self.name(child, object, &child_path);
                 self.extras(object, &child_path);
             }
         }
@@ -617,6 +617,27 @@ impl Walk<'_> {
         }
         if let Some(relationship) = self.object(party, "relationship") {
             self.coded(relationship, &format!("{path}{prefix}/relationship"));
+        }
+    }
+
+    /// A coded name other than the one input builds by default, as the SDK's
+    /// `/_name|code`, `|value` and `|terminology`.
+    fn name(&mut self, node: &Node, object: &RmObject, path: &str) {
+        let (Some(step), Some(node_id), Some(name)) = (
+            node.steps.last(),
+            object.get_str("archetype_node_id"),
+            object.get_object("name"),
+        ) else {
+            return;
+        };
+        if name.type_name() != "DV_CODED_TEXT" {
+            return;
+        }
+        let node_id = step.archetype_id.as_deref().unwrap_or(node_id);
+        let default = default_name(step, node_id, &self.language, &self.format.default_language);
+        if *name != default {
+            self.reached.insert(name as *const RmObject);
+            self.coded(name, &format!("{path}/_name"));
         }
     }
 

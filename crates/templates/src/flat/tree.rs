@@ -27,6 +27,50 @@ pub(crate) struct Step {
     pub archetype_id: Option<String>,
     /// Whether the RM attribute is a container.
     pub list: bool,
+    /// The template constrains the object's `name` to a DV_CODED_TEXT.
+    pub coded_name: Option<CodedName>,
+    /// Structures (ITEM_TREE, HISTORY...) the object must have, by the RM or the template,
+    /// created empty with the object so that no key is needed to fill them.
+    pub required: Vec<Step>,
+}
+
+impl Step {
+    /// The code the template fixes for the name: the one the path's name predicate names,
+    /// or the only one allowed.
+    pub fn fixed_name_code(&self) -> Option<&Code> {
+        let coded = self.coded_name.as_ref()?;
+        coded.codes.get(coded.fixed?)
+    }
+
+    /// Whether `object` carries the name the path's predicate requires (by code when the
+    /// template fixes a coded name and the object's name is coded).
+    pub fn name_matches(&self, object: &openehr_rm::RmObject) -> bool {
+        let Some(expected) = &self.name else {
+            return true;
+        };
+        let Some(name) = object.get_object("name") else {
+            return false;
+        };
+        if let Some(fixed) = self.fixed_name_code()
+            && let Some(code) = name
+                .get_object("defining_code")
+                .and_then(|code| code.get_str("code_string"))
+        {
+            return code == fixed.code;
+        }
+        name.get_str("value") == Some(expected.as_str())
+    }
+}
+
+/// A name constrained to a DV_CODED_TEXT.
+#[derive(Debug, Clone)]
+pub(crate) struct CodedName {
+    /// The terminology of the codes, when the template names one.
+    pub terminology: Option<String>,
+    /// The allowed codes with their term texts (empty for an external value set).
+    pub codes: Vec<Code>,
+    /// The position in `codes` of the code the step's name fixes.
+    pub fixed: Option<usize>,
 }
 
 /// A code a coded input offers, with its labels and (for ordinals and scales) its score.
@@ -428,24 +472,9 @@ fn resolve(template: &Template, segments: &[Segment], final_rm_type: &str) -> Ve
             archetype_id = Some(id.clone());
             code = Some("at0000".into());
         }
-        let mut names: BTreeMap<String, String> = match (&segment.name, &code) {
-            (Some(name), _) => BTreeMap::from([(template.language.clone(), name.clone())]),
-            (None, Some(code)) => terms
-                .terms
-                .iter()
-                .filter_map(|(language, terms)| {
-                    terms
-                        .get(code)
-                        .map(|term| (language.clone(), term.text.clone()))
-                })
-                .collect(),
-            (None, None) => BTreeMap::new(),
-        };
-        if names.is_empty()
-            && let Some(code) = &code
-        {
-            names.insert(template.language.clone(), code.clone());
-        }
+        let names = step_names(template, terms, segment.name.as_deref(), code.as_deref());
+        let coded_name = child.and_then(|child| coded_name(child, terms, segment.name.as_deref()));
+        let required = child.map_or_else(Vec::new, |child| required(template, child, terms, 0));
         steps.push(Step {
             attribute: segment.attribute.clone(),
             node_id: segment.node_id.clone(),
@@ -454,9 +483,148 @@ fn resolve(template: &Template, segments: &[Segment], final_rm_type: &str) -> Ve
             names,
             archetype_id,
             list: definition.is_some_and(|definition| definition.list),
+            coded_name,
+            required,
         });
         current = child;
         rm_type = step_type;
+    }
+    steps
+}
+
+/// Names for an object by language: the path's name predicate, else the term of its code.
+fn step_names(
+    template: &Template,
+    terms: &Terminology,
+    name: Option<&str>,
+    code: Option<&str>,
+) -> BTreeMap<String, String> {
+    let mut names: BTreeMap<String, String> = match (name, code) {
+        (Some(name), _) => BTreeMap::from([(template.language.clone(), name.to_owned())]),
+        (None, Some(code)) => terms
+            .terms
+            .iter()
+            .filter_map(|(language, terms)| {
+                terms
+                    .get(code)
+                    .map(|term| (language.clone(), term.text.clone()))
+            })
+            .collect(),
+        (None, None) => BTreeMap::new(),
+    };
+    if names.is_empty()
+        && let Some(code) = code
+    {
+        names.insert(template.language.clone(), code.to_owned());
+    }
+    names
+}
+
+/// The DV_CODED_TEXT a template requires as an object's name, with its codes; the code
+/// fixed is the one whose term is `name` (the web template makes one node per local code),
+/// or the only one.
+fn coded_name(
+    object: &ObjectConstraint,
+    terms: &Terminology,
+    name: Option<&str>,
+) -> Option<CodedName> {
+    let constraint = object.attribute("name")?;
+    let [text] = constraint.children.as_slice() else {
+        return None;
+    };
+    if text.rm_type != "DV_CODED_TEXT" {
+        return None;
+    }
+    let mut coded = CodedName {
+        terminology: None,
+        codes: Vec::new(),
+        fixed: None,
+    };
+    for phrase in text
+        .attribute("defining_code")
+        .into_iter()
+        .flat_map(|attribute| &attribute.children)
+    {
+        if let ObjectKind::CodePhrase(codes) = &phrase.kind {
+            coded.terminology = Some(codes.terminology_id.clone());
+            for code in &codes.codes {
+                let labels = if codes.terminology_id == "local" {
+                    terms
+                        .terms
+                        .iter()
+                        .filter_map(|(language, terms)| {
+                            Some((language.clone(), terms.get(code)?.text.clone()))
+                        })
+                        .collect()
+                } else {
+                    BTreeMap::new()
+                };
+                coded.codes.push(Code {
+                    code: code.clone(),
+                    labels,
+                    ordinal: None,
+                });
+            }
+        }
+    }
+    coded.fixed = match name {
+        Some(name) => coded
+            .codes
+            .iter()
+            .position(|code| code.labels.values().any(|label| label == name)),
+        None if coded.codes.len() == 1 => Some(0),
+        None => None,
+    };
+    Some(coded)
+}
+
+/// The structures an object of `object` must have (an EVENT's `data`, an ACTIVITY's
+/// `description`...): single attributes, mandatory in the RM or the template, whose one
+/// alternative is an ITEM_TREE/ITEM_LIST/ITEM_TABLE or HISTORY with a node id.
+fn required(
+    template: &Template,
+    object: &ObjectConstraint,
+    terms: &Terminology,
+    depth: usize,
+) -> Vec<Step> {
+    let Some(class) = model::class_by_name(concrete(&object.rm_type)) else {
+        return Vec::new();
+    };
+    if depth > 8 {
+        return Vec::new();
+    }
+    let mut steps = Vec::new();
+    for attribute in object.attributes() {
+        let Some(definition) = class.attribute(&attribute.name) else {
+            continue;
+        };
+        let mandatory = definition.mandatory || attribute.existence.lower.unwrap_or(0) >= 1;
+        let [child] = attribute.children.as_slice() else {
+            continue;
+        };
+        let structure = matches!(
+            concrete(&child.rm_type),
+            "ITEM_TREE" | "ITEM_LIST" | "ITEM_TABLE" | "HISTORY"
+        );
+        if definition.list
+            || !mandatory
+            || !structure
+            || child.node_id.trim().is_empty()
+            || !matches!(child.kind, ObjectKind::Complex { .. })
+        {
+            continue;
+        }
+        steps.push(Step {
+            attribute: attribute.name.clone(),
+            node_id: Some(child.node_id.clone()),
+            name: None,
+            rm_type: concrete(&child.rm_type).to_owned(),
+            names: step_names(template, terms, None, Some(&child.node_id)),
+            archetype_id: None,
+            list: false,
+            coded_name: coded_name(child, terms, None),
+            required: required(template, child, terms, depth + 1),
+        });
     }
     steps
 }
