@@ -2973,6 +2973,8 @@ async fn every_template_has_an_example_that_commits(app: TestApp) {
         for (query, accept, content_type) in [
             ("", "application/json", "application/json"),
             ("?format=XML", "", "application/xml"),
+            ("?format=FLAT", "", FLAT),
+            ("", STRUCTURED, STRUCTURED),
         ] {
             let mut headers = vec![];
             if !accept.is_empty() {
