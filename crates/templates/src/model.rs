@@ -81,6 +81,28 @@ impl ObjectConstraint {
         }
     }
 
+    /// The node at an archetype path below this one (`/data[at0001]/events[at0002]`), as an
+    /// ARCHETYPE_INTERNAL_REF names its target; an attribute without a predicate means its
+    /// first child.
+    pub fn resolve_path(&self, target_path: &str) -> Option<&ObjectConstraint> {
+        let mut node = self;
+        for segment in target_path.split('/').filter(|segment| !segment.is_empty()) {
+            let (name, predicate) = match segment.split_once('[') {
+                Some((name, rest)) => (name, Some(rest.trim_end_matches(']'))),
+                None => (segment, None),
+            };
+            let attribute = node.attribute(name)?;
+            node = match predicate {
+                Some(id) => attribute
+                    .children
+                    .iter()
+                    .find(|child| child.node_id == id)?,
+                None => attribute.children.first()?,
+            };
+        }
+        Some(node)
+    }
+
     /// The constraint on the RM attribute `name`, if this object constrains it.
     pub fn attribute(&self, name: &str) -> Option<&AttributeConstraint> {
         self.attributes()

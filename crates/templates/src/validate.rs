@@ -483,29 +483,8 @@ impl<'a> Validator<'a> {
     /// The node at `target_path` (an archetype path such as `/data[at0001]/events[at0002]`)
     /// within the innermost archetype root.
     fn resolve(&self, target_path: &str) -> Option<&'a ObjectConstraint> {
-        let mut node = self.roots.iter().rev().find_map(|root| *root)?;
-        for segment in target_path.split('/').filter(|segment| !segment.is_empty()) {
-            let (attribute_name, predicate) = match segment.split_once('[') {
-                Some((name, rest)) => (name, Some(rest.trim_end_matches(']'))),
-                None => (segment, None),
-            };
-            let attributes = match &node.kind {
-                ObjectKind::Complex { attributes }
-                | ObjectKind::ArchetypeRoot { attributes, .. } => attributes,
-                _ => return None,
-            };
-            let attribute = attributes
-                .iter()
-                .find(|attribute| attribute.name == attribute_name)?;
-            node = match predicate {
-                Some(id) => attribute
-                    .children
-                    .iter()
-                    .find(|child| child.node_id == id)?,
-                None => attribute.children.first()?,
-            };
-        }
-        Some(node)
+        let root = self.roots.iter().rev().find_map(|root| *root)?;
+        root.resolve_path(target_path)
     }
 
     /// The node id a child constraint expects of a LOCATABLE, following internal references.

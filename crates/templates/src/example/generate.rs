@@ -328,22 +328,7 @@ pub(crate) fn resolve<'t>(
     root: &'t ObjectConstraint,
     target_path: &str,
 ) -> Option<&'t ObjectConstraint> {
-    let mut node = root;
-    for segment in target_path.split('/').filter(|segment| !segment.is_empty()) {
-        let (name, predicate) = match segment.split_once('[') {
-            Some((name, rest)) => (name, Some(rest.trim_end_matches(']'))),
-            None => (segment, None),
-        };
-        let attribute = node.attribute(name)?;
-        node = match predicate {
-            Some(id) => attribute
-                .children
-                .iter()
-                .find(|child| child.node_id == id)?,
-            None => attribute.children.first()?,
-        };
-    }
-    Some(node)
+    root.resolve_path(target_path)
 }
 
 impl<'t> Generator<'t> {
@@ -1617,8 +1602,9 @@ impl<'t> Generator<'t> {
     }
 }
 
-/// An ordering key for interval limits of the kinds generated here.
-fn limit_key(object: &RmObject) -> Option<f64> {
+/// An ordering key for interval limits of the kinds generated here (also what the mutator
+/// orders limits by).
+pub(super) fn limit_key(object: &RmObject) -> Option<f64> {
     #[allow(clippy::cast_precision_loss)]
     let number = |value: Option<&RmValue>| match value {
         Some(RmValue::Real(number)) => Some(*number),

@@ -25,7 +25,7 @@
 use openehr_rm::{RmObject, RmValue};
 
 use super::Rng;
-use super::generate::{code_phrase, concrete_type, dv, resolve};
+use super::generate::{code_phrase, concrete_type, dv, limit_key, resolve};
 use crate::model::{
     AttributeConstraint, CodePhraseConstraint, Interval, ObjectConstraint, ObjectKind, OrdinalItem,
     PrimitiveConstraint, QuantityItem, Template, TemporalConstraint,
@@ -1419,24 +1419,5 @@ impl<'t> Walker<'t> {
             Change::Set("value".into(), RmValue::Integer(largest + 1000)),
             "",
         );
-    }
-}
-
-/// An ordering key for interval limits (the validator's, for the kinds generated).
-fn limit_key(object: &RmObject) -> Option<f64> {
-    match object.type_name() {
-        "DV_QUANTITY" | "DV_COUNT" => real(object.get("magnitude")),
-        "DV_ORDINAL" | "DV_SCALE" => real(object.get("value")),
-        "DV_DATE_TIME" => iso8601::parse_date_time(object.get_str("value")?)
-            .map(|value| iso8601::date_time_key(&value)),
-        "DV_DATE" => {
-            iso8601::parse_date(object.get_str("value")?).map(|date| iso8601::date_key(&date))
-        }
-        "DV_TIME" => {
-            iso8601::parse_time(object.get_str("value")?).map(|time| iso8601::time_key(&time))
-        }
-        "DV_DURATION" => iso8601::parse_duration(object.get_str("value")?)
-            .map(|duration| iso8601::duration_key(&duration)),
-        _ => None,
     }
 }
