@@ -828,3 +828,177 @@ fn coded_names() {
         assert!(errors.iter().any(|error| error.path == key), "{errors:#?}");
     }
 }
+
+use templates::model::{AttributeConstraint, ObjectConstraint, ObjectKind};
+
+/// An archetype root put into an open slot: an object with `archetype_details` where the
+/// attribute's constraint has no object of that node id but an unfilled ARCHETYPE_SLOT.
+fn slot_content(attribute: &AttributeConstraint, child: &Value) -> bool {
+    child.get("archetype_details").is_some()
+        && attribute
+            .children
+            .iter()
+            .any(|alternative| matches!(alternative.kind, ObjectKind::Slot { .. }))
+}
+
+fn constrained<'c>(
+    attribute: &'c AttributeConstraint,
+    child: &Value,
+) -> Option<&'c ObjectConstraint> {
+    match child.get("archetype_node_id").and_then(Value::as_str) {
+        Some(node_id) => attribute
+            .children
+            .iter()
+            .find(|alternative| alternative.node_id == node_id),
+        // An object without a node id (EVENT_CONTEXT): the one alternative.
+        None => match attribute.children.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        },
+    }
+}
+
+/// Whether `json` (matching `constraint`) holds, at any depth, the content of an open slot.
+fn holds_slot_content(json: &Value, constraint: &ObjectConstraint) -> bool {
+    let Value::Object(fields) = json else {
+        return false;
+    };
+    fields.iter().any(|(name, value)| {
+        let Some(attribute) = constraint.attributes().iter().find(|a| &a.name == name) else {
+            return false;
+        };
+        let children: Vec<&Value> = match value {
+            Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        children
+            .into_iter()
+            .any(|child| match constrained(attribute, child) {
+                Some(inner) => holds_slot_content(child, inner),
+                None => slot_content(attribute, child),
+            })
+    })
+}
+
+/// Whether the object an output error names (`/attr[node_id]:index/...`, the index
+/// counting the whole list) is, or holds, the content of an open slot.
+fn names_slot_content(
+    canonical: &Value,
+    template: &templates::model::Template,
+    path: &str,
+) -> bool {
+    let mut json = canonical;
+    let mut constraint = &template.root;
+    for segment in path.split('/').filter(|segment| !segment.is_empty()) {
+        let (head, index) = match segment.rsplit_once("]:") {
+            Some((head, index)) => (format!("{head}]"), index.parse::<usize>().ok()),
+            None => (segment.to_owned(), None),
+        };
+        let name = head.split('[').next().unwrap_or_default();
+        let child = match (json.get(name), index) {
+            (Some(Value::Array(items)), Some(index)) => items.get(index),
+            (Some(Value::Array(items)), None) => items.first(),
+            (value, _) => value,
+        };
+        let Some(child) = child else {
+            return false;
+        };
+        let Some(attribute) = constraint.attributes().iter().find(|a| a.name == name) else {
+            return false;
+        };
+        match constrained(attribute, child) {
+            Some(inner) => constraint = inner,
+            None => return slot_content(attribute, child),
+        }
+        json = child;
+    }
+    holds_slot_content(json, constraint)
+}
+
+/// The one kind of FormatError tolerated for a random composition, and why: content of an
+/// open archetype slot. `example::random` may fill an optional slot the template leaves
+/// open with an archetype the slot admits but the template does not define; the web
+/// template has no node for it, so FLAT has no key for it, and output reports it rather
+/// than dropping it. The object the error names must be, or hold, an archetype root where
+/// the template's constraint has no object of its node id but an open ARCHETYPE_SLOT (the
+/// slot's content itself, or the protocol/state/data structure carrying it when the web
+/// template has no node for that either; the archetype may be one the template uses
+/// elsewhere, as problem_diagnosis put straight into Problem List's content). Any other error fails the test.
+fn tolerated(
+    error: &templates::flat::FormatError,
+    canonical: &Value,
+    template: &templates::model::Template,
+) -> Option<&'static str> {
+    (error.message == "the template has no node for this object"
+        && names_slot_content(canonical, template, &error.path))
+    .then_some("content of an open archetype slot (no web template node)")
+}
+
+/// Random compositions of every template (seeds 0..20) go to FLAT and back to a composition
+/// that validates, and FLAT is then a fixpoint; or output refuses them, and then only for
+/// data FLAT cannot express (see `tolerated`).
+#[test]
+fn random_compositions_round_trip() {
+    let mut failures = Vec::new();
+    let mut round_trips = 0;
+    let mut refused = 0;
+    let mut tolerated_counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (name, template) in all_templates() {
+        let format = FlatFormat::new(&template);
+        for seed in 0..20 {
+            let composition = templates::example::random(&template, seed);
+            let json = openehr_rm::json::to_value(&composition);
+            let flat = match format.from_canonical(&composition) {
+                Ok(flat) => flat,
+                Err(errors) => {
+                    let untolerated: Vec<_> = errors
+                        .iter()
+                        .filter(|error| tolerated(error, &json, &template).is_none())
+                        .collect();
+                    if untolerated.is_empty() {
+                        refused += 1;
+                        for error in &errors {
+                            *tolerated_counts
+                                .entry(tolerated(error, &json, &template).expect("tolerated"))
+                                .or_default() += 1;
+                        }
+                    } else {
+                        failures.push(format!("{name} seed {seed}: to flat: {untolerated:#?}"));
+                    }
+                    continue;
+                }
+            };
+            let back = match format.to_canonical(&flat, &defaults()) {
+                Ok(back) => back,
+                Err(errors) => {
+                    failures.push(format!("{name} seed {seed}: from flat: {errors:#?}"));
+                    continue;
+                }
+            };
+            let violations: Vec<String> = validate(&template, &back)
+                .into_iter()
+                .map(|violation| format!("{}: {}", violation.path, violation.message))
+                .collect();
+            if !violations.is_empty() {
+                failures.push(format!("{name} seed {seed}: violations {violations:#?}"));
+                continue;
+            }
+            match format.from_canonical(&back) {
+                Ok(again) if again == flat => round_trips += 1,
+                Ok(again) => failures.push(format!(
+                    "{name} seed {seed}: flat is not a fixpoint\n{}",
+                    diff(&Value::Object(flat.clone()), &Value::Object(again), "")
+                )),
+                Err(errors) => {
+                    failures.push(format!("{name} seed {seed}: back to flat: {errors:#?}"))
+                }
+            }
+        }
+    }
+    println!("random compositions round-tripped: {round_trips}");
+    println!("random compositions refused for tolerated errors only: {refused}");
+    for (reason, count) in &tolerated_counts {
+        println!("tolerated errors, {reason}: {count}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

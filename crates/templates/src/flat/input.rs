@@ -2047,6 +2047,11 @@ fn place(
     for step in hidden {
         current = find_or_create(builder, current, step)?;
     }
+    if matches!(last.attribute.as_str(), "width" | "math_function")
+        && current.type_name() == "POINT_EVENT"
+    {
+        *current = interval_event(current)?;
+    }
     let value = if last.rm_type == "STRING" || child_is_string(&child, last) {
         match child.get_str("value") {
             Some(value) => RmValue::String(value.to_owned()),
@@ -2074,6 +2079,18 @@ fn place(
             .set(&last.attribute, value)
             .map_err(|error| error.message)
     }
+}
+
+/// The event as an INTERVAL_EVENT, for a `width` or `math_function` key: an abstract EVENT
+/// is built as a POINT_EVENT until something only an interval event has is given.
+fn interval_event(event: &RmObject) -> Result<RmObject, String> {
+    let mut interval = RmObject::new("INTERVAL_EVENT").map_err(|error| error.message)?;
+    for (definition, value) in event.attributes() {
+        interval
+            .set(definition.name, value.clone())
+            .map_err(|error| error.message)?;
+    }
+    Ok(interval)
 }
 
 fn child_is_string(child: &RmObject, step: &Step) -> bool {

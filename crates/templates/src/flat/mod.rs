@@ -59,6 +59,19 @@
 //! - Attributes input recreates from the template are not accounted for: the node id,
 //!   `archetype_details` (written fresh, rm_version 1.1.0), the type of a party reference
 //!   (PERSON/ORGANISATION/ANY) and the `_type` of ids.
+//! - Indexes of a multiple node count the instances that write a key. An instance that
+//!   writes none (everything in it is what input recreates, as an empty archetyped
+//!   ITEM_TREE) takes no index, so `node:1` never follows a missing `node:0`, which input
+//!   refuses as a gap; such an instance is not written, like a single one.
+//! - An event the template leaves abstract (EVENT, the vital signs' `any_event`) takes the
+//!   SDK's `<event>/width` and `<event>/math_function|code|value|terminology`, also where
+//!   the web template dissolves a single event into its entry (the keys then sit next to
+//!   its `time`). The web template does not list them, so the FLAT tree adds the two nodes;
+//!   input builds a POINT_EVENT unless either key is given, and then an INTERVAL_EVENT.
+//!   `sample_count` has no key.
+//! - Mandatory structures input recreates include archetype roots (an ITEM_TREE archetype
+//!   as an ACTIVITY's description), with their archetype id and details; output skips them
+//!   when empty, archetype details included.
 //!
 //! What FLAT, as implemented, cannot carry, and so reports rather than writes: the `name`
 //! of an archetyped object that differs from the template's, unless it is coded (output
@@ -68,7 +81,9 @@
 //! (the SDK's `_feeder_audit` is not implemented), a text's mappings, formatting and
 //! language, a quantity's normal range, accuracy and other reference ranges, an ELEMENT's
 //! `null_reason`, a multimedia's data and integrity check, an EVENT_CONTEXT's `location`,
-//! party identifiers, and any value type without a writer. `|name` is not an SDK suffix
+//! party identifiers, an INTERVAL_EVENT's `sample_count`, any value type without a writer,
+//! and the content of an open archetype slot (an archetype the template does not place
+//! there has no web template node, so no key). `|name` is not an SDK suffix
 //! for locatables, so there is no `|name` override.
 
 mod input;

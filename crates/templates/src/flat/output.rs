@@ -86,7 +86,8 @@ fn implied(object: &RmObject, attribute: &str) -> bool {
 }
 
 /// An ITEM_TREE/ITEM_LIST/ITEM_TABLE/HISTORY with no items, rows or events and nothing
-/// but its node id and name (and a HISTORY's mandatory origin): it holds no information,
+/// but its node id and name (its archetype details, when it is an archetype root, and a
+/// HISTORY's mandatory origin): it holds no information,
 /// so FLAT leaves it out, and input does not recreate it.
 fn empty_structure(object: &RmObject) -> bool {
     let contents = match object.type_name() {
@@ -98,7 +99,8 @@ fn empty_structure(object: &RmObject) -> bool {
     object
         .attributes()
         .all(|(definition, value)| match definition.name {
-            "archetype_node_id" | "name" => true,
+            // An archetype root's details, which input writes fresh (see `implied`).
+            "archetype_node_id" | "name" | "archetype_details" => true,
             "origin" => contents == "events",
             name if name == contents => matches!(value, RmValue::List(items) if items.is_empty()),
             _ => false,
@@ -340,7 +342,12 @@ impl Walk<'_> {
                     "the template allows one, the composition has more",
                 ));
             }
-            for (index, object) in found.into_iter().enumerate() {
+            // Indexes count the instances that write a key: an instance that writes none
+            // (all it holds input recreates) would leave a gap input refuses, so the next
+            // one takes its index (see the module docs).
+            let mut index = 0;
+            for object in found {
+                let written = self.out.len();
                 let child_path = if child.multiple {
                     format!("{path}/{}:{index}", child.id)
                 } else {
@@ -364,6 +371,9 @@ impl Walk<'_> {
                 }
                 self.name(child, object, &child_path);
                 self.extras(object, &child_path);
+                if self.out.len() > written {
+                    index += 1;
+                }
             }
         }
         if node.steps.is_empty() {

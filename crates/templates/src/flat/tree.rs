@@ -226,6 +226,9 @@ impl Tree {
         for child in children.into_iter().flatten() {
             child_indexes.push(self.add(child, &segments, template));
         }
+        for child in interval_event_inputs(json) {
+            child_indexes.push(self.add(&child, &segments, template));
+        }
         // Alternatives at one place (a choice of value types) are told apart by type.
         for child in &child_indexes {
             let path = step_key(&self.nodes[*child]);
@@ -244,6 +247,76 @@ impl Tree {
         node.child_ids = child_ids;
         index
     }
+}
+
+/// The `width` and `math_function` nodes of an event the template leaves abstract (EVENT),
+/// which the web template does not list (it does for an INTERVAL_EVENT): the SDK reads and
+/// writes them at `<event>/width` and `<event>/math_function|code`. For an event node they
+/// are its children; for a single event the web template dissolves into its entry, they
+/// sit next to its `time`. Input turns the event into an INTERVAL_EVENT when either is
+/// given (see the module docs).
+fn interval_event_inputs(json: &Value) -> Vec<Value> {
+    let path_of = |json: &Value| {
+        json.get("aqlPath")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let own = path_of(json);
+    let children: Vec<&Value> = json
+        .get("children")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut events = Vec::new();
+    if json.get("rmType").and_then(Value::as_str) == Some("EVENT") {
+        events.push(own.clone());
+    } else if !matches!(
+        json.get("rmType").and_then(Value::as_str),
+        Some("POINT_EVENT" | "INTERVAL_EVENT")
+    ) {
+        for child in &children {
+            let path = path_of(child);
+            if let Some(event) = path.strip_suffix("/time")
+                && event != own
+                && event
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|last| last.starts_with("events["))
+                && !events.iter().any(|known: &String| known == event)
+            {
+                events.push(event.to_owned());
+            }
+        }
+    }
+    let taken = |id: &str, path: &str| {
+        children.iter().any(|child| {
+            child.get("id").and_then(Value::as_str) == Some(id) || path_of(child) == path
+        })
+    };
+    let mut nodes = Vec::new();
+    for event in events {
+        let width = format!("{event}/width");
+        if !taken("width", &width) {
+            nodes.push(serde_json::json!({
+                "id": "width", "name": "width", "rmType": "DV_DURATION", "min": 0, "max": 1,
+                "aqlPath": width, "inputs": [{"type": "TEXT"}],
+            }));
+        }
+        let function = format!("{event}/math_function");
+        if !taken("math_function", &function) {
+            nodes.push(serde_json::json!({
+                "id": "math_function", "name": "math_function", "rmType": "DV_CODED_TEXT",
+                "min": 0, "max": 1, "aqlPath": function,
+                "inputs": [
+                    {"suffix": "code", "type": "TEXT", "terminology": "openehr"},
+                    {"suffix": "value", "type": "TEXT"},
+                ],
+            }));
+        }
+    }
+    nodes
 }
 
 fn localized_names(json: &Value) -> BTreeMap<String, String> {
@@ -606,21 +679,27 @@ fn required(
             concrete(&child.rm_type),
             "ITEM_TREE" | "ITEM_LIST" | "ITEM_TABLE" | "HISTORY"
         );
-        if definition.list
-            || !mandatory
-            || !structure
-            || child.node_id.trim().is_empty()
-            || !matches!(child.kind, ObjectKind::Complex { .. })
-        {
+        if definition.list || !mandatory || !structure || child.node_id.trim().is_empty() {
             continue;
         }
+        // An archetype root (an ITEM_TREE archetype as an ACTIVITY's description) is
+        // recreated as the template uses it: its archetype id, its own terms.
+        let (terms, code, archetype_id) = match &child.kind {
+            ObjectKind::Complex { .. } => (terms, child.node_id.as_str(), None),
+            ObjectKind::ArchetypeRoot {
+                archetype_id,
+                terms: root_terms,
+                ..
+            } => (root_terms, "at0000", Some(archetype_id.clone())),
+            _ => continue,
+        };
         steps.push(Step {
             attribute: attribute.name.clone(),
             node_id: Some(child.node_id.clone()),
             name: None,
             rm_type: concrete(&child.rm_type).to_owned(),
-            names: step_names(template, terms, None, Some(&child.node_id)),
-            archetype_id: None,
+            names: step_names(template, terms, None, Some(code)),
+            archetype_id,
             list: false,
             coded_name: coded_name(child, terms, None),
             required: required(template, child, terms, depth + 1),
