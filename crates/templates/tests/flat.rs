@@ -5,13 +5,8 @@ use serde_json::{Map, Value};
 use templates::flat::{FlatFormat, InputDefaults};
 use templates::validate::validate;
 
-fn read(folder: &str, name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../testdata/{folder}/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
-}
+mod support;
+use support::{CANONICAL_EXAMPLES, read};
 
 fn format_of(template: &str) -> (templates::model::Template, FlatFormat) {
     let template = templates::opt::parse(&read("templates", template))
@@ -133,39 +128,6 @@ fn flat_examples_round_trip() {
         );
     }
 }
-
-const CANONICAL_EXAMPLES: &[(&str, &str)] = &[
-    ("minimal_action2.opt", "minimal_action2_1.canonical.json"),
-    (
-        "minimal_evaluation.opt",
-        "minimal_evaluation.canonical.json",
-    ),
-    (
-        "minimal_instruction.opt",
-        "minimal_instruction.canonical.json",
-    ),
-    (
-        "minimal_observation.opt",
-        "minimal_observation.canonical.json",
-    ),
-    (
-        "persistent_minimal.opt",
-        "minimal_persistent.canonical.json",
-    ),
-    (
-        "persistent_minimal.opt",
-        "persistent_minimal.en.v1__full.canonical.json",
-    ),
-    (
-        "ehrbase_multi_occurrence.de.opt",
-        "multi_occurrence.canonical.json",
-    ),
-    ("nested.en.v1.opt", "nested.en.v1.canonical.json"),
-    (
-        "Test_all_types.opt",
-        "all_types_systematic_tests.valid.canonical.json",
-    ),
-];
 
 #[test]
 fn canonical_examples_round_trip_through_flat() {

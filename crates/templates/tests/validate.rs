@@ -2,13 +2,8 @@
 
 use templates::validate::{Violation, validate};
 
-fn read(folder: &str, name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../testdata/{folder}/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
-}
+mod support;
+use support::{CANONICAL_EXAMPLES, read};
 
 fn violations(template: &str, composition: &str) -> Vec<Violation> {
     let template = templates::opt::parse(&read("templates", template))
@@ -33,34 +28,7 @@ fn check(template: &str, composition: &str, expected: &[(&str, &str)]) {
 
 #[test]
 fn valid_examples_have_no_violations() {
-    for (template, composition) in [
-        ("minimal_action2.opt", "minimal_action2_1.canonical.json"),
-        (
-            "minimal_evaluation.opt",
-            "minimal_evaluation.canonical.json",
-        ),
-        (
-            "minimal_instruction.opt",
-            "minimal_instruction.canonical.json",
-        ),
-        (
-            "minimal_observation.opt",
-            "minimal_observation.canonical.json",
-        ),
-        (
-            "persistent_minimal.opt",
-            "minimal_persistent.canonical.json",
-        ),
-        (
-            "persistent_minimal.opt",
-            "persistent_minimal.en.v1__full.canonical.json",
-        ),
-        (
-            "ehrbase_multi_occurrence.de.opt",
-            "multi_occurrence.canonical.json",
-        ),
-        ("nested.en.v1.opt", "nested.en.v1.canonical.json"),
-    ] {
+    for (template, composition) in CANONICAL_EXAMPLES {
         check(template, composition, &[]);
     }
 }
