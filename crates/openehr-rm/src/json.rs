@@ -114,7 +114,8 @@ pub(crate) fn runtime_class(
     RmObject::of_class(class)
 }
 
-fn describe(value: &Value) -> &'static str {
+/// What kind of JSON value this is, for messages ("a string", "an array").
+pub fn describe(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

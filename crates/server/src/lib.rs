@@ -103,12 +103,20 @@ pub(crate) struct KnownTemplate {
     pub template: Template,
     /// The FLAT and STRUCTURED formats, indexed for conversion.
     pub formats: templates::flat::FlatFormat,
+    /// The web template, serialised once: it only changes with the template.
+    pub web_template: Vec<u8>,
 }
 
 impl KnownTemplate {
     fn new(template: Template) -> KnownTemplate {
         let formats = templates::flat::FlatFormat::new(&template);
-        KnownTemplate { template, formats }
+        let web_template = serde_json::to_vec(&templates::web_template::web_template(&template))
+            .unwrap_or_default();
+        KnownTemplate {
+            template,
+            formats,
+            web_template,
+        }
     }
 }
 

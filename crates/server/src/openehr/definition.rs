@@ -143,8 +143,7 @@ pub async fn get_template(
     };
     if format == Format::Json {
         let template = state.template(&template_id).await?.ok_or_else(not_found)?;
-        let body = serde_json::to_vec(&templates::web_template::web_template(&template.template))
-            .unwrap_or_default();
+        let body = template.web_template.clone();
         let mut reply = Reply::new(StatusCode::OK)
             .etag(&template.template.template_id)
             .body(Format::Json, body);

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use openehr_rm::json::describe;
 use openehr_rm::{RmObject, RmValue};
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -170,17 +171,6 @@ fn read_ctx<'a>(name: &'a str, key: &str, value: &Value) -> Result<(&'a str, usi
         }
     }
     Ok((name, index))
-}
-
-fn describe(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// `id:3` → (`id`, 3); `id` → (`id`, 0).
