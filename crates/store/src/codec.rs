@@ -78,6 +78,18 @@ pub(crate) fn parse_lifecycle_state(code: &str) -> Result<LifecycleState> {
         .ok_or_else(|| StoreError::Corrupt(format!("unknown lifecycle state {code}")))
 }
 
+pub(crate) fn parse_value_kind(code: u8) -> Result<aql::index::ValueKind> {
+    aql::index::ValueKind::from_code(code)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown value kind {code}")))
+}
+
+/// The RM class name as the static string the index rows carry.
+pub(crate) fn rm_type_name(name: &str) -> Result<&'static str> {
+    openehr_rm::model::class_by_name(name)
+        .map(|class| class.name)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown rm type {name}")))
+}
+
 pub(crate) fn parse_json(text: &str) -> Result<serde_json::Value> {
     serde_json::from_str(text).map_err(|error| StoreError::Corrupt(format!("bad json: {error}")))
 }

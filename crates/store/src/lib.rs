@@ -13,6 +13,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use aql::index::IndexRows;
+
 mod codec;
 pub mod postgres;
 pub mod sqlite;
@@ -227,6 +229,10 @@ pub struct NewVersion {
     /// Canonical JSON of the version's data (the COMPOSITION, EHR_STATUS or FOLDER with its
     /// `uid` already set to this version's id). The store compresses it.
     pub data: Vec<u8>,
+    /// The query rows of this version (`aql::index::index_rows` of `data`), which replace
+    /// the object's rows: the rows always describe the latest version. Empty for a deleted
+    /// version, whose object then has no rows.
+    pub index: IndexRows,
 }
 
 /// What the store keeps of an EHR_STATUS version besides its document.
@@ -433,6 +439,10 @@ pub trait Store: Send + Sync + 'static {
     async fn list_stored_queries(&self, name_prefix: &str) -> Result<Vec<StoredQuery>>;
     /// Deletes a stored query (all versions when `version` is None). Returns how many were deleted.
     async fn delete_stored_query(&self, name: &str, version: Option<&str>) -> Result<u64>;
+
+    /// The query rows the store keeps for an object (those of its latest version), with
+    /// paths listed in order of first use. Empty when the object has none or is unknown.
+    async fn index_of(&self, ehr_id: Uuid, object_id: Uuid) -> Result<IndexRows>;
 
     /// Bytes the database occupies on disk (SQLite: the database and WAL files; PostgreSQL:
     /// the total relation size of Kith's tables), for the benchmark's storage figures.

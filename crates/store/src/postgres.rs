@@ -25,9 +25,9 @@ use crate::codec::{
     parse_lifecycle_state, sort_stored_queries, truncate_to_micros, with_offset,
 };
 use crate::{
-    Audit, ContributionRecord, EhrRecord, NewContribution, NewEhr, ObjectKind, Result, StatusFacts,
-    Store, StoreError, StoredQuery, StoredVersion, SubjectKey, TemplateRecord, VersionMeta,
-    VersionSelector, VersionedObjectMeta,
+    Audit, ContributionRecord, EhrRecord, IndexRows, NewContribution, NewEhr, ObjectKind, Result,
+    StatusFacts, Store, StoreError, StoredQuery, StoredVersion, SubjectKey, TemplateRecord,
+    VersionMeta, VersionSelector, VersionedObjectMeta,
 };
 
 /// Numbered migrations, applied in order and recorded in `schema_migrations`.
@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "ehr_is_modifiable",
         include_str!("../migrations/postgres/0002_ehr_is_modifiable.sql"),
     ),
+    (
+        3,
+        "query_index",
+        include_str!("../migrations/postgres/0003_query_index.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations between servers starting together.
@@ -52,7 +57,7 @@ const MIGRATION_LOCK_KEY: i64 = 0x6b69_7468_6d69_6772; // "kithmigr"
 const POOL_SIZE: usize = 16;
 
 /// The tables whose size `storage_bytes` reports.
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 10] = [
     "ehr",
     "ehr_subject",
     "contribution",
@@ -60,6 +65,9 @@ const TABLES: [&str; 7] = [
     "version",
     "template",
     "stored_query",
+    "query_path",
+    "query_node",
+    "query_value",
 ];
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -93,6 +101,90 @@ fn stored_version_number(version: i32) -> Result<u32> {
 
 pub struct PostgresStore {
     pool: Pool,
+    /// Interned query paths (`query_path`). Rows there are never deleted, so a cached id
+    /// stays right whatever other servers sharing the database do.
+    paths: std::sync::Mutex<std::collections::HashMap<String, i32>>,
+}
+
+/// The parameters of one version's index-row inserts, as arrays for `unnest`.
+struct IndexParams {
+    node_seq: Vec<i32>,
+    node_last_seq: Vec<i32>,
+    node_rm_type: Vec<&'static str>,
+    node_archetype_id: Vec<String>,
+    node_parent_path: Vec<Option<i32>>,
+    node_name: Vec<Option<String>>,
+    value_item: Vec<i32>,
+    value_root_seq: Vec<i32>,
+    value_path: Vec<i32>,
+    value_kind: Vec<i16>,
+    value_num: Vec<Option<f64>>,
+    value_text: Vec<Option<String>>,
+    value_code: Vec<Option<String>>,
+    value_system: Vec<Option<String>>,
+    value_units: Vec<Option<String>>,
+    value_instant: Vec<Option<i64>>,
+}
+
+impl IndexParams {
+    fn new(rows: &IndexRows, path_ids: &std::collections::HashMap<String, i32>) -> Result<Self> {
+        let path_id = |position: u32| -> Result<i32> {
+            rows.paths
+                .get(position as usize)
+                .and_then(|path| path_ids.get(path))
+                .copied()
+                .ok_or_else(|| {
+                    StoreError::Database(format!("index row names unknown path {position}"))
+                })
+        };
+        let number = |value: u32| -> Result<i32> {
+            i32::try_from(value)
+                .map_err(|_| StoreError::Database(format!("index number {value} is too large")))
+        };
+        let mut params = IndexParams {
+            node_seq: Vec::new(),
+            node_last_seq: Vec::new(),
+            node_rm_type: Vec::new(),
+            node_archetype_id: Vec::new(),
+            node_parent_path: Vec::new(),
+            node_name: Vec::new(),
+            value_item: Vec::new(),
+            value_root_seq: Vec::new(),
+            value_path: Vec::new(),
+            value_kind: Vec::new(),
+            value_num: Vec::new(),
+            value_text: Vec::new(),
+            value_code: Vec::new(),
+            value_system: Vec::new(),
+            value_units: Vec::new(),
+            value_instant: Vec::new(),
+        };
+        for node in &rows.nodes {
+            params.node_seq.push(number(node.seq)?);
+            params.node_last_seq.push(number(node.last_seq)?);
+            params.node_rm_type.push(node.rm_type);
+            params.node_archetype_id.push(node.archetype_id.clone());
+            params
+                .node_parent_path
+                .push(node.parent_path.map(path_id).transpose()?);
+            params.node_name.push(node.name.clone());
+        }
+        for (item, value) in rows.values.iter().enumerate() {
+            params
+                .value_item
+                .push(number(u32::try_from(item).unwrap_or(u32::MAX))?);
+            params.value_root_seq.push(number(value.root_seq)?);
+            params.value_path.push(path_id(value.path)?);
+            params.value_kind.push(i16::from(value.kind.code()));
+            params.value_num.push(value.num);
+            params.value_text.push(value.text.clone());
+            params.value_code.push(value.code.clone());
+            params.value_system.push(value.system.clone());
+            params.value_units.push(value.units.clone());
+            params.value_instant.push(value.instant);
+        }
+        Ok(params)
+    }
 }
 
 impl PostgresStore {
@@ -112,13 +204,71 @@ impl PostgresStore {
             .max_size(POOL_SIZE)
             .build()
             .map_err(|error| StoreError::Database(format!("cannot build the pool: {error}")))?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore {
+            pool,
+            paths: std::sync::Mutex::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn client(&self) -> Result<Object> {
         Ok(self.pool.get().await?)
+    }
+
+    /// The ids of every path the contribution's index rows use, interning the paths this
+    /// server has not seen, in one round trip outside the commit's transaction (an entry
+    /// left by a commit that then fails is harmless).
+    async fn path_ids(
+        &self,
+        client: &Object,
+        contribution: &NewContribution,
+    ) -> Result<std::collections::HashMap<String, i32>> {
+        let mut ids = std::collections::HashMap::new();
+        let mut missing: Vec<&str> = Vec::new();
+        {
+            let known = self
+                .paths
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for version in &contribution.versions {
+                for path in &version.index.paths {
+                    match known.get(path) {
+                        Some(id) => {
+                            ids.insert(path.clone(), *id);
+                        }
+                        None => missing.push(path),
+                    }
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(ids);
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        let statement = client
+            .prepare_cached(
+                "WITH inserted AS (
+                     INSERT INTO query_path (path) SELECT unnest($1::text[])
+                     ON CONFLICT (path) DO NOTHING RETURNING path_id, path)
+                 SELECT path_id, path FROM inserted
+                 UNION ALL
+                 SELECT path_id, path FROM query_path WHERE path = ANY($1::text[])",
+            )
+            .await?;
+        let rows = client.query(&statement, &[&missing]).await?;
+        let mut known = self
+            .paths
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for row in rows {
+            let id: i32 = row.try_get(0)?;
+            let path: String = row.try_get(1)?;
+            known.insert(path.clone(), id);
+            ids.insert(path, id);
+        }
+        Ok(ids)
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -167,6 +317,12 @@ impl PostgresStore {
     ) -> Result<()> {
         let mut client = self.client().await?;
         let statements = CommitStatements::prepare(&client).await?;
+        let path_ids = self.path_ids(&client, contribution).await?;
+        let index_params = contribution
+            .versions
+            .iter()
+            .map(|version| IndexParams::new(&version.index, &path_ids))
+            .collect::<Result<Vec<_>>>()?;
 
         let ehr_id = contribution.ehr_id;
         let audit = &contribution.audit;
@@ -311,6 +467,57 @@ impl PostgresStore {
             ));
             // A version row already there means another commit got this version first.
             checks.push(Check::AdvanceObject(index));
+            let Some(params) = index_params.get(index) else {
+                continue;
+            };
+            if version.version > 1 {
+                for statement in [&statements.delete_nodes, &statements.delete_values] {
+                    steps.push(execute(
+                        &transaction,
+                        statement,
+                        vec![&contribution.ehr_id, &version.object_id],
+                    ));
+                    checks.push(Check::Any);
+                }
+            }
+            if !params.node_seq.is_empty() {
+                steps.push(execute(
+                    &transaction,
+                    &statements.insert_nodes,
+                    vec![
+                        &contribution.ehr_id,
+                        &version.object_id,
+                        &params.node_seq,
+                        &params.node_last_seq,
+                        &params.node_rm_type,
+                        &params.node_archetype_id,
+                        &params.node_parent_path,
+                        &params.node_name,
+                    ],
+                ));
+                checks.push(Check::Any);
+            }
+            if !params.value_item.is_empty() {
+                steps.push(execute(
+                    &transaction,
+                    &statements.insert_values,
+                    vec![
+                        &contribution.ehr_id,
+                        &version.object_id,
+                        &params.value_item,
+                        &params.value_root_seq,
+                        &params.value_path,
+                        &params.value_kind,
+                        &params.value_num,
+                        &params.value_text,
+                        &params.value_code,
+                        &params.value_system,
+                        &params.value_units,
+                        &params.value_instant,
+                    ],
+                ));
+                checks.push(Check::Any);
+            }
         }
 
         let outputs = pipeline(steps).await;
@@ -345,6 +552,7 @@ impl PostgresStore {
                     }
                     None => false,
                 },
+                (Check::Any, _) => true,
                 (_, StepOutput::Rows(count)) => count == 1,
                 (_, StepOutput::Row(_)) => true,
             };
@@ -417,6 +625,7 @@ impl PostgresStore {
                     },
                 }
             }
+            Check::Any => StoreError::Database("an unchecked statement failed".to_owned()),
             Check::SetDirectory(index) => {
                 // The directory that was there, or one this contribution set before (folders
                 // go in id order), or one a concurrent commit set first.
@@ -578,6 +787,8 @@ enum Check {
     AdvanceObject(usize),
     /// The EHR had no directory, else it has one.
     SetDirectory(usize),
+    /// Nothing to check (the query rows of a version).
+    Any,
 }
 
 enum Failure {
@@ -662,6 +873,10 @@ struct CommitStatements {
     set_directory: Statement,
     insert_version: Statement,
     object_state: Statement,
+    delete_nodes: Statement,
+    delete_values: Statement,
+    insert_nodes: Statement,
+    insert_values: Statement,
 }
 
 impl CommitStatements {
@@ -728,6 +943,30 @@ impl CommitStatements {
                 .prepare_cached(
                     "SELECT kind, latest_version FROM versioned_object
                      WHERE ehr_id = $1 AND object_id = $2",
+                )
+                .await?,
+            delete_nodes: client
+                .prepare_cached("DELETE FROM query_node WHERE ehr_id = $1 AND object_id = $2")
+                .await?,
+            delete_values: client
+                .prepare_cached("DELETE FROM query_value WHERE ehr_id = $1 AND object_id = $2")
+                .await?,
+            insert_nodes: client
+                .prepare_cached(
+                    "INSERT INTO query_node (ehr_id, object_id, seq, last_seq, rm_type,
+                                             archetype_id, parent_path_id, name)
+                     SELECT $1::uuid, $2::uuid, * FROM unnest($3::int4[], $4::int4[], $5::text[],
+                                                  $6::text[], $7::int4[], $8::text[])",
+                )
+                .await?,
+            insert_values: client
+                .prepare_cached(
+                    "INSERT INTO query_value (ehr_id, object_id, item, root_seq, path_id, kind,
+                                              num, text, code, system, units, instant)
+                     SELECT $1::uuid, $2::uuid, * FROM unnest($3::int4[], $4::int4[], $5::int4[],
+                                                  $6::int2[], $7::float8[], $8::text[],
+                                                  $9::text[], $10::text[], $11::text[],
+                                                  $12::int8[])",
                 )
                 .await?,
         })
@@ -1041,6 +1280,12 @@ impl Store for PostgresStore {
         let delete_contributions = client
             .prepare_cached("DELETE FROM contribution WHERE ehr_id = $1")
             .await?;
+        let delete_nodes = client
+            .prepare_cached("DELETE FROM query_node WHERE ehr_id = $1")
+            .await?;
+        let delete_values = client
+            .prepare_cached("DELETE FROM query_value WHERE ehr_id = $1")
+            .await?;
         let transaction = client.transaction().await?;
         // Deleting the ehr row first takes its lock, which waits for commits in flight
         // (they hold KEY SHARE) and makes later ones find no EHR.
@@ -1057,6 +1302,8 @@ impl Store for PostgresStore {
             transaction.execute(&delete_versions, &ehr_key),
             transaction.execute(&delete_objects, &ehr_key),
             transaction.execute(&delete_contributions, &ehr_key),
+            transaction.execute(&delete_nodes, &ehr_key),
+            transaction.execute(&delete_values, &ehr_key),
         )?;
         transaction.commit().await?;
         Ok(true)
@@ -1276,6 +1523,68 @@ impl Store for PostgresStore {
             }
         };
         Ok(deleted)
+    }
+
+    async fn index_of(&self, ehr_id: Uuid, object_id: Uuid) -> Result<IndexRows> {
+        let client = self.client().await?;
+        let nodes = client
+            .prepare_cached(
+                "SELECT n.seq, n.last_seq, n.rm_type, n.archetype_id, p.path, n.name
+                 FROM query_node n LEFT JOIN query_path p ON p.path_id = n.parent_path_id
+                 WHERE n.ehr_id = $1 AND n.object_id = $2 ORDER BY n.seq",
+            )
+            .await?;
+        let values = client
+            .prepare_cached(
+                "SELECT v.root_seq, p.path, v.kind, v.num, v.text, v.code, v.system, v.units,
+                        v.instant
+                 FROM query_value v JOIN query_path p ON p.path_id = v.path_id
+                 WHERE v.ehr_id = $1 AND v.object_id = $2 ORDER BY v.item",
+            )
+            .await?;
+        let mut rows = IndexRows::default();
+        let mut positions = std::collections::HashMap::new();
+        let mut position_of = |rows: &mut IndexRows, path: String| -> u32 {
+            *positions.entry(path.clone()).or_insert_with(|| {
+                rows.paths.push(path);
+                u32::try_from(rows.paths.len() - 1).unwrap_or(u32::MAX)
+            })
+        };
+        let unsigned = |number: i32| {
+            u32::try_from(number)
+                .map_err(|_| StoreError::Corrupt(format!("negative index number {number}")))
+        };
+        for row in client.query(&nodes, &[&ehr_id, &object_id]).await? {
+            let parent_path: Option<String> = row.try_get(4)?;
+            let node = aql::index::NodeRow {
+                seq: unsigned(row.try_get(0)?)?,
+                last_seq: unsigned(row.try_get(1)?)?,
+                rm_type: crate::codec::rm_type_name(row.try_get(2)?)?,
+                archetype_id: row.try_get(3)?,
+                parent_path: parent_path.map(|path| position_of(&mut rows, path)),
+                name: row.try_get(5)?,
+            };
+            rows.nodes.push(node);
+        }
+        for row in client.query(&values, &[&ehr_id, &object_id]).await? {
+            let kind: i16 = row.try_get(2)?;
+            let value = aql::index::ValueRow {
+                root_seq: unsigned(row.try_get(0)?)?,
+                path: position_of(&mut rows, row.try_get(1)?),
+                kind: crate::codec::parse_value_kind(
+                    u8::try_from(kind)
+                        .map_err(|_| StoreError::Corrupt(format!("bad value kind {kind}")))?,
+                )?,
+                num: row.try_get(3)?,
+                text: row.try_get(4)?,
+                code: row.try_get(5)?,
+                system: row.try_get(6)?,
+                units: row.try_get(7)?,
+                instant: row.try_get(8)?,
+            };
+            rows.values.push(value);
+        }
+        Ok(rows)
     }
 
     async fn storage_bytes(&self) -> Result<u64> {

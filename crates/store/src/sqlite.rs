@@ -22,9 +22,9 @@ use crate::codec::{
     split_time,
 };
 use crate::{
-    Audit, ContributionRecord, EhrRecord, NewContribution, NewEhr, ObjectKind, Result, StatusFacts,
-    Store, StoreError, StoredQuery, StoredVersion, SubjectKey, TemplateRecord, VersionMeta,
-    VersionSelector, VersionedObjectMeta,
+    Audit, ContributionRecord, EhrRecord, IndexRows, NewContribution, NewEhr, ObjectKind, Result,
+    StatusFacts, Store, StoreError, StoredQuery, StoredVersion, SubjectKey, TemplateRecord,
+    VersionMeta, VersionSelector, VersionedObjectMeta,
 };
 
 /// Numbered migrations, applied in order and recorded in `schema_migrations`.
@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "ehr_is_modifiable",
         include_str!("../migrations/sqlite/0002_ehr_is_modifiable.sql"),
+    ),
+    (
+        3,
+        "query_index",
+        include_str!("../migrations/sqlite/0003_query_index.sql"),
     ),
 ];
 
@@ -341,6 +346,7 @@ fn writer_loop(
     requests: mpsc::Receiver<WriteRequest>,
     restart_wanted: &AtomicBool,
 ) {
+    let mut paths = PathIds::default();
     // Ends when the store (the only sender) is dropped.
     while let Ok(first) = requests.recv() {
         let mut batch = vec![first];
@@ -355,7 +361,7 @@ fn writer_loop(
             .map(|request| (request.op, request.reply))
             .unzip();
         let started = std::time::Instant::now();
-        let results = apply_batch(&connection, &ops);
+        let results = apply_batch(&connection, &mut paths, &ops);
         tracing::trace!(requests = ops.len(), elapsed = ?started.elapsed(), "sqlite group commit");
         for (reply, result) in replies.into_iter().zip(results) {
             // A caller that gave up waiting does not undo its committed write.
@@ -370,27 +376,88 @@ fn writer_loop(
     }
 }
 
+/// The writer's cache of interned query paths (`query_path`), so a commit looks up only
+/// paths it has not seen. Paths are interned before a request's savepoint, so only the
+/// failure of a whole transaction can undo an insert, and that clears the cache.
+#[derive(Default)]
+struct PathIds {
+    ids: std::collections::HashMap<String, i64>,
+}
+
+impl PathIds {
+    /// The ids of `rows.paths`, inserting the paths not yet known.
+    fn intern(&mut self, connection: &Connection, rows: &IndexRows) -> Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(rows.paths.len());
+        for path in &rows.paths {
+            if let Some(id) = self.ids.get(path) {
+                ids.push(*id);
+                continue;
+            }
+            connection
+                .prepare_cached("INSERT OR IGNORE INTO query_path (path) VALUES (?1)")?
+                .execute([path])?;
+            let id: i64 = connection
+                .prepare_cached("SELECT path_id FROM query_path WHERE path = ?1")?
+                .query_row([path], |row| row.get(0))?;
+            self.ids.insert(path.clone(), id);
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    /// Path ids of every version of a write that commits versions, in version order.
+    fn intern_op(&mut self, connection: &Connection, op: &WriteOp) -> Result<Vec<Vec<i64>>> {
+        let contribution = match op {
+            WriteOp::CreateEhr(ehr) => &ehr.contribution,
+            WriteOp::Commit(contribution) => contribution,
+            _ => return Ok(Vec::new()),
+        };
+        contribution
+            .versions
+            .iter()
+            .map(|version| self.intern(connection, &version.index))
+            .collect()
+    }
+}
+
 /// Applies `ops` in one transaction, each inside its own savepoint, and returns one result
 /// per op once the transaction has committed (or failed as a whole).
-fn apply_batch(connection: &Connection, ops: &[WriteOp]) -> Vec<Result<WriteOutcome>> {
+fn apply_batch(
+    connection: &Connection,
+    paths: &mut PathIds,
+    ops: &[WriteOp],
+) -> Vec<Result<WriteOutcome>> {
     // Every request fails with the error that ended the whole transaction (an IO error,
-    // say, after which SQLite may already have rolled it back).
-    let all_failed = |error: rusqlite::Error| {
+    // say, after which SQLite may already have rolled it back). Paths interned in it are
+    // gone with it.
+    fn all_failed(
+        paths: &mut PathIds,
+        ops: &[WriteOp],
+        error: &dyn std::fmt::Display,
+    ) -> Vec<Result<WriteOutcome>> {
+        paths.ids.clear();
         let message = error.to_string();
         ops.iter()
             .map(|_| Err(StoreError::Database(message.clone())))
             .collect()
-    };
+    }
     if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
-        return all_failed(error);
+        return all_failed(paths, ops, &error);
     }
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
+        let path_ids = match paths.intern_op(connection, op) {
+            Ok(path_ids) => path_ids,
+            Err(error) => {
+                let _ = connection.execute_batch("ROLLBACK");
+                return all_failed(paths, ops, &error);
+            }
+        };
         if let Err(error) = connection.execute_batch("SAVEPOINT request") {
             let _ = connection.execute_batch("ROLLBACK");
-            return all_failed(error);
+            return all_failed(paths, ops, &error);
         }
-        let result = apply_op(connection, op);
+        let result = apply_op(connection, op, &path_ids);
         let close = if result.is_ok() {
             "RELEASE request"
         } else {
@@ -398,7 +465,7 @@ fn apply_batch(connection: &Connection, ops: &[WriteOp]) -> Vec<Result<WriteOutc
         };
         if let Err(error) = connection.execute_batch(close) {
             let _ = connection.execute_batch("ROLLBACK");
-            return all_failed(error);
+            return all_failed(paths, ops, &error);
         }
         results.push(result);
     }
@@ -406,6 +473,7 @@ fn apply_batch(connection: &Connection, ops: &[WriteOp]) -> Vec<Result<WriteOutc
         Ok(()) => results,
         Err(error) => {
             let _ = connection.execute_batch("ROLLBACK");
+            paths.ids.clear();
             let message = error.to_string();
             // Requests that failed on their own keep their error: they changed nothing either way.
             results
@@ -416,11 +484,14 @@ fn apply_batch(connection: &Connection, ops: &[WriteOp]) -> Vec<Result<WriteOutc
     }
 }
 
-fn apply_op(connection: &Connection, op: &WriteOp) -> Result<WriteOutcome> {
+/// Applies one write; `path_ids` are the interned paths of its versions' index rows.
+fn apply_op(connection: &Connection, op: &WriteOp, path_ids: &[Vec<i64>]) -> Result<WriteOutcome> {
     match op {
-        WriteOp::CreateEhr(ehr) => create_ehr(connection, ehr).map(|()| WriteOutcome::Done),
+        WriteOp::CreateEhr(ehr) => {
+            create_ehr(connection, ehr, path_ids).map(|()| WriteOutcome::Done)
+        }
         WriteOp::Commit(contribution) => {
-            commit(connection, contribution).map(|()| WriteOutcome::Done)
+            commit(connection, contribution, path_ids).map(|()| WriteOutcome::Done)
         }
         WriteOp::DeleteEhr(ehr_id) => delete_ehr(connection, *ehr_id).map(WriteOutcome::Existed),
         WriteOp::PutTemplate(template) => {
@@ -441,7 +512,7 @@ fn apply_op(connection: &Connection, op: &WriteOp) -> Result<WriteOutcome> {
     }
 }
 
-fn create_ehr(connection: &Connection, ehr: &NewEhr) -> Result<()> {
+fn create_ehr(connection: &Connection, ehr: &NewEhr, path_ids: &[Vec<i64>]) -> Result<()> {
     let ehr_status_id = crate::new_ehr_status_id(ehr)?;
     let (created_micros, created_offset) = split_time(ehr.time_created);
     let inserted = connection
@@ -484,10 +555,14 @@ fn create_ehr(connection: &Connection, ehr: &NewEhr) -> Result<()> {
             other => other?,
         };
     }
-    commit(connection, &ehr.contribution)
+    commit(connection, &ehr.contribution, path_ids)
 }
 
-fn commit(connection: &Connection, contribution: &NewContribution) -> Result<()> {
+fn commit(
+    connection: &Connection,
+    contribution: &NewContribution,
+    path_ids: &[Vec<i64>],
+) -> Result<()> {
     let ehr_id = contribution.ehr_id;
     let mut found: Option<(Option<Vec<u8>>, bool)> = None;
     {
@@ -535,7 +610,7 @@ fn commit(connection: &Connection, contribution: &NewContribution) -> Result<()>
         other => other?,
     };
 
-    for version in &contribution.versions {
+    for (position, version) in contribution.versions.iter().enumerate() {
         let object_id = version.object_id;
         let existing: Option<(String, u32)> = {
             let mut statement = connection.prepare_cached(
@@ -632,8 +707,131 @@ fn commit(connection: &Connection, contribution: &NewContribution) -> Result<()>
                 version.template_id,
                 version.data,
             ])?;
+        let no_paths = Vec::new();
+        let version_path_ids = path_ids.get(position).unwrap_or(&no_paths);
+        replace_index_rows(connection, ehr_id, version, version_path_ids)?;
     }
     Ok(())
+}
+
+/// Replaces the query rows of the version's object with the version's own.
+fn replace_index_rows(
+    connection: &Connection,
+    ehr_id: Uuid,
+    version: &crate::NewVersion,
+    path_ids: &[i64],
+) -> Result<()> {
+    let key = [ehr_id.as_bytes(), version.object_id.as_bytes()];
+    if version.version > 1 {
+        connection
+            .prepare_cached("DELETE FROM query_node WHERE ehr_id = ?1 AND object_id = ?2")?
+            .execute(key)?;
+        connection
+            .prepare_cached("DELETE FROM query_value WHERE ehr_id = ?1 AND object_id = ?2")?
+            .execute(key)?;
+    }
+    let rows = &version.index;
+    let path_id = |position: u32| -> Result<i64> {
+        path_ids.get(position as usize).copied().ok_or_else(|| {
+            StoreError::Database(format!(
+                "index row names path {position}, which is not listed"
+            ))
+        })
+    };
+    let mut insert_node = connection.prepare_cached(
+        "INSERT INTO query_node (ehr_id, object_id, seq, last_seq, rm_type, archetype_id,
+                                 parent_path_id, name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for node in &rows.nodes {
+        insert_node.execute(params![
+            key[0],
+            key[1],
+            node.seq,
+            node.last_seq,
+            node.rm_type,
+            node.archetype_id,
+            node.parent_path.map(path_id).transpose()?,
+            node.name,
+        ])?;
+    }
+    let mut insert_value = connection.prepare_cached(
+        "INSERT INTO query_value (ehr_id, object_id, item, root_seq, path_id, kind, num, text,
+                                  code, system, units, instant)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    for (item, value) in rows.values.iter().enumerate() {
+        insert_value.execute(params![
+            key[0],
+            key[1],
+            item,
+            value.root_seq,
+            path_id(value.path)?,
+            value.kind.code(),
+            value.num,
+            value.text,
+            value.code,
+            value.system,
+            value.units,
+            value.instant,
+        ])?;
+    }
+    Ok(())
+}
+
+/// Reads an object's query rows back into [`IndexRows`], paths in order of first use.
+fn read_index_rows(connection: &Connection, ehr_id: Uuid, object_id: Uuid) -> Result<IndexRows> {
+    let key = [ehr_id.as_bytes(), object_id.as_bytes()];
+    let mut rows = IndexRows::default();
+    let mut positions = std::collections::HashMap::new();
+    let mut position_of = |rows: &mut IndexRows, path: String| -> u32 {
+        *positions.entry(path.clone()).or_insert_with(|| {
+            rows.paths.push(path);
+            u32::try_from(rows.paths.len() - 1).unwrap_or(u32::MAX)
+        })
+    };
+    let mut statement = connection.prepare_cached(
+        "SELECT n.seq, n.last_seq, n.rm_type, n.archetype_id, p.path, n.name
+         FROM query_node n LEFT JOIN query_path p ON p.path_id = n.parent_path_id
+         WHERE n.ehr_id = ?1 AND n.object_id = ?2 ORDER BY n.seq",
+    )?;
+    let mut found = statement.query(key)?;
+    while let Some(row) = found.next()? {
+        let rm_type: String = row.get(2)?;
+        let parent_path: Option<String> = row.get(4)?;
+        let node = aql::index::NodeRow {
+            seq: row.get(0)?,
+            last_seq: row.get(1)?,
+            rm_type: crate::codec::rm_type_name(&rm_type)?,
+            archetype_id: row.get(3)?,
+            parent_path: parent_path.map(|path| position_of(&mut rows, path)),
+            name: row.get(5)?,
+        };
+        rows.nodes.push(node);
+    }
+    let mut statement = connection.prepare_cached(
+        "SELECT v.root_seq, p.path, v.kind, v.num, v.text, v.code, v.system, v.units, v.instant
+         FROM query_value v JOIN query_path p ON p.path_id = v.path_id
+         WHERE v.ehr_id = ?1 AND v.object_id = ?2 ORDER BY v.item",
+    )?;
+    let mut found = statement.query(key)?;
+    while let Some(row) = found.next()? {
+        let path: String = row.get(1)?;
+        let kind: u8 = row.get(2)?;
+        let value = aql::index::ValueRow {
+            root_seq: row.get(0)?,
+            path: position_of(&mut rows, path),
+            kind: crate::codec::parse_value_kind(kind)?,
+            num: row.get(3)?,
+            text: row.get(4)?,
+            code: row.get(5)?,
+            system: row.get(6)?,
+            units: row.get(7)?,
+            instant: row.get(8)?,
+        };
+        rows.values.push(value);
+    }
+    Ok(rows)
 }
 
 /// Whether a contribution holds anything but EHR_STATUS versions (refused while the EHR may
@@ -711,6 +909,8 @@ fn delete_ehr(connection: &Connection, ehr_id: Uuid) -> Result<bool> {
             .execute([namespace, subject_id])?;
     }
     for sql in [
+        "DELETE FROM query_value WHERE ehr_id = ?1",
+        "DELETE FROM query_node WHERE ehr_id = ?1",
         "DELETE FROM version WHERE ehr_id = ?1",
         "DELETE FROM versioned_object WHERE ehr_id = ?1",
         "DELETE FROM contribution WHERE ehr_id = ?1",
@@ -1232,6 +1432,11 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn index_of(&self, ehr_id: Uuid, object_id: Uuid) -> Result<IndexRows> {
+        self.read(move |connection| read_index_rows(connection, ehr_id, object_id))
+            .await
+    }
+
     async fn storage_bytes(&self) -> Result<u64> {
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
@@ -1307,6 +1512,7 @@ mod tests {
                 template_id: None,
                 status: None,
                 data: compress(b"{}").expect("compresses"),
+                index: IndexRows::default(),
             }],
         }
     }
@@ -1325,8 +1531,10 @@ mod tests {
             contribution: contribution(ehr_id, ehr_id, 1),
         });
         let existing = Uuid::new_v4();
+        let mut paths = PathIds::default();
         let first = apply_batch(
             &connection,
+            &mut paths,
             &[create, WriteOp::Commit(contribution(ehr_id, existing, 1))],
         );
         assert!(first.iter().all(Result::is_ok), "{first:?}");
@@ -1334,6 +1542,7 @@ mod tests {
         let fresh = Uuid::new_v4();
         let results = apply_batch(
             &connection,
+            &mut paths,
             &[
                 WriteOp::Commit(contribution(ehr_id, Uuid::new_v4(), 1)),
                 WriteOp::Commit(contribution(ehr_id, existing, 3)),

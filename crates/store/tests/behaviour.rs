@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use store::{
-    Audit, ChangeType, LifecycleState, NewContribution, NewEhr, NewVersion, ObjectKind,
+    Audit, ChangeType, IndexRows, LifecycleState, NewContribution, NewEhr, NewVersion, ObjectKind,
     StatusFacts, Store, StoreError, StoredQuery, SubjectKey, TemplateRecord, VersionSelector,
     open_store,
 };
@@ -173,6 +173,7 @@ macro_rules! backend_tests {
                 conflicting_commit_among_concurrent_ones_fails_alone,
                 concurrent_ehrs_for_one_subject_have_one_winner,
                 crossed_concurrent_contributions_have_one_winner,
+                query_rows_follow_the_latest_version,
             );
         }
     };
@@ -230,6 +231,69 @@ mod fixtures {
             template_id: (kind == ObjectKind::Composition).then(|| "test.template.v1".to_owned()),
             status: None,
             data: document(object_id, version),
+            index: IndexRows::default(),
+        }
+    }
+
+    /// Query rows naming `label` in their values, with paths in order of first use (the
+    /// order `index_of` lists them in), so what is read back compares equal.
+    pub fn index(label: &str) -> IndexRows {
+        use aql::index::{NodeRow, ValueKind, ValueRow};
+        let value = |path: u32, kind: ValueKind| ValueRow {
+            root_seq: 1,
+            path,
+            kind,
+            num: None,
+            text: None,
+            code: None,
+            system: None,
+            units: None,
+            instant: None,
+        };
+        IndexRows {
+            paths: vec![
+                "openEHR-EHR-COMPOSITION.test.v1/content[openEHR-EHR-OBSERVATION.test.v1]"
+                    .to_owned(),
+                format!("openEHR-EHR-OBSERVATION.test.v1/data[at0001]/items[{label}]/value"),
+                "openEHR-EHR-COMPOSITION.test.v1/context/start_time".to_owned(),
+            ],
+            nodes: vec![
+                NodeRow {
+                    seq: 0,
+                    last_seq: 1,
+                    rm_type: "COMPOSITION",
+                    archetype_id: "openEHR-EHR-COMPOSITION.test.v1".to_owned(),
+                    parent_path: None,
+                    name: Some("Test".to_owned()),
+                },
+                NodeRow {
+                    seq: 1,
+                    last_seq: 1,
+                    rm_type: "OBSERVATION",
+                    archetype_id: "openEHR-EHR-OBSERVATION.test.v1".to_owned(),
+                    parent_path: Some(0),
+                    name: None,
+                },
+            ],
+            values: vec![
+                ValueRow {
+                    num: Some(120.5),
+                    units: Some("mm[Hg]".to_owned()),
+                    ..value(1, ValueKind::Quantity)
+                },
+                ValueRow {
+                    text: Some(label.to_owned()),
+                    code: Some("at0002".to_owned()),
+                    system: Some("local".to_owned()),
+                    ..value(1, ValueKind::CodedText)
+                },
+                ValueRow {
+                    root_seq: 0,
+                    text: Some("2024-03-01T10:00:00Z".to_owned()),
+                    instant: Some(1_709_287_200_000_000),
+                    ..value(2, ValueKind::DateTime)
+                },
+            ],
         }
     }
 
@@ -1364,6 +1428,98 @@ mod cases {
         assert_eq!(
             store.get_stored_query(name, None).await.expect("reads"),
             None
+        );
+    }
+
+    pub async fn query_rows_follow_the_latest_version(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr_id = create_ehr(store).await;
+        let object_id = Uuid::new_v4();
+        let with_index = |version: u32, label: &str| NewVersion {
+            index: index(label),
+            ..composition(object_id, version)
+        };
+        store
+            .commit(contribution(ehr_id, vec![with_index(1, "at0004")]))
+            .await
+            .expect("commits");
+        assert_eq!(
+            store.index_of(ehr_id, object_id).await.expect("reads"),
+            index("at0004")
+        );
+
+        // A refused commit leaves the rows as they were, even with paths never seen before.
+        let error = store
+            .commit(contribution(ehr_id, vec![with_index(5, "at0009")]))
+            .await
+            .expect_err("conflicts");
+        assert!(
+            matches!(error, StoreError::VersionConflict { .. }),
+            "{error:?}"
+        );
+        assert_eq!(
+            store.index_of(ehr_id, object_id).await.expect("reads"),
+            index("at0004")
+        );
+
+        // A new version replaces the rows, and a path a refused commit interned works.
+        store
+            .commit(contribution(ehr_id, vec![with_index(2, "at0009")]))
+            .await
+            .expect("commits");
+        assert_eq!(
+            store.index_of(ehr_id, object_id).await.expect("reads"),
+            index("at0009")
+        );
+
+        // Another object with the same paths has rows of its own.
+        let other = Uuid::new_v4();
+        store
+            .commit(contribution(
+                ehr_id,
+                vec![NewVersion {
+                    index: index("at0009"),
+                    ..composition(other, 1)
+                }],
+            ))
+            .await
+            .expect("commits");
+        assert_eq!(
+            store.index_of(ehr_id, other).await.expect("reads"),
+            index("at0009")
+        );
+
+        // The rows survive a restart.
+        let reopened = harness.reopen().await;
+        assert_eq!(
+            reopened.index_of(ehr_id, object_id).await.expect("reads"),
+            index("at0009")
+        );
+
+        // A deleted version leaves its object without rows.
+        let deleted = NewVersion {
+            lifecycle_state: LifecycleState::Deleted,
+            change_type: ChangeType::Deleted,
+            ..composition(object_id, 3)
+        };
+        store
+            .commit(contribution(ehr_id, vec![deleted]))
+            .await
+            .expect("commits");
+        assert_eq!(
+            store.index_of(ehr_id, object_id).await.expect("reads"),
+            IndexRows::default()
+        );
+        assert_eq!(
+            store.index_of(ehr_id, other).await.expect("reads"),
+            index("at0009")
+        );
+
+        // Erasing the EHR erases its rows.
+        assert!(store.delete_ehr(ehr_id).await.expect("deletes"));
+        assert_eq!(
+            store.index_of(ehr_id, other).await.expect("reads"),
+            IndexRows::default()
         );
     }
 

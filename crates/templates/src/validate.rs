@@ -46,7 +46,7 @@
 //! - An invalid regular expression in the template is reported where it is used, since the
 //!   constraint cannot be checked.
 
-pub(crate) mod iso8601;
+pub mod iso8601;
 
 use std::collections::HashMap;
 use std::fmt::{Display, Write as _};

@@ -4,7 +4,8 @@ use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use openehr_rm::RmObject;
 use store::{
-    ChangeType, LifecycleState, NewVersion, ObjectKind, StoreError, StoredVersion, VersionSelector,
+    ChangeType, IndexRows, LifecycleState, NewVersion, ObjectKind, StoreError, StoredVersion,
+    VersionSelector,
 };
 use uuid::Uuid;
 
@@ -140,6 +141,7 @@ pub async fn create(
         template_id: Some(template_id),
         status: None,
         data,
+        index: super::index_rows(&composition, lifecycle_state),
     };
     let stored = match super::commit_one(&state, ehr_id, audit, new_version).await {
         Ok(stored) => stored,
@@ -310,6 +312,7 @@ pub async fn update(
         template_id: Some(template_id),
         status: None,
         data: openehr_rm::json::to_vec(&composition),
+        index: super::index_rows(&composition, lifecycle_state),
     };
     let stored = commit_next(&state, base, ehr_id, &preceding, (new_version, audit)).await?;
     let status = if prefer == Prefer::Minimal {
@@ -385,6 +388,7 @@ pub async fn delete(
         template_id: latest.meta.template_id.clone(),
         status: None,
         data: openehr_rm::json::to_vec(&composition),
+        index: IndexRows::default(),
     };
     match super::commit_one(&state, ehr_id, audit, new_version).await {
         Ok(stored) => Ok(reply_for(

@@ -247,6 +247,7 @@ async fn new_version(
         template_id,
         status,
         data: openehr_rm::json::to_vec(&object),
+        index: super::index_rows(&object, lifecycle_state),
     })
 }
 

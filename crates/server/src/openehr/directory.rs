@@ -129,6 +129,7 @@ pub async fn create(
         template_id: None,
         status: None,
         data: openehr_rm::json::to_vec(&folder),
+        index: super::index_rows(&folder, LifecycleState::Complete),
     };
     let audit = new_audit(
         &state,
@@ -229,6 +230,7 @@ async fn commit_next(
         template_id: None,
         status: None,
         data: openehr_rm::json::to_vec(&folder),
+        index: super::index_rows(&folder, lifecycle_state),
     };
     let audit = new_audit(state, caller, &audit_header(headers)?, change_type);
     match super::commit_one(state, ehr_id, audit, new_version).await {

@@ -91,6 +91,7 @@ async fn create_ehr(
                 template_id: None,
                 status: Some(status_facts(&status)),
                 data: openehr_rm::json::to_vec(&status),
+                index: super::index_rows(&status, LifecycleState::Complete),
             }],
         },
     };

@@ -124,6 +124,7 @@ pub async fn update(
         template_id: None,
         status: Some(facts),
         data: openehr_rm::json::to_vec(&status),
+        index: super::index_rows(&status, lifecycle_state),
     };
     let stored = match super::commit_one(&state, ehr.ehr_id, audit, new_version).await {
         Ok(stored) => stored,

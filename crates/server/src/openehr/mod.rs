@@ -17,7 +17,7 @@ use axum::Router;
 use axum::http::Uri;
 use axum::routing::{get, post};
 use openehr_rm::RmObject;
-use store::{ObjectKind, StoredVersion, VersionSelector};
+use store::{IndexRows, LifecycleState, ObjectKind, StoredVersion, VersionSelector};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -170,6 +170,16 @@ pub(crate) fn parse_composition_body(body: &RawBody) -> ApiResult<RmObject> {
         _ => openehr_rm::json::from_slice_deferring_mandatory(&body.bytes, "COMPOSITION")?,
     };
     Ok(object)
+}
+
+/// The query rows of a version about to be committed: none for a deleted version, so the
+/// object drops out of every query.
+pub(crate) fn index_rows(object: &RmObject, lifecycle_state: LifecycleState) -> IndexRows {
+    if lifecycle_state == LifecycleState::Deleted {
+        IndexRows::default()
+    } else {
+        aql::index::index_rows(object)
+    }
 }
 
 fn kind_name(kind: ObjectKind) -> &'static str {
