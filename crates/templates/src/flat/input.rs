@@ -2567,16 +2567,12 @@ fn organisation(party: &mut RmObject) {
     }
 }
 
-/// openEHR terminology codes of participation modes, by rubric.
-const MODES: &[(&str, &str)] = &[
-    ("193", "not specified"),
-    ("216", "face-to-face communication"),
-    ("223", "interpreted face-to-face communication"),
-    ("217", "signing"),
-    ("195", "telephone"),
-    ("198", "videoconferencing"),
-    ("204", "written communication"),
-    ("211", "email"),
+/// The openEHR terminology's participation mode codes (rubrics in
+/// `web_template::openehr_rubric`).
+const MODES: &[&str] = &[
+    "193", "216", "223", "217", "195", "198", "197", "218", "224", "194", "196", "202", "204",
+    "203", "205", "222", "199", "200", "201", "212", "213", "214", "215", "206", "211", "210",
+    "207", "208", "221", "209", "219", "220",
 ];
 
 #[allow(clippy::too_many_arguments)]
@@ -2609,6 +2605,7 @@ fn participation(
     } else if let Some((mode, None)) = mode {
         let Some((code, rubric)) = MODES
             .iter()
+            .filter_map(|code| Some((*code, crate::web_template::openehr_rubric(code)?)))
             .find(|(code, rubric)| *rubric == mode || *code == mode)
         else {
             return Err(FormatError::new(
