@@ -331,10 +331,11 @@ fn rm_attributes(rm_type: &str) -> &'static [RmAttribute] {
             rm_attribute!("action_archetype_id", "STRING", 1),
         ],
         "EVENT" | "POINT_EVENT" => &[rm_attribute!("time", "DV_DATE_TIME", 1)],
+        // EHRbase serves both as optional (its webtemplate test data, corona_anamnese).
         "INTERVAL_EVENT" => &[
             rm_attribute!("time", "DV_DATE_TIME", 1),
-            rm_attribute!("width", "DV_DURATION", 1),
-            rm_attribute!("math_function", "DV_CODED_TEXT", 1),
+            rm_attribute!("width", "DV_DURATION", 0),
+            rm_attribute!("math_function", "DV_CODED_TEXT", 0),
         ],
         "ISM_TRANSITION" => &[
             rm_attribute!("current_state", "DV_CODED_TEXT", 1),
@@ -354,7 +355,7 @@ fn in_context(parent_rm_type: &str, child_id: &str) -> bool {
         || (parent_rm_type == "ISM_TRANSITION"
             && matches!(child_id, "current_state" | "careflow_step" | "transition"))
         || (parent_rm_type == "HISTORY" && child_id == "origin")
-        || (is_event(parent_rm_type) && child_id == "time")
+        || (is_event(parent_rm_type) && matches!(child_id, "time" | "width" | "math_function"))
         || (is_entry(parent_rm_type)
             && matches!(
                 child_id,
@@ -401,27 +402,58 @@ fn choice_id(rm_type: &str) -> String {
     )
 }
 
-/// English rubrics of the openEHR terminology codes templates constrain (composition
-/// category, setting, ISM states and transitions, null flavours, math functions). The SDK
-/// has the whole terminology in several languages; a code missing here is labelled by itself.
+/// English rubrics of the openEHR terminology codes compositions use (composition
+/// category, setting, ISM states and transitions, null flavours, event math functions,
+/// term mapping purposes, subject relationships, participation modes), as the openEHR
+/// terminology (specifications-TERM, `computable/XML/en/openehr_terminology.xml`) has
+/// them. The SDK has the whole terminology in several languages; a code missing here is
+/// labelled by itself.
 pub(crate) fn openehr_rubric(code: &str) -> Option<&'static str> {
     Some(match code {
+        // composition category
         "431" => "persistent",
-        "433" => "event",
         "451" => "episodic",
-        "225" => "home",
-        "227" => "emergency care",
-        "228" => "primary medical care",
-        "229" => "primary nursing care",
-        "230" => "primary allied health care",
-        "231" => "midwifery care",
-        "232" => "secondary medical care",
-        "233" => "secondary nursing care",
-        "234" => "secondary allied health care",
-        "235" => "complementary health care",
-        "236" => "dental care",
-        "237" => "nursing home care",
-        "238" => "other care",
+        "433" => "event",
+        "815" => "report",
+        // null flavours
+        "271" => "no information",
+        "253" => "unknown",
+        "272" => "masked",
+        "273" => "not applicable",
+        // participation mode
+        "193" => "not specified",
+        "216" => "face-to-face communication",
+        "223" => "interpreted face-to-face communication",
+        "217" => "signing (face-to-face)",
+        "195" => "live audiovisual; videoconference; videophone",
+        "198" => "videoconferencing",
+        "197" => "videophone",
+        "218" => "signing over video",
+        "224" => "interpreted video communication",
+        "194" => "asynchronous audiovisual; recorded video",
+        "196" => "recorded video",
+        "202" => "live audio-only; telephone; internet phone; teleconference",
+        "204" => "telephone",
+        "203" => "teleconference",
+        "205" => "internet telephone",
+        "222" => "interpreted audio-only",
+        "199" => "asynchronous audio-only; dictated; voice mail",
+        "200" => "dictated",
+        "201" => "voice-mail",
+        "212" => "live text-only; internet chat; SMS chat; interactive written note",
+        "213" => "internet chat",
+        "214" => "SMS chat",
+        "215" => "interactive written note",
+        "206" => "asynchronous text; email; fax; letter; handwritten note; SMS message",
+        "211" => "handwritten note",
+        "210" => "printed/typed letter",
+        "207" => "email",
+        "208" => "facsimile/telefax",
+        "221" => "translated text",
+        "209" => "SMS message",
+        "219" => "physically present",
+        "220" => "physically remote",
+        // instruction states
         "524" => "initial",
         "526" => "planned",
         "527" => "postponed",
@@ -431,7 +463,8 @@ pub(crate) fn openehr_rubric(code: &str) -> Option<&'static str> {
         "530" => "suspended",
         "531" => "aborted",
         "532" => "completed",
-        "523" => "expired",
+        "533" => "expired",
+        // instruction transitions
         "535" => "initiate",
         "536" => "plan step",
         "537" => "postpone",
@@ -439,6 +472,7 @@ pub(crate) fn openehr_rubric(code: &str) -> Option<&'static str> {
         "166" => "cancel",
         "542" => "postponed step",
         "539" => "schedule",
+        "534" => "scheduled step",
         "540" => "start",
         "541" => "do",
         "543" => "active step",
@@ -451,22 +485,73 @@ pub(crate) fn openehr_rubric(code: &str) -> Option<&'static str> {
         "550" => "notify aborted",
         "551" => "notify completed",
         "552" => "notify cancelled",
-        "553" => "suspended step",
-        "271" => "no information",
-        "253" => "unknown",
-        "272" => "masked",
-        "273" => "not applicable",
-        "144" => "maximum",
+        // subject relationship
+        "0" => "self",
+        "3" => "foetus",
+        "10" => "mother",
+        "9" => "father",
+        "6" => "donor",
+        "261" => "adopted daughter",
+        "260" => "adopted son",
+        "259" => "adoptive father",
+        "258" => "adoptive mother",
+        "256" => "biological father",
+        "255" => "biological mother",
+        "23" => "brother",
+        "28" => "child",
+        "265" => "cohabitee",
+        "257" => "cousin",
+        "29" => "daughter",
+        "264" => "guardian",
+        "39" => "maternal aunt",
+        "8" => "maternal grandfather",
+        "7" => "maternal grandmother",
+        "38" => "maternal uncle",
+        "189" => "neonate",
+        "254" => "parent",
+        "22" => "partner/spouse",
+        "41" => "paternal aunt",
+        "36" => "paternal grandfather",
+        "37" => "paternal grandmother",
+        "40" => "paternal uncle",
+        "27" => "sibling",
+        "24" => "sister",
+        "31" => "son",
+        "263" => "step father",
+        "262" => "step mother",
+        "25" => "step or half brother",
+        "26" => "step or half sister",
+        // term mapping purpose
+        "669" => "public health",
+        "670" => "reimbursement",
+        "671" => "research study",
+        // event math function
         "145" => "minimum",
+        "144" => "maximum",
+        "267" => "mode",
+        "268" => "median",
         "146" => "mean",
         "147" => "change",
         "148" => "total",
         "149" => "variation",
-        "150" => "decrease",
-        "151" => "increase",
-        "267" => "mode",
-        "268" => "median",
-        "521" => "actual",
+        "521" => "decrease",
+        "522" => "increase",
+        "640" => "actual",
+        // setting
+        "225" => "home",
+        "227" => "emergency care",
+        "228" => "primary medical care",
+        "229" => "primary nursing care",
+        "230" => "primary allied health care",
+        "231" => "midwifery care",
+        "232" => "secondary medical care",
+        "233" => "secondary nursing care",
+        "234" => "secondary allied health care",
+        "235" => "complementary health care",
+        "236" => "dental care",
+        "237" => "nursing home care",
+        "802" => "mental healthcare",
+        "238" => "other care",
         _ => return None,
     })
 }
@@ -847,6 +932,15 @@ impl Builder {
             ..Node::default()
         };
         add_inputs(&mut node, &BTreeMap::new());
+        if name == "math_function" {
+            // The RM takes its codes from the openEHR terminology ("event math function");
+            // saying so lets a FLAT `|code` alone find its terminology.
+            for input in &mut node.inputs {
+                if input.get("suffix").and_then(Value::as_str) == Some("code") {
+                    input.insert("terminology".into(), "openehr".into());
+                }
+            }
+        }
         self.add_rm_attributes(&mut node);
         let parent_type = node.rm_type.clone();
         for child in &mut node.children {

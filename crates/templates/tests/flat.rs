@@ -134,8 +134,12 @@ fn canonical_examples_round_trip_through_flat() {
     let mut failures = Vec::new();
     for (template_file, name) in CANONICAL_EXAMPLES {
         let (_, format) = format_of(template_file);
-        let composition = openehr_rm::json::from_slice(&read("compositions", name), "COMPOSITION")
-            .unwrap_or_else(|error| panic!("{name}: {error}"));
+        let mut composition =
+            openehr_rm::json::from_slice(&read("compositions", name), "COMPOSITION")
+                .unwrap_or_else(|error| panic!("{name}: {error}"));
+        if *name == "all_types_systematic_tests.valid.canonical.json" {
+            composition = mend_hidden_names(&format, composition);
+        }
         let flat = match format.from_canonical(&composition) {
             Ok(flat) => flat,
             Err(errors) => {
@@ -191,21 +195,72 @@ fn diff(expected: &Value, found: &Value, path: &str) -> String {
     }
 }
 
+/// The all-types example names two structures the web template hides (an ACTIVITY's
+/// description ITEM_TREE and an ADMIN_ENTRY's data ITEM_TREE) in English while the
+/// composition is in Spanish: input would recreate the template's Spanish names ("Lista",
+/// "Unico(a)"), so output refuses exactly those two names rather than change them, and
+/// the test then gives them the recreated names to round-trip the rest.
+fn mend_hidden_names(format: &FlatFormat, composition: RmObject) -> RmObject {
+    let errors = format
+        .from_canonical(&composition)
+        .expect_err("the English names of hidden structures");
+    let paths: Vec<&str> = errors.iter().map(|error| error.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/content[openEHR-EHR-SECTION.test_all_types.v1]:2/items[at0001]/items[at0002]:0/items[openEHR-EHR-INSTRUCTION.test_all_types.v1]:0/activities[at0001]/description[at0002]/name",
+            "/content[openEHR-EHR-SECTION.test_all_types.v1]:2/items[at0001]/items[openEHR-EHR-ADMIN_ENTRY.test_all_types.v1]:1/data[at0001]/name",
+        ],
+        "{errors:#?}"
+    );
+    assert!(errors.iter().all(
+        |error| error.message == "flat has no place for a name other than the template's here"
+    ));
+    let mut json = openehr_rm::json::to_value(&composition);
+    for error in &errors {
+        let at = pointer(&json, &error.path);
+        let name = json
+            .pointer_mut(&at)
+            .unwrap_or_else(|| panic!("{}", error.path));
+        name["value"] = match name["value"].as_str() {
+            Some("List") => "Lista".into(),
+            Some("single") => "Unico(a)".into(),
+            other => panic!("{other:?}"),
+        };
+    }
+    from_json(&json)
+}
+
+/// The JSON pointer, in `json`, of an output error's path (`/attr[node]:index/...`): an
+/// attribute holding a list takes the index, or its first member.
+fn pointer(json: &Value, path: &str) -> String {
+    let mut pointer = String::new();
+    for segment in path.split('/').filter(|segment| !segment.is_empty()) {
+        let (head, index) = match segment.rsplit_once("]:") {
+            Some((head, index)) => (head, index.parse::<usize>().ok()),
+            None => (segment, None),
+        };
+        let attribute = head.split('[').next().unwrap_or_default();
+        pointer.push('/');
+        pointer.push_str(attribute);
+        if json.pointer(&pointer).is_some_and(Value::is_array) {
+            pointer.push_str(&format!("/{}", index.unwrap_or(0)));
+        }
+    }
+    pointer
+}
+
 /// What FLAT (as implemented) does not carry, so a round trip cannot keep it:
 /// - `archetype_details` of inner archetype roots and `rm_version`: written fresh (1.1.0);
 /// - the `_type` of ids (`OBJECT_VERSION_ID` uid, `HIER_OBJECT_ID` party ids), a generic
 ///   id's absent scheme and a PARTY_REF's `type`: the SDK's suffixes (`|id`, `|id_scheme`,
 ///   `|id_namespace`) have no place for them;
-/// - Test_all_types: names of structure nodes the web template hides (taken from the
-///   template in the composition's language: "Lista" for "List").
 fn not_expressible(line: &str) -> bool {
     line.contains("archetype_details")
         || line.contains("/uid/_type")
         || line.contains("/external_ref/id/_type")
         || line.contains("/external_ref/id/scheme")
         || line.contains("/external_ref/type")
-        || line.ends_with("/name/value: \"List\" vs \"Lista\"")
-        || line.ends_with("/name/value: \"single\" vs \"Unico(a)\"")
 }
 
 #[test]
@@ -361,20 +416,66 @@ fn unexpressible_data_is_reported() {
         "upper_unbounded": false
     });
     type Alteration<'a> = Box<dyn Fn(&mut Value) + 'a>;
+    let event = format!("{observation}/data/events/0");
     let cases: Vec<(&str, Alteration, &str)> = vec![
         (
-            "accuracy",
+            "a quantity's property (the SDK has no key for it)",
             Box::new(|json: &mut Value| {
-                json.pointer_mut(&quantity).expect("quantity")["accuracy"] = 0.5.into();
+                json.pointer_mut(&quantity).expect("quantity")["property"] = serde_json::json!({
+                    "_type": "CODE_PHRASE",
+                    "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"},
+                    "code_string": "125"
+                });
             }),
-            "/accuracy",
+            "/value/property",
         ),
         (
-            "normal range",
+            "a date-time's accuracy, a duration",
             Box::new(|json: &mut Value| {
-                json.pointer_mut(&quantity).expect("quantity")["normal_range"] = range.clone();
+                json.pointer_mut(&format!("{event}/time")).expect("time")["accuracy"] =
+                    serde_json::json!({"_type": "DV_DURATION", "value": "PT1M"});
             }),
-            "/normal_range",
+            "/time/accuracy",
+        ),
+        (
+            "a text's hyperlink",
+            Box::new(|json: &mut Value| {
+                json.pointer_mut(&format!("{element}/name")).expect("name")["hyperlink"] =
+                    serde_json::json!({"_type": "DV_URI", "value": "https://example.org"});
+            }),
+            "/name/hyperlink",
+        ),
+        (
+            "the other details of a feeder audit",
+            Box::new(|json: &mut Value| {
+                json.pointer_mut(&element).expect("element")["feeder_audit"] = serde_json::json!({
+                    "_type": "FEEDER_AUDIT",
+                    "originating_system_audit": {
+                        "_type": "FEEDER_AUDIT_DETAILS",
+                        "system_id": "lab",
+                        "other_details": {
+                            "_type": "ITEM_TREE",
+                            "archetype_node_id": "at0001",
+                            "name": {"_type": "DV_TEXT", "value": "details"},
+                            "items": [{
+                                "_type": "ELEMENT",
+                                "archetype_node_id": "at0002",
+                                "name": {"_type": "DV_TEXT", "value": "x"},
+                                "value": {"_type": "DV_TEXT", "value": "y"}
+                            }]
+                        }
+                    }
+                });
+            }),
+            "/originating_system_audit/other_details",
+        ),
+        (
+            "the name of a structure the web template hides",
+            Box::new(|json: &mut Value| {
+                json.pointer_mut(&format!("{event}/data/name"))
+                    .expect("name")["value"] = "Renamed tree".into();
+            }),
+            "/data[at0001]/events[at0006]/data[at0003]/name",
         ),
         (
             "an interval where the template has a quantity",
@@ -383,14 +484,6 @@ fn unexpressible_data_is_reported() {
             }),
             // The tree around it: nothing reached it.
             "/data[at0003]",
-        ),
-        (
-            "null reason",
-            Box::new(|json: &mut Value| {
-                json.pointer_mut(&element).expect("element")["null_reason"] =
-                    serde_json::json!({"_type": "DV_TEXT", "value": "why"});
-            }),
-            "/null_reason",
         ),
         (
             "an element the template does not have",
@@ -963,4 +1056,428 @@ fn random_compositions_round_trip() {
         println!("tolerated errors, {reason}: {count}");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Canonical → FLAT → canonical gives the composition back, and FLAT → canonical → FLAT
+/// the same keys; STRUCTURED likewise. Returns the FLAT.
+fn assert_round_trips(format: &FlatFormat, json: &Value, what: &str) -> Map<String, Value> {
+    let composition = from_json(json);
+    let flat = to_flat(format, &composition, what);
+    let back = canonical(format, &flat, what);
+    let differences = diff(json, &openehr_rm::json::to_value(&back), "");
+    assert!(
+        differences.is_empty(),
+        "{what}: canonical differs\n{differences}\n{flat:#?}"
+    );
+    assert_eq!(
+        to_flat(format, &back, what),
+        flat,
+        "{what}: flat is not a fixpoint"
+    );
+    let structured = format
+        .structured_from_canonical(&composition)
+        .unwrap_or_else(|errors| panic!("{what}: {errors:#?}"));
+    let from_structured = format
+        .structured_to_canonical(&structured, &defaults())
+        .unwrap_or_else(|errors| panic!("{what}: {errors:#?}"));
+    assert_eq!(
+        &openehr_rm::json::to_value(&from_structured),
+        json,
+        "{what}: structured"
+    );
+    flat
+}
+
+fn assert_keys(flat: &Map<String, Value>, expected: &[(&str, Value)]) {
+    for (key, value) in expected {
+        assert!(
+            flat.get(*key).is_some_and(|found| same(found, value)),
+            "{key}: expected {value}, found {:?}\n{flat:#?}",
+            flat.get(*key)
+        );
+    }
+}
+
+/// A node renamed where the template leaves its name open: the SDK's `/_name` (the bare
+/// key for a text, `|code`, `|value` and `|terminology` for a coded text), the
+/// composition's own included, with the name's own attributes.
+#[test]
+fn renamed_nodes_round_trip() {
+    let (template, format) = format_of("ehrn_vital_signs.v2.opt");
+    let mut json = vital_signs_json(&format);
+    json["name"] = serde_json::json!({
+        "_type": "DV_TEXT",
+        "value": "Vital signs, evening",
+        "formatting": "plain",
+        "mappings": [{
+            "_type": "TERM_MAPPING",
+            "match": "=",
+            "target": {
+                "_type": "CODE_PHRASE",
+                "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "LOINC"},
+                "code_string": "85353-1"
+            }
+        }]
+    });
+    let observation = "/content/0/items/0";
+    json.pointer_mut(observation).expect("observation")["name"] =
+        serde_json::json!({"_type": "DV_TEXT", "value": "Blood pressure, left arm"});
+    let element = format!("{observation}/data/events/0/data/items/0");
+    json.pointer_mut(&element).expect("element")["name"] = serde_json::json!({
+        "_type": "DV_CODED_TEXT",
+        "value": "Systolic arterial pressure",
+        "defining_code": {
+            "_type": "CODE_PHRASE",
+            "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "SNOMED-CT"},
+            "code_string": "271649006"
+        }
+    });
+    let flat = assert_round_trips(&format, &json, "renamed");
+    let root = "ehrn_vital_signs.v2";
+    let systolic = format!("{root}/vital_signs:0/blood_pressure:0/any_event:0/systolic");
+    assert_keys(
+        &flat,
+        &[
+            (&format!("{root}/_name"), "Vital signs, evening".into()),
+            (&format!("{root}/_name|formatting"), "plain".into()),
+            (&format!("{root}/_name/_mapping:0|match"), "=".into()),
+            (
+                &format!("{root}/_name/_mapping:0/target|code"),
+                "85353-1".into(),
+            ),
+            (
+                &format!("{root}/_name/_mapping:0/target|terminology"),
+                "LOINC".into(),
+            ),
+            (
+                &format!("{root}/vital_signs:0/blood_pressure:0/_name"),
+                "Blood pressure, left arm".into(),
+            ),
+            (&format!("{systolic}/_name|code"), "271649006".into()),
+            (&format!("{systolic}/_name|terminology"), "SNOMED-CT".into()),
+            (
+                &format!("{systolic}/_name|value"),
+                "Systolic arterial pressure".into(),
+            ),
+        ],
+    );
+    let violations = validate(&template, &from_json(&json));
+    assert!(violations.is_empty(), "{violations:#?}");
+
+    // The default names write nothing.
+    let plain = to_flat(&format, &from_json(&vital_signs_json(&format)), "plain");
+    assert!(
+        !plain.keys().any(|key| key.contains("/_name")),
+        "{plain:#?}"
+    );
+}
+
+fn code_phrase_json(terminology: &str, code: &str) -> Value {
+    serde_json::json!({
+        "_type": "CODE_PHRASE",
+        "terminology_id": {"_type": "TERMINOLOGY_ID", "value": terminology},
+        "code_string": code
+    })
+}
+
+fn quantity_json(magnitude: f64) -> Value {
+    serde_json::json!({"_type": "DV_QUANTITY", "magnitude": magnitude, "units": "mm[Hg]"})
+}
+
+/// What the SDK writes for a value beyond its type's own keys, and for ENTRY and
+/// COMPOSITION: ranges, statuses, accuracy, a text's mappings, formatting, language and
+/// encoding, feeder audits, an interval event's width, math function and sample count, an
+/// element's null reason and a context's location. Keys as the SDK's conformance examples
+/// (test-data composition/flat/simSDT/conformance) have them.
+#[test]
+fn data_value_attributes_and_feeder_audits_round_trip() {
+    let (template, format) = format_of("ehrn_vital_signs.v2.opt");
+    let mut json = vital_signs_json(&format);
+    let observation = "/content/0/items/0";
+    let event = format!("{observation}/data/events/0");
+    let quantity = format!("{event}/data/items/0/value");
+    {
+        let value = json.pointer_mut(&quantity).expect("quantity");
+        value["normal_range"] = serde_json::json!({
+            "_type": "DV_INTERVAL",
+            "lower": quantity_json(90.0),
+            "upper": quantity_json(140.0),
+            "lower_unbounded": false,
+            "upper_unbounded": false,
+            "lower_included": false
+        });
+        value["other_reference_ranges"] = serde_json::json!([{
+            "_type": "REFERENCE_RANGE",
+            "meaning": {
+                "_type": "DV_CODED_TEXT",
+                "value": "very high",
+                "defining_code": code_phrase_json("SNOMED-CT", "260360000")
+            },
+            "range": {
+                "_type": "DV_INTERVAL",
+                "lower": quantity_json(180.0),
+                "lower_unbounded": false,
+                "upper_unbounded": true
+            }
+        }]);
+        value["normal_status"] = code_phrase_json("openehr_normal_statuses", "H");
+        value["accuracy"] = 2.5.into();
+        value["accuracy_is_percent"] = false.into();
+        value["magnitude_status"] = "~".into();
+        value["units_system"] = "UCUM".into();
+        value["units_display_name"] = "mmHg".into();
+    }
+    let audit = serde_json::json!({
+        "_type": "FEEDER_AUDIT",
+        "originating_system_item_ids": [
+            {"_type": "DV_IDENTIFIER", "id": "id1", "issuer": "issuer1", "assigner": "assigner1", "type": "PERSON"},
+            {"_type": "DV_IDENTIFIER", "id": "id2"}
+        ],
+        "feeder_system_item_ids": [{"_type": "DV_IDENTIFIER", "id": "f1"}],
+        "original_content": {"_type": "DV_PARSABLE", "value": "Hello world!", "formalism": "text/plain"},
+        "originating_system_audit": {
+            "_type": "FEEDER_AUDIT_DETAILS",
+            "system_id": "orig",
+            "version_id": "final",
+            "time": {"_type": "DV_DATE_TIME", "value": "2021-12-21T16:02:58+01:00"},
+            "location": {
+                "_type": "PARTY_IDENTIFIED",
+                "name": "Org 1",
+                "external_ref": {
+                    "_type": "PARTY_REF",
+                    "id": {"_type": "GENERIC_ID", "value": "12342341", "scheme": "NMC"},
+                    "namespace": "uk.org.nmc",
+                    "type": "PERSON"
+                }
+            },
+            "subject": {"_type": "PARTY_SELF"}
+        },
+        "feeder_system_audit": {"_type": "FEEDER_AUDIT_DETAILS", "system_id": "feeder"}
+    });
+    json.pointer_mut(&format!("{event}/data/items/0"))
+        .expect("element")["feeder_audit"] = audit.clone();
+    json.pointer_mut(observation).expect("observation")["feeder_audit"] = serde_json::json!({
+        "_type": "FEEDER_AUDIT",
+        "originating_system_audit": {"_type": "FEEDER_AUDIT_DETAILS", "system_id": "lab"},
+        "original_content": {
+            "_type": "DV_MULTIMEDIA",
+            "uri": {"_type": "DV_URI", "value": "https://example.org/report.pdf"},
+            "media_type": code_phrase_json("IANA_media-types", "application/pdf"),
+            "size": 1024
+        }
+    });
+    json["feeder_audit"] = serde_json::json!({
+        "_type": "FEEDER_AUDIT",
+        "originating_system_audit": {"_type": "FEEDER_AUDIT_DETAILS", "system_id": "his"}
+    });
+    // The event the template leaves abstract, as an interval event.
+    {
+        let any_event = json.pointer_mut(&event).expect("event");
+        any_event["_type"] = "INTERVAL_EVENT".into();
+        any_event["width"] = serde_json::json!({"_type": "DV_DURATION", "value": "PT1H"});
+        any_event["sample_count"] = 5.into();
+        any_event["math_function"] = serde_json::json!({
+            "_type": "DV_CODED_TEXT",
+            "value": "mean",
+            "defining_code": code_phrase_json("openehr", "146")
+        });
+    }
+    {
+        let setting = &mut json["context"]["setting"];
+        setting["formatting"] = "plain".into();
+        setting["language"] = code_phrase_json("ISO_639-1", "en");
+        setting["encoding"] = code_phrase_json("IANA_character-sets", "UTF-8");
+        setting["mappings"] = serde_json::json!([{
+            "_type": "TERM_MAPPING",
+            "match": "=",
+            "target": code_phrase_json("SNOMED-CT", "21794005"),
+            "purpose": {
+                "_type": "DV_CODED_TEXT",
+                "value": "research study",
+                "defining_code": code_phrase_json("openehr", "671")
+            }
+        }, {
+            "_type": "TERM_MAPPING",
+            "match": "<",
+            "target": code_phrase_json("RTX", "W.11.7")
+        }]);
+    }
+    json["context"]["location"] = "ward 3".into();
+    let composition = from_json(&json);
+    let violations = validate(&template, &composition);
+    assert!(violations.is_empty(), "{violations:#?}");
+    let flat = assert_round_trips(&format, &json, "attributes");
+
+    let root = "ehrn_vital_signs.v2";
+    let any_event = format!("{root}/vital_signs:0/blood_pressure:0/any_event:0");
+    let systolic = format!("{any_event}/systolic");
+    let audit = format!("{systolic}/_feeder_audit");
+    let setting = format!("{root}/context/setting");
+    assert_keys(
+        &flat,
+        &[
+            (
+                &format!("{systolic}/_normal_range/lower|magnitude"),
+                90.into(),
+            ),
+            (
+                &format!("{systolic}/_normal_range/lower|unit"),
+                "mm[Hg]".into(),
+            ),
+            (
+                &format!("{systolic}/_normal_range/upper|magnitude"),
+                140.into(),
+            ),
+            (
+                &format!("{systolic}/_normal_range|lower_included"),
+                false.into(),
+            ),
+            (
+                &format!("{systolic}/_other_reference_ranges:0/lower|magnitude"),
+                180.into(),
+            ),
+            (
+                &format!("{systolic}/_other_reference_ranges:0|upper_unbounded"),
+                true.into(),
+            ),
+            (
+                &format!("{systolic}/_other_reference_ranges:0/meaning|code"),
+                "260360000".into(),
+            ),
+            (
+                &format!("{systolic}/_other_reference_ranges:0/meaning|value"),
+                "very high".into(),
+            ),
+            (&format!("{systolic}|normal_status"), "H".into()),
+            (&format!("{systolic}|accuracy"), 2.5.into()),
+            (&format!("{systolic}|accuracy_is_percent"), false.into()),
+            (&format!("{systolic}|magnitude_status"), "~".into()),
+            (&format!("{systolic}|units_system"), "UCUM".into()),
+            (&format!("{systolic}|units_display_name"), "mmHg".into()),
+            (
+                &format!("{audit}/originating_system_audit|system_id"),
+                "orig".into(),
+            ),
+            (
+                &format!("{audit}/originating_system_audit|version_id"),
+                "final".into(),
+            ),
+            (
+                &format!("{audit}/originating_system_audit/location|name"),
+                "Org 1".into(),
+            ),
+            (
+                &format!("{audit}/originating_system_audit/location|id"),
+                "12342341".into(),
+            ),
+            (
+                &format!("{audit}/originating_system_audit/subject|_type"),
+                "PARTY_SELF".into(),
+            ),
+            (
+                &format!("{audit}/originating_system_item_id:0|id"),
+                "id1".into(),
+            ),
+            (
+                &format!("{audit}/originating_system_item_id:0|issuer"),
+                "issuer1".into(),
+            ),
+            (
+                &format!("{audit}/originating_system_item_id:1|id"),
+                "id2".into(),
+            ),
+            (&format!("{audit}/feeder_system_item_id:0|id"), "f1".into()),
+            (
+                &format!("{audit}/feeder_system_audit|system_id"),
+                "feeder".into(),
+            ),
+            (&format!("{audit}/original_content"), "Hello world!".into()),
+            (
+                &format!("{audit}/original_content|formalism"),
+                "text/plain".into(),
+            ),
+            (
+                &format!(
+                    "{root}/vital_signs:0/blood_pressure:0/_feeder_audit/original_content_multimedia|mediatype"
+                ),
+                "application/pdf".into(),
+            ),
+            (
+                &format!("{root}/_feeder_audit/originating_system_audit|system_id"),
+                "his".into(),
+            ),
+            (&format!("{any_event}/width"), "PT1H".into()),
+            (&format!("{any_event}/math_function|code"), "146".into()),
+            (&format!("{any_event}|sample_count"), 5.into()),
+            (&format!("{setting}|formatting"), "plain".into()),
+            (&format!("{setting}/_language|code"), "en".into()),
+            (&format!("{setting}/_encoding|code"), "UTF-8".into()),
+            (&format!("{setting}/_mapping:0|match"), "=".into()),
+            (
+                &format!("{setting}/_mapping:0/target|code"),
+                "21794005".into(),
+            ),
+            (
+                &format!("{setting}/_mapping:0/target|terminology"),
+                "SNOMED-CT".into(),
+            ),
+            (&format!("{setting}/_mapping:0/purpose|code"), "671".into()),
+            (
+                &format!("{setting}/_mapping:0/purpose|value"),
+                "research study".into(),
+            ),
+            (
+                &format!("{setting}/_mapping:1/target|code"),
+                "W.11.7".into(),
+            ),
+            (&format!("{root}/context/_location"), "ward 3".into()),
+        ],
+    );
+
+    // An element without a value, with a null flavour and a null reason.
+    let mut json = vital_signs_json(&format);
+    let element = json
+        .pointer_mut(&format!("{event}/data/items/0"))
+        .expect("element");
+    element.as_object_mut().expect("object").remove("value");
+    element["null_flavour"] = serde_json::json!({
+        "_type": "DV_CODED_TEXT",
+        "value": "unknown",
+        "defining_code": code_phrase_json("openehr", "253")
+    });
+    element["null_reason"] = serde_json::json!({"_type": "DV_TEXT", "value": "cuff failed"});
+    let flat = assert_round_trips(&format, &json, "null reason");
+    assert_keys(
+        &flat,
+        &[(&format!("{systolic}/_null_reason"), "cuff failed".into())],
+    );
+
+    // Malformed attributes are refused with their keys.
+    let base = to_flat(&format, &from_json(&vital_signs_json(&format)), "base");
+    for (key, value) in [
+        (format!("{systolic}/_mapping:0|match"), Value::from("=")),
+        (
+            format!("{systolic}/_normal_range/middle|magnitude"),
+            1.into(),
+        ),
+        (
+            format!("{systolic}/_normal_range/lower|colour"),
+            "red".into(),
+        ),
+        (format!("{setting}/_mapping:0|match"), "~".into()),
+        (
+            format!("{audit}/originating_system_audit|version_id"),
+            "1".into(),
+        ),
+        (format!("{audit}/nothing|id"), "1".into()),
+        (format!("{any_event}|sample_count"), "many".into()),
+    ] {
+        let mut bad = base.clone();
+        bad.insert(key.clone(), value);
+        let errors = format.to_canonical(&bad, &defaults()).expect_err(&key);
+        assert!(
+            errors.iter().any(|error| error.path == key),
+            "{key}: {errors:#?}"
+        );
+    }
 }

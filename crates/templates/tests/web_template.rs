@@ -251,3 +251,41 @@ fn every_flat_example_path_names_nodes_of_its_web_template() {
         assert!(checked > 10, "{composition}: only {checked} paths");
     }
 }
+
+/// An INTERVAL_EVENT lists `width` and `math_function` beside `time`, in context as
+/// EHRbase serves them (optional unless the template says otherwise: these templates
+/// constrain the width); the math function's code is of the openEHR terminology.
+#[test]
+fn interval_events_advertise_width_and_math_function() {
+    let wt = web_template_of("ehrn_vital_signs.v2.opt");
+    let events: Vec<&Value> = nodes(&wt["tree"])
+        .into_iter()
+        .filter(|node| node["rmType"] == "INTERVAL_EVENT")
+        .collect();
+    assert!(!events.is_empty());
+    for event in events {
+        let children = event["children"].as_array().expect("children");
+        let child = |id: &str| {
+            children
+                .iter()
+                .find(|child| child["id"] == id)
+                .unwrap_or_else(|| panic!("{id} under {}", event["id"]))
+        };
+        let path = event["aqlPath"].as_str().expect("path");
+        let width = child("width");
+        assert_eq!(width["rmType"], "DV_DURATION");
+        assert_eq!(width["max"], 1);
+        assert_eq!(width["aqlPath"], format!("{path}/width"));
+        assert_eq!(width["inContext"], true);
+        let function = child("math_function");
+        assert_eq!(function["rmType"], "DV_CODED_TEXT");
+        assert_eq!(function["aqlPath"], format!("{path}/math_function"));
+        assert_eq!(function["inContext"], true);
+        let code = function["inputs"]
+            .as_array()
+            .and_then(|inputs| inputs.iter().find(|input| input["suffix"] == "code"))
+            .expect("a code input");
+        assert_eq!(code["terminology"], "openehr");
+        assert_eq!(child("time")["rmType"], "DV_DATE_TIME");
+    }
+}

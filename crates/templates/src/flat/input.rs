@@ -213,6 +213,9 @@ fn insert_key<'a>(
     };
     let mut segments = path.split('/');
     let first = segments.next().unwrap_or_default();
+    // Byte offset of the current segment's end in the key (the path is a prefix of it),
+    // so that an underscore attribute can keep the rest of the key as its suffix.
+    let mut end = first.len();
     let (first, first_index) = split_index(first).map_err(error)?;
     if first != root.id || first_index != 0 {
         return Err(error(format!(
@@ -222,22 +225,16 @@ fn insert_key<'a>(
     }
     let mut node = root;
     let mut instance = top;
-    let segments: Vec<&str> = segments.collect();
-    for (position, segment) in segments.iter().enumerate() {
+    for segment in segments {
+        end += 1 + segment.len();
         let (id, index) = split_index(segment).map_err(error)?;
         if id.starts_with('_') {
-            // A party's relationship, `_participation:0/relationship|code`, is kept as the
-            // suffix `relationship|code` (a slice of the key, so nothing is allocated).
-            let mut suffix = suffix;
-            match &segments[position + 1..] {
-                [] => {}
-                ["relationship"] if is_party_extra(id) => {
-                    let start = key.len() - suffix.len() - usize::from(!suffix.is_empty());
-                    let start = start - "relationship".len();
-                    suffix = &key[start..];
-                }
-                _ => return Err(error(format!("\"{id}\" must end the path"))),
-            }
+            // Everything after `_attribute:index` is kept as the suffix: `|x` as `x`, a
+            // deeper path (`/relationship|code`, `/_normal_range/lower|magnitude`...) with
+            // its slash, read by the attribute's own reader (a slice of the key, so
+            // nothing is allocated).
+            let rest = &key[end..];
+            let suffix = rest.strip_prefix('|').unwrap_or(rest);
             if !extra_allowed(node, id) {
                 return Err(error(format!(
                     "\"{id}\" is not an attribute of {}",
@@ -283,11 +280,33 @@ fn insert_key<'a>(
     Ok(())
 }
 
-fn is_party_extra(extra: &str) -> bool {
+/// Underscore attributes of a data value (the rest belong to its ELEMENT or to the
+/// node's own object).
+fn is_value_extra(extra: &str) -> bool {
     matches!(
         extra,
-        "_participation" | "_other_participation" | "_health_care_facility" | "_provider"
+        "_mapping" | "_language" | "_encoding" | "_normal_range" | "_other_reference_ranges"
     )
+}
+
+/// Data value types with a normal range and other reference ranges (DV_ORDERED).
+fn is_ordered(rm_type: &str) -> bool {
+    matches!(
+        rm_type,
+        "DV_QUANTITY"
+            | "DV_COUNT"
+            | "DV_PROPORTION"
+            | "DV_ORDINAL"
+            | "DV_SCALE"
+            | "DV_DATE_TIME"
+            | "DV_DATE"
+            | "DV_TIME"
+            | "DV_DURATION"
+    )
+}
+
+fn is_text(rm_type: &str) -> bool {
+    matches!(rm_type, "DV_TEXT" | "DV_CODED_TEXT")
 }
 
 fn extra_allowed(node: &Node, extra: &str) -> bool {
@@ -296,18 +315,48 @@ fn extra_allowed(node: &Node, extra: &str) -> bool {
         own,
         "OBSERVATION" | "EVALUATION" | "INSTRUCTION" | "ACTION" | "ADMIN_ENTRY" | "GENERIC_ENTRY"
     );
+    let locatable = own != "EVENT_CONTEXT" && !node.is_value() || node.inner.is_some();
     match extra {
-        "_uid" | "_link" => own != "EVENT_CONTEXT" && !node.is_value() || node.inner.is_some(),
+        "_uid" | "_link" | "_feeder_audit" => locatable,
         "_null_flavour" => own == "ELEMENT",
         "_name" => {
-            node.steps.last().is_some_and(|step| step.node_id.is_some())
+            (node.steps.is_empty() || node.steps.last().is_some_and(|step| step.node_id.is_some()))
                 && (!node.is_value() || node.inner.is_some())
         }
-        "_end_time" | "_health_care_facility" => own == "EVENT_CONTEXT",
+        "_mapping" | "_language" | "_encoding" => node.is_value() && is_text(&node.rm_type),
+        "_normal_range" | "_other_reference_ranges" => node.is_value() && is_ordered(&node.rm_type),
+        "_null_reason" => own == "ELEMENT",
+        "_end_time" | "_health_care_facility" | "_location" => own == "EVENT_CONTEXT",
         "_participation" => own == "EVENT_CONTEXT",
         "_history_origin" => own == "OBSERVATION",
         "_other_participation" | "_provider" | "_work_flow_id" | "_guideline_id" => entry,
         _ => false,
+    }
+}
+
+/// Suffixes every value of a type takes besides its own (the SDK's keys for the
+/// attributes of DV_TEXT, DV_ORDERED, DV_AMOUNT, DV_QUANTIFIED and CODE_PHRASE).
+fn common_suffixes(rm_type: &str) -> &'static [&'static str] {
+    match rm_type {
+        "DV_TEXT" | "DV_CODED_TEXT" => &["formatting"],
+        "DV_QUANTITY" => &[
+            "normal_status",
+            "magnitude_status",
+            "accuracy",
+            "accuracy_is_percent",
+            "units_system",
+            "units_display_name",
+        ],
+        "DV_COUNT" | "DV_PROPORTION" | "DV_DURATION" => &[
+            "normal_status",
+            "magnitude_status",
+            "accuracy",
+            "accuracy_is_percent",
+        ],
+        "DV_DATE_TIME" | "DV_DATE" | "DV_TIME" => &["normal_status", "magnitude_status"],
+        "DV_ORDINAL" | "DV_SCALE" => &["normal_status"],
+        "CODE_PHRASE" => &["preferred_term"],
+        _ => &[],
     }
 }
 
@@ -319,7 +368,19 @@ fn suffix_allowed(node: &Node, suffix: &str) -> bool {
             "lower_included" | "upper_included" | "lower_unbounded" | "upper_unbounded"
         );
     }
-    let allowed: &[&str] = match node.rm_type.as_str() {
+    if is_event(node.own_type()) && !node.is_value() {
+        return suffix == "sample_count";
+    }
+    value_suffix_allowed(&node.rm_type, suffix) && node.is_value()
+}
+
+fn is_event(rm_type: &str) -> bool {
+    matches!(rm_type, "EVENT" | "POINT_EVENT" | "INTERVAL_EVENT")
+}
+
+/// Whether a data value of `rm_type` takes `suffix` (`""` is the bare key).
+fn value_suffix_allowed(rm_type: &str, suffix: &str) -> bool {
+    let allowed: &[&str] = match rm_type {
         "DV_TEXT" => &["", "value", "code", "terminology", "other"],
         "DV_CODED_TEXT" => &["", "value", "code", "terminology", "other"],
         "DV_QUANTITY" => &["", "magnitude", "unit", "precision"],
@@ -342,7 +403,7 @@ fn suffix_allowed(node: &Node, suffix: &str) -> bool {
         "LOCATABLE_REF" => &["id", "namespace", "type", "path"],
         _ => &[],
     };
-    node.is_value() && allowed.contains(&suffix)
+    allowed.contains(&suffix) || common_suffixes(rm_type).contains(&suffix)
 }
 
 /// Indexes of a multiple node must run 0, 1, 2... without a gap.
@@ -657,8 +718,49 @@ impl Builder<'_> {
                 errors.push(FormatError::new(child_path, message));
             }
         }
-        self.extras(own_object, node.steps.last(), instance, errors);
+        self.sample_count(own_object, node, instance, errors);
+        self.extras(own_object, node.steps.last(), &instance.extras, errors);
         own
+    }
+
+    /// An event's `|sample_count` (the SDK's key): only an INTERVAL_EVENT has one, so an
+    /// event the template leaves abstract becomes one, as for `width`.
+    fn sample_count(
+        &self,
+        own: &mut RmObject,
+        node: &Node,
+        instance: &Instance,
+        errors: &mut Vec<FormatError>,
+    ) {
+        for (suffix, key, value) in &instance.values {
+            if *suffix != "sample_count" {
+                continue;
+            }
+            let count = match as_integer(key, value) {
+                Ok(count) => count,
+                Err(error) => {
+                    errors.push(error);
+                    continue;
+                }
+            };
+            if own.type_name() == "POINT_EVENT"
+                && node
+                    .steps
+                    .last()
+                    .is_some_and(|step| step.rm_type == "POINT_EVENT")
+            {
+                match interval_event(own) {
+                    Ok(interval) => *own = interval,
+                    Err(message) => {
+                        errors.push(FormatError::new(*key, message));
+                        continue;
+                    }
+                }
+            }
+            if let Err(error) = own.set("sample_count", RmValue::Integer(count)) {
+                errors.push(FormatError::new(*key, error.message));
+            }
+        }
     }
 
     fn root_identity(&self, composition: &mut RmObject, root: &Node) {
@@ -713,19 +815,40 @@ impl Builder<'_> {
                 }
             }
         };
+        // A value's own underscore attributes go to the value, the rest to its ELEMENT.
+        let (value_extras, element_extras): (BTreeMap<_, _>, BTreeMap<_, _>) = instance
+            .extras
+            .iter()
+            .map(|(name, entries)| (*name, entries.clone()))
+            .partition(|((name, _), _)| is_value_extra(name));
+        let value = match value {
+            Some(mut value) => {
+                for ((name, _), entries) in &value_extras {
+                    if let Err(error) = self.value_attribute(node, &mut value, name, entries) {
+                        errors.push(error);
+                    }
+                }
+                Some(value)
+            }
+            None => {
+                if let Some(entries) = value_extras.values().next() {
+                    let key = entries.first().map_or("", |entry| entry.1);
+                    errors.push(FormatError::new(key, "the value itself is missing"));
+                }
+                None
+            }
+        };
         match node.steps.last().filter(|_| node.inner.is_some()) {
             Some(element_step) => {
                 let mut element = self.step_object(element_step)?;
                 if let Some(value) = value {
                     set(&mut element, "value", boxed(value));
                 }
-                self.extras(&mut element, Some(element_step), instance, errors);
+                self.extras(&mut element, Some(element_step), &element_extras, errors);
                 Some(element)
             }
             None => {
-                if !instance.extras.is_empty()
-                    && let Some(((name, _), entries)) = instance.extras.iter().next()
-                {
+                if let Some(((name, _), entries)) = element_extras.iter().next() {
                     let key = entries.first().map_or("", |entry| entry.1);
                     errors.push(FormatError::new(
                         key,
@@ -799,12 +922,20 @@ impl Builder<'_> {
             }
             set(&mut element, "value", boxed(interval));
         }
-        self.extras(&mut element, Some(element_step), instance, errors);
+        self.extras(&mut element, Some(element_step), &instance.extras, errors);
         Some(element)
     }
 
-    /// The data value of a value node from its suffixed keys.
+    /// The data value of a value node from its suffixed keys, with the attributes every
+    /// value of its type may carry (`|formatting`, `|normal_status`, `|accuracy`...).
     fn value(&self, node: &Node, values: &[Entry]) -> Result<RmObject, FormatError> {
+        let mut result = self.typed_value(node, values)?;
+        common_attributes(&mut result, values)?;
+        Ok(result)
+    }
+
+    /// The data value of a value node from the suffixes of its type.
+    fn typed_value(&self, node: &Node, values: &[Entry]) -> Result<RmObject, FormatError> {
         let values = suffixes(values);
         let any_key = values.values().next().map_or("", |(key, _)| *key);
         let get = |suffix: &str| values.get(suffix).copied();
@@ -1198,19 +1329,207 @@ impl Builder<'_> {
         None
     }
 
+    /// An underscore attribute of a data value (see [`is_value_extra`]): the SDK's
+    /// `/_mapping:N`, `/_language`, `/_encoding`, `/_normal_range` and
+    /// `/_other_reference_ranges:N`.
+    fn value_attribute(
+        &self,
+        node: &Node,
+        value: &mut RmObject,
+        name: &str,
+        entries: &[Entry],
+    ) -> Result<(), FormatError> {
+        match name {
+            "_mapping" => {
+                let mapping = term_mapping(entries)?;
+                append(value, "mappings", mapping);
+            }
+            "_language" => set(
+                value,
+                "language",
+                boxed(code_phrase_of(entries, Some("ISO_639-1"))?),
+            ),
+            "_encoding" => set(
+                value,
+                "encoding",
+                boxed(code_phrase_of(entries, Some("IANA_character-sets"))?),
+            ),
+            "_normal_range" => {
+                let (own, bounds) = regroup(entries)?;
+                let range = self.range(node, &own, &bounds)?;
+                set(value, "normal_range", boxed(range));
+            }
+            "_other_reference_ranges" => {
+                let (own, mut parts) = regroup(entries)?;
+                let key = entries.first().map_or("", |entry| entry.1);
+                let Some(meaning) = parts.remove(&("meaning", 0)) else {
+                    return Err(FormatError::new(key, "a reference range needs /meaning"));
+                };
+                let mut reference = object("REFERENCE_RANGE");
+                set(&mut reference, "meaning", boxed(text_of_entries(&meaning)?));
+                set(
+                    &mut reference,
+                    "range",
+                    boxed(self.range(node, &own, &parts)?),
+                );
+                append(value, "other_reference_ranges", reference);
+            }
+            _ => {
+                let key = entries.first().map_or("", |entry| entry.1);
+                return Err(FormatError::new(
+                    key,
+                    format!("\"{name}\" is not allowed here"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A DV_INTERVAL of values of the node's type: bounds under `/lower` and `/upper`, flags
+    /// as suffixes, an absent `|x_unbounded` derived from the bound as for interval nodes.
+    fn range(
+        &self,
+        node: &Node,
+        own: &[Entry],
+        bounds: &BTreeMap<(&str, usize), Vec<Entry>>,
+    ) -> Result<RmObject, FormatError> {
+        let mut interval = object("DV_INTERVAL");
+        for ((name, index), entries) in bounds {
+            let key = entries.first().map_or("", |entry| entry.1);
+            if !matches!(*name, "lower" | "upper") || *index != 0 {
+                return Err(FormatError::new(key, format!("a range has no \"{name}\"")));
+            }
+            if let Some((suffix, key, _)) = entries
+                .iter()
+                .find(|(suffix, _, _)| !value_suffix_allowed(&node.rm_type, suffix))
+            {
+                return Err(FormatError::new(
+                    *key,
+                    format!("{} has no \"|{suffix}\"", node.rm_type),
+                ));
+            }
+            let bound = self.value(node, entries)?;
+            interval
+                .set(name, boxed(bound))
+                .map_err(|error| FormatError::new(key, error.message))?;
+        }
+        let flags = [
+            "lower_unbounded",
+            "upper_unbounded",
+            "lower_included",
+            "upper_included",
+        ];
+        if let Some((suffix, key, _)) = own.iter().find(|(suffix, _, _)| !flags.contains(suffix)) {
+            return Err(FormatError::new(
+                *key,
+                format!("a range has no \"|{suffix}\""),
+            ));
+        }
+        for (flag, bound) in [
+            ("lower_unbounded", Some("lower")),
+            ("upper_unbounded", Some("upper")),
+            ("lower_included", None),
+            ("upper_included", None),
+        ] {
+            let given = own.iter().find(|(suffix, _, _)| *suffix == flag);
+            let value = match given {
+                Some((_, key, value)) => Some(as_boolean(key, value)?),
+                None => bound.map(|bound| interval.get(bound).is_none()),
+            };
+            if let Some(value) = value {
+                set(&mut interval, flag, RmValue::Boolean(value));
+            }
+        }
+        Ok(interval)
+    }
+
+    /// The SDK's `_feeder_audit`: `/originating_system_audit|system_id|version_id|time`
+    /// with its `/location`, `/provider` and `/subject` parties, the same for
+    /// `/feeder_system_audit`, `/originating_system_item_id:N|id|type|issuer|assigner`
+    /// and `/feeder_system_item_id:N`, and the original content as `/original_content`
+    /// (DV_PARSABLE) or `/original_content_multimedia` (DV_MULTIMEDIA).
+    fn feeder_audit(&self, entries: &[Entry]) -> Result<RmObject, FormatError> {
+        let first_key = entries.first().map_or("", |entry| entry.1);
+        let (own, parts) = regroup(entries)?;
+        if let Some((_, key, _)) = own.first() {
+            return Err(FormatError::new(
+                *key,
+                "\"_feeder_audit\" takes no value of its own",
+            ));
+        }
+        let mut audit = object("FEEDER_AUDIT");
+        let mut originating_ids = Vec::new();
+        let mut feeder_ids = Vec::new();
+        for ((name, _), group) in &parts {
+            let key = group.first().map_or(first_key, |entry| entry.1);
+            match *name {
+                "originating_system_audit" | "feeder_system_audit" => {
+                    set(&mut audit, name, boxed(audit_details(group)?));
+                }
+                "originating_system_item_id" => originating_ids.push(boxed(identifier(group)?)),
+                "feeder_system_item_id" => feeder_ids.push(boxed(identifier(group)?)),
+                "original_content" => {
+                    only_suffixes(group, &["", "value", "formalism"])?;
+                    let node = Node::detached("DV_PARSABLE");
+                    set(
+                        &mut audit,
+                        "original_content",
+                        boxed(self.value(&node, group)?),
+                    );
+                }
+                "original_content_multimedia" => {
+                    only_suffixes(group, &["", "mediatype", "size", "alternatetext"])?;
+                    let node = Node::detached("DV_MULTIMEDIA");
+                    set(
+                        &mut audit,
+                        "original_content",
+                        boxed(self.value(&node, group)?),
+                    );
+                }
+                other => {
+                    return Err(FormatError::new(
+                        key,
+                        format!("a feeder audit has no \"{other}\""),
+                    ));
+                }
+            }
+        }
+        if !originating_ids.is_empty() {
+            set(
+                &mut audit,
+                "originating_system_item_ids",
+                RmValue::List(originating_ids),
+            );
+        }
+        if !feeder_ids.is_empty() {
+            set(
+                &mut audit,
+                "feeder_system_item_ids",
+                RmValue::List(feeder_ids),
+            );
+        }
+        if audit.get("originating_system_audit").is_none() {
+            return Err(FormatError::new(
+                first_key,
+                "a feeder audit needs /originating_system_audit|system_id",
+            ));
+        }
+        Ok(audit)
+    }
+
     /// Underscore attributes of an instance set on its own object (created through
     /// `own_step`).
     fn extras(
         &self,
         own: &mut RmObject,
         own_step: Option<&Step>,
-        instance: &Instance,
+        extras: &BTreeMap<(&str, usize), Vec<Entry>>,
         errors: &mut Vec<FormatError>,
     ) {
         let mut participations = Vec::new();
         let mut other_participations = Vec::new();
         let mut links = Vec::new();
-        for ((name, _), entries) in &instance.extras {
+        for ((name, _), entries) in extras {
             let values = suffixes(entries);
             let key = entries.first().map_or("", |entry| entry.1);
             let outcome = (|| -> Result<(), FormatError> {
@@ -1231,8 +1550,13 @@ impl Builder<'_> {
                 };
                 match *name {
                     "_name" => {
-                        // The SDK's name override; coded when a code is given.
-                        only(&["", "code", "value", "terminology"])?;
+                        // The SDK's name override: the bare key for a text, coded when a
+                        // code is given; the name's own attributes as for any text.
+                        let (own_entries, parts) = regroup(entries)?;
+                        only_suffixes(
+                            &own_entries,
+                            &["", "code", "value", "terminology", "formatting"],
+                        )?;
                         let coded = own_step.and_then(|step| step.coded_name.as_ref());
                         let value = text_of("value")?.or(text_of("")?);
                         let terminology = text_of("terminology")?;
@@ -1277,7 +1601,19 @@ impl Builder<'_> {
                                 }
                             },
                         };
+                        let mut name = name;
+                        common_attributes(&mut name, &own_entries)?;
+                        let node = Node::detached(name.type_name());
+                        for ((part, _), group) in &parts {
+                            if !matches!(*part, "_mapping" | "_language" | "_encoding") {
+                                return Err(FormatError::new(key, "no such attribute of a name"));
+                            }
+                            self.value_attribute(&node, &mut name, part, group)?;
+                        }
                         set(own, "name", boxed(name));
+                    }
+                    "_feeder_audit" => {
+                        set(own, "feeder_audit", boxed(self.feeder_audit(entries)?));
                     }
                     "_uid" => {
                         only(&[""])?;
@@ -1301,6 +1637,13 @@ impl Builder<'_> {
                             boxed(coded_text(&value, terminology, code)),
                         );
                     }
+                    "_null_reason" => {
+                        set(own, "null_reason", boxed(text_of_entries(entries)?));
+                    }
+                    "_location" => {
+                        only(&[""])?;
+                        set(own, "location", text(text_of("")?.unwrap_or_default()));
+                    }
                     "_end_time" => {
                         only(&[""])?;
                         let value = text_of("")?.unwrap_or_default();
@@ -1315,10 +1658,10 @@ impl Builder<'_> {
                             "id",
                             "id_scheme",
                             "id_namespace",
-                            "relationship",
-                            "relationship|code",
-                            "relationship|value",
-                            "relationship|terminology",
+                            "/relationship",
+                            "/relationship|code",
+                            "/relationship|value",
+                            "/relationship|terminology",
                         ])?;
                         let party = party(
                             text_of("name")?,
@@ -1346,10 +1689,10 @@ impl Builder<'_> {
                             "id",
                             "id_scheme",
                             "id_namespace",
-                            "relationship",
-                            "relationship|code",
-                            "relationship|value",
-                            "relationship|terminology",
+                            "/relationship",
+                            "/relationship|code",
+                            "/relationship|value",
+                            "/relationship|terminology",
                         ])?;
                         let mut participation = participation(
                             key,
@@ -1428,7 +1771,11 @@ impl Builder<'_> {
                             "type",
                             text(text_of("type")?.unwrap_or("ANY")),
                         );
-                        let attribute = &name[1..];
+                        // The SDK's key says work_flow_id; the RM attribute is workflow_id.
+                        let attribute = match *name {
+                            "_work_flow_id" => "workflow_id",
+                            _ => "guideline_id",
+                        };
                         set(own, attribute, boxed(reference));
                     }
                     _ => {
@@ -1705,7 +2052,7 @@ impl Builder<'_> {
                 set(item, "provider", boxed(provider));
             }
             for (name, attribute) in [
-                ("work_flow_id", "work_flow_id"),
+                ("work_flow_id", "workflow_id"),
                 ("guideline_id", "guideline_id"),
             ] {
                 if item.get(attribute).is_none()
@@ -1790,6 +2137,262 @@ impl Builder<'_> {
             }
         }
     }
+}
+
+/// The attributes of a value given by its type's common suffixes (see
+/// [`common_suffixes`]); `|normal_status` is a code of the openEHR normal statuses.
+fn common_attributes(value: &mut RmObject, values: &[Entry]) -> Result<(), FormatError> {
+    for (suffix, key, given) in values {
+        match *suffix {
+            "formatting" | "magnitude_status" | "units_system" | "units_display_name"
+            | "preferred_term" => set(value, suffix, text(as_text(key, given)?)),
+            "accuracy" => set(value, suffix, number_value(as_number(key, given)?)),
+            "accuracy_is_percent" => set(value, suffix, RmValue::Boolean(as_boolean(key, given)?)),
+            "normal_status" => set(
+                value,
+                suffix,
+                boxed(code_phrase("openehr_normal_statuses", as_text(key, given)?)),
+            ),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The entries of an underscore attribute split by their first path segment:
+/// `/lower|magnitude` goes to `("lower", 0)` as `magnitude`, `/target` to `("target", 0)`
+/// as the bare key, `/feeder_system_item_id:1|id` to `("feeder_system_item_id", 1)`;
+/// entries without a path are the attribute's own.
+#[allow(clippy::type_complexity)]
+fn regroup<'a>(
+    entries: &[Entry<'a>],
+) -> Result<(Vec<Entry<'a>>, BTreeMap<(&'a str, usize), Vec<Entry<'a>>>), FormatError> {
+    let mut own = Vec::new();
+    let mut parts: BTreeMap<(&str, usize), Vec<Entry>> = BTreeMap::new();
+    for (suffix, key, value) in entries {
+        let Some(path) = suffix.strip_prefix('/') else {
+            own.push((*suffix, *key, *value));
+            continue;
+        };
+        let end = path.find(['/', '|']).unwrap_or(path.len());
+        let rest = &path[end..];
+        let rest = rest.strip_prefix('|').unwrap_or(rest);
+        let (name, index) =
+            split_index(&path[..end]).map_err(|message| FormatError::new(*key, message))?;
+        parts
+            .entry((name, index))
+            .or_default()
+            .push((rest, *key, *value));
+    }
+    Ok((own, parts))
+}
+
+fn only_suffixes(entries: &[Entry], allowed: &[&str]) -> Result<(), FormatError> {
+    match entries
+        .iter()
+        .find(|(suffix, _, _)| !allowed.contains(suffix))
+    {
+        Some((suffix, key, _)) if suffix.starts_with('/') => {
+            Err(FormatError::new(*key, "no such attribute here"))
+        }
+        Some((suffix, key, _)) => Err(FormatError::new(*key, format!("no \"|{suffix}\" here"))),
+        None => Ok(()),
+    }
+}
+
+fn entry_text<'v>(entries: &[Entry<'v>], suffix: &str) -> Result<Option<&'v str>, FormatError> {
+    entries
+        .iter()
+        .find(|(given, _, _)| *given == suffix)
+        .map(|(_, key, value)| as_text(key, value))
+        .transpose()
+}
+
+fn append(object: &mut RmObject, attribute: &str, item: RmObject) {
+    let mut items = match object.remove(attribute) {
+        Some(RmValue::List(items)) => items,
+        _ => Vec::new(),
+    };
+    items.push(boxed(item));
+    set(object, attribute, RmValue::List(items));
+}
+
+/// A DV_TEXT, or a DV_CODED_TEXT when a `|code` is given (a reference range's meaning, a
+/// mapping's purpose): the bare key or `|value` is the text, an openEHR code without one
+/// takes its rubric.
+fn text_of_entries(entries: &[Entry]) -> Result<RmObject, FormatError> {
+    only_suffixes(entries, &["", "value", "code", "terminology", "formatting"])?;
+    let key = entries.first().map_or("", |entry| entry.1);
+    let value = entry_text(entries, "value")?.or(entry_text(entries, "")?);
+    let mut text_value = match entry_text(entries, "code")? {
+        Some(code) => {
+            let terminology = entry_text(entries, "terminology")?.unwrap_or("local");
+            let label = match value {
+                Some(value) => value,
+                None if terminology == "openehr" => {
+                    crate::web_template::openehr_rubric(code).unwrap_or(code)
+                }
+                None => code,
+            };
+            coded_text(label, terminology, code)
+        }
+        None => match value {
+            Some(value) => dv_text(value),
+            None => return Err(FormatError::new(key, "missing value")),
+        },
+    };
+    common_attributes(&mut text_value, entries)?;
+    Ok(text_value)
+}
+
+/// A CODE_PHRASE from `|code` (or the bare key), `|terminology` and `|preferred_term`.
+fn code_phrase_of(entries: &[Entry], terminology: Option<&str>) -> Result<RmObject, FormatError> {
+    only_suffixes(entries, &["", "code", "terminology", "preferred_term"])?;
+    let key = entries.first().map_or("", |entry| entry.1);
+    let Some(code) = entry_text(entries, "code")?.or(entry_text(entries, "")?) else {
+        return Err(FormatError::new(key, "missing |code"));
+    };
+    let Some(terminology) = entry_text(entries, "terminology")?.or(terminology) else {
+        return Err(FormatError::new(key, "missing |terminology"));
+    };
+    let mut phrase = code_phrase(terminology, code);
+    common_attributes(&mut phrase, entries)?;
+    Ok(phrase)
+}
+
+/// A TERM_MAPPING: `|match`, `/target|code|terminology` and `/purpose|code|value|terminology`.
+fn term_mapping(entries: &[Entry]) -> Result<RmObject, FormatError> {
+    let key = entries.first().map_or("", |entry| entry.1);
+    let (own, parts) = regroup(entries)?;
+    only_suffixes(&own, &["match"])?;
+    let mut mapping = object("TERM_MAPPING");
+    match entry_text(&own, "match")? {
+        Some(matched) if matches!(matched, "=" | "<" | ">" | "?") => {
+            set(&mut mapping, "match", text(matched));
+        }
+        Some(other) => {
+            return Err(FormatError::new(
+                key,
+                format!("\"{other}\" is not a mapping match (=, <, > or ?)"),
+            ));
+        }
+        None => return Err(FormatError::new(key, "a mapping needs |match")),
+    }
+    for ((name, index), group) in &parts {
+        match (*name, index) {
+            ("target", 0) => set(&mut mapping, "target", boxed(code_phrase_of(group, None)?)),
+            ("purpose", 0) => {
+                let purpose = text_of_entries(group)?;
+                if purpose.type_name() != "DV_CODED_TEXT" {
+                    return Err(FormatError::new(key, "a mapping's purpose needs |code"));
+                }
+                set(&mut mapping, "purpose", boxed(purpose));
+            }
+            _ => {
+                return Err(FormatError::new(
+                    key,
+                    format!("a mapping has no \"{name}\""),
+                ));
+            }
+        }
+    }
+    if mapping.get("target").is_none() {
+        return Err(FormatError::new(key, "a mapping needs /target|code"));
+    }
+    Ok(mapping)
+}
+
+/// A DV_IDENTIFIER from `|id`, `|type`, `|issuer` and `|assigner`.
+fn identifier(entries: &[Entry]) -> Result<RmObject, FormatError> {
+    only_suffixes(entries, &["id", "type", "issuer", "assigner"])?;
+    let key = entries.first().map_or("", |entry| entry.1);
+    let mut identifier = object("DV_IDENTIFIER");
+    let Some(id) = entry_text(entries, "id")? else {
+        return Err(FormatError::new(key, "an identifier needs |id"));
+    };
+    set(&mut identifier, "id", text(id));
+    for attribute in ["type", "issuer", "assigner"] {
+        if let Some(value) = entry_text(entries, attribute)? {
+            set(&mut identifier, attribute, text(value));
+        }
+    }
+    Ok(identifier)
+}
+
+/// FEEDER_AUDIT_DETAILS: `|system_id` (required), `|version_id`, `|time` and the
+/// `/location`, `/provider` (PARTY_IDENTIFIED) and `/subject` parties.
+fn audit_details(entries: &[Entry]) -> Result<RmObject, FormatError> {
+    let key = entries.first().map_or("", |entry| entry.1);
+    let (own, parties) = regroup(entries)?;
+    only_suffixes(&own, &["system_id", "version_id", "time"])?;
+    let mut details = object("FEEDER_AUDIT_DETAILS");
+    let Some(system) = entry_text(&own, "system_id")? else {
+        return Err(FormatError::new(key, "audit details need |system_id"));
+    };
+    set(&mut details, "system_id", text(system));
+    if let Some(version) = entry_text(&own, "version_id")? {
+        set(&mut details, "version_id", text(version));
+    }
+    if let Some(time) = entry_text(&own, "time")? {
+        if !is_date_time(time) {
+            return Err(FormatError::new(key, "expected an iso 8601 date-time"));
+        }
+        set(&mut details, "time", boxed(date_time(time)));
+    }
+    for ((name, index), group) in &parties {
+        if !matches!(*name, "location" | "provider" | "subject") || *index != 0 {
+            return Err(FormatError::new(
+                key,
+                format!("audit details have no \"{name}\""),
+            ));
+        }
+        only_suffixes(
+            group,
+            &[
+                "name",
+                "id",
+                "id_scheme",
+                "id_namespace",
+                "_type",
+                "/relationship",
+                "/relationship|code",
+                "/relationship|value",
+                "/relationship|terminology",
+            ],
+        )?;
+        let values = suffixes(group);
+        let party_self = entry_text(group, "_type")? == Some("PARTY_SELF");
+        let mut built = party(
+            entry_text(group, "name")?,
+            entry_text(group, "id")?,
+            entry_text(group, "id_scheme")?,
+            entry_text(group, "id_namespace")?,
+        );
+        if *name != "subject" || !party_self {
+            built = related(identified(built), &values)?;
+        }
+        if *name != "subject" && built.type_name() == "PARTY_RELATED" {
+            return Err(FormatError::new(
+                key,
+                format!("the {name} cannot be related"),
+            ));
+        }
+        set(&mut details, name, boxed(built));
+    }
+    Ok(details)
+}
+
+/// The party as a PARTY_IDENTIFIED (a reference without a name makes a PARTY_SELF first).
+fn identified(party: RmObject) -> RmObject {
+    if party.type_name() == "PARTY_IDENTIFIED" {
+        return party;
+    }
+    let mut identified = object("PARTY_IDENTIFIED");
+    let mut party = party;
+    if let Some(reference) = party.remove("external_ref") {
+        set(&mut identified, "external_ref", reference);
+    }
+    identified
 }
 
 /// See [`Builder::default_name`]; output compares against it.
@@ -1926,11 +2529,11 @@ fn related(
             .map(|(key, value)| as_text(key, value))
             .transpose()
     };
-    let code = get("relationship|code")?.or(get("relationship")?);
-    let value = get("relationship|value")?;
-    let terminology = get("relationship|terminology")?.unwrap_or("openehr");
+    let code = get("/relationship|code")?.or(get("/relationship")?);
+    let value = get("/relationship|value")?;
+    let terminology = get("/relationship|terminology")?.unwrap_or("openehr");
     let Some(code) = code else {
-        return match values.get("relationship|value") {
+        return match values.get("/relationship|value") {
             Some((key, _)) => Err(FormatError::new(*key, "a relationship needs |code")),
             None => Ok(party),
         };
@@ -1964,16 +2567,12 @@ fn organisation(party: &mut RmObject) {
     }
 }
 
-/// openEHR terminology codes of participation modes, by rubric.
-const MODES: &[(&str, &str)] = &[
-    ("193", "not specified"),
-    ("216", "face-to-face communication"),
-    ("223", "interpreted face-to-face communication"),
-    ("217", "signing"),
-    ("195", "telephone"),
-    ("198", "videoconferencing"),
-    ("204", "written communication"),
-    ("211", "email"),
+/// The openEHR terminology's participation mode codes (rubrics in
+/// `web_template::openehr_rubric`).
+const MODES: &[&str] = &[
+    "193", "216", "223", "217", "195", "198", "197", "218", "224", "194", "196", "202", "204",
+    "203", "205", "222", "199", "200", "201", "212", "213", "214", "215", "206", "211", "210",
+    "207", "208", "221", "209", "219", "220",
 ];
 
 #[allow(clippy::too_many_arguments)]
@@ -2006,6 +2605,7 @@ fn participation(
     } else if let Some((mode, None)) = mode {
         let Some((code, rubric)) = MODES
             .iter()
+            .filter_map(|code| Some((*code, crate::web_template::openehr_rubric(code)?)))
             .find(|(code, rubric)| *rubric == mode || *code == mode)
         else {
             return Err(FormatError::new(

@@ -64,27 +64,46 @@
 //!   ITEM_TREE) takes no index, so `node:1` never follows a missing `node:0`, which input
 //!   refuses as a gap; such an instance is not written, like a single one.
 //! - An event the template leaves abstract (EVENT, the vital signs' `any_event`) takes the
-//!   SDK's `<event>/width` and `<event>/math_function|code|value|terminology`, also where
-//!   the web template dissolves a single event into its entry (the keys then sit next to
-//!   its `time`). The web template does not list them, so the FLAT tree adds the two nodes;
-//!   input builds a POINT_EVENT unless either key is given, and then an INTERVAL_EVENT.
-//!   `sample_count` has no key.
+//!   SDK's `<event>/width`, `<event>/math_function|code|value|terminology` and
+//!   `<event>|sample_count`, also where the web template dissolves a single event into
+//!   its entry for the first two (the keys then sit next to its `time`). The web template
+//!   does not list them for an EVENT, so the FLAT tree adds the two nodes; input builds a
+//!   POINT_EVENT unless one of the keys is given, and then an INTERVAL_EVENT.
 //! - Mandatory structures input recreates include archetype roots (an ITEM_TREE archetype
 //!   as an ACTIVITY's description), with their archetype id and details; output skips them
 //!   when empty, archetype details included.
+//! - Names: input names every object after the template (see `input::default_name`); a
+//!   name other than that one is the SDK's `<node>/_name` (the bare key for a DV_TEXT,
+//!   `|code`, `|value` and `|terminology` for a DV_CODED_TEXT), the composition's
+//!   (`<root>/_name`) included. Output consumes a name input would recreate and writes
+//!   any other; the name of an object the web template hides (an ITEM_TREE, a dissolved
+//!   event) has no key, so a name other than the template's there is reported.
+//! - The attributes of data values, with the SDK's keys (its conformance examples in
+//!   test-data `composition/flat/simSDT/conformance`): suffixes `|formatting` (texts),
+//!   `|normal_status` (a code of `openehr_normal_statuses`), `|accuracy`,
+//!   `|accuracy_is_percent`, `|magnitude_status`, `|units_system`, `|units_display_name`,
+//!   `|preferred_term` (code phrases); paths `/_normal_range/lower|magnitude` (bounds as
+//!   values of the same type, flags as for intervals), `/_other_reference_ranges:N` with
+//!   `/meaning`, `/_mapping:N|match`, `/_mapping:N/target|code|terminology`,
+//!   `/_mapping:N/purpose|code|value|terminology`, `/_language` and `/_encoding` (texts).
+//! - Any LOCATABLE with a node writes `/_feeder_audit`: `/originating_system_audit` and
+//!   `/feeder_system_audit` (`|system_id`, `|version_id`, `|time`, parties `/location`,
+//!   `/provider`, `/subject`, a PARTY_SELF subject as `|_type`), the item ids
+//!   `/originating_system_item_id:N|id|type|issuer|assigner` (singular, as the SDK, though
+//!   the RM attribute is plural) and `/feeder_system_item_id:N`, and the original content
+//!   as `/original_content` (DV_PARSABLE) or `/original_content_multimedia`. An ELEMENT's
+//!   `/_null_reason` and an EVENT_CONTEXT's `/_location` follow the SDK too.
+//! - A DV_PARSABLE's text is the bare key (`|value` only for a `wf_definition`), as the SDK
+//!   writes it; input takes either.
 //!
-//! What FLAT, as implemented, cannot carry, and so reports rather than writes: the `name`
-//! of an archetyped object that differs from the template's, unless it is coded (output
-//! writes `/_name` only for coded names, and names are not yet accounted for, so a DV_TEXT
-//! rename is the remaining silent loss, as are the names of structure nodes the web
-//! template hides), feeder audits
-//! (the SDK's `_feeder_audit` is not implemented), a text's mappings, formatting and
-//! language, a quantity's normal range, accuracy and other reference ranges, an ELEMENT's
-//! `null_reason`, a multimedia's data and integrity check, an EVENT_CONTEXT's `location`,
-//! party identifiers, an INTERVAL_EVENT's `sample_count`, any value type without a writer,
-//! and the content of an open archetype slot (an archetype the template does not place
-//! there has no web template node, so no key). `|name` is not an SDK suffix
-//! for locatables, so there is no `|name` override.
+//! What FLAT, as implemented, cannot carry, and so reports rather than writes: a name other
+//! than the template's on an object the web template hides, a feeder audit's
+//! `other_details`, a text's hyperlink, a quantity's property, a temporal value's accuracy
+//! (a DV_DURATION), a multimedia's data, thumbnail and integrity check, party identifiers,
+//! an INTERVAL_EVENT's `sample_count` where the event is dissolved into its entry, any value
+//! type without a writer, and the content of an open archetype slot (an archetype the
+//! template does not place there has no web template node, so no key). `|name` is not an
+//! SDK suffix for locatables, so there is no `|name` override.
 
 mod input;
 mod output;

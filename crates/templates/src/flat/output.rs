@@ -9,20 +9,21 @@
 //! range, a text's mappings, a feeder audit).
 //!
 //! What is deliberately not accounted for, because FLAT input recreates it from the
-//! template: `archetype_node_id`, the `name` of archetyped objects (only a coded name other
-//! than the default is written, as `/_name`; see the module docs), `archetype_details`, the type of a party
-//! reference and of its id. Empty ITEM_TREE/ITEM_LIST/ITEM_TABLE/HISTORY objects that the
-//! web template has no node for are skipped: they carry nothing (see [`empty_structure`]),
-//! and input recreates the mandatory ones from the template.
+//! template: `archetype_node_id`, `archetype_details`, the type of a party reference and of
+//! its id. A name is accounted for where it is compared with the one input recreates:
+//! consumed when equal, written as `/_name` otherwise (see the module docs). Empty
+//! ITEM_TREE/ITEM_LIST/ITEM_TABLE/HISTORY objects that the web template has no node for
+//! are skipped: they carry nothing (see [`empty_structure`]), and input recreates the
+//! mandatory ones from the template.
 
 use std::collections::HashSet;
 
 use openehr_rm::{RmObject, RmValue, conforms_to};
 use serde_json::{Map, Value};
 
-use super::input::default_name;
+use super::input::{default_name, dv_text};
 use super::tree::{Node, Step};
-use super::{FlatFormat, FormatError};
+use super::{FlatFormat, FormatError, localized};
 
 struct Walk<'a> {
     format: &'a FlatFormat,
@@ -63,6 +64,16 @@ pub(super) fn from_canonical(
     };
     walk.reached.insert(composition as *const RmObject);
     walk.complex(root, composition, &root.id);
+    if let Some(name) = composition.get_object("name") {
+        // Input names the composition after the template, in its language.
+        let default = localized(
+            &format.tree.root_names,
+            &walk.language,
+            &format.default_language,
+        )
+        .unwrap_or(&format.template_id);
+        walk.name_against(&dv_text(default), name, &root.id);
+    }
     let mut unexpressed = Vec::new();
     walk.check(composition, "", &mut unexpressed);
     walk.errors.extend(unexpressed);
@@ -73,12 +84,12 @@ pub(super) fn from_canonical(
     }
 }
 
-/// Attributes input recreates from the template (see the module docs).
+/// Attributes input recreates from the template (see the module docs). Names are not
+/// among them: a name input would recreate is consumed where it is compared
+/// ([`Walk::name`], [`Walk::reach`]), any other is written as `_name` or reported.
 fn implied(object: &RmObject, attribute: &str) -> bool {
     match attribute {
-        "archetype_node_id" | "name" | "archetype_details" => {
-            object.get("archetype_node_id").is_some()
-        }
+        "archetype_node_id" | "archetype_details" => object.get("archetype_node_id").is_some(),
         // A reference's type is a category input fills in (PERSON, ORGANISATION, ANY).
         "type" => object.type_name() == "PARTY_REF",
         _ => false,
@@ -167,10 +178,38 @@ impl Walk<'_> {
         } else if !empty_structure(child) {
             let message = if child.get("archetype_node_id").is_some() {
                 "the template has no node for this object"
+            } else if path.ends_with("/name") {
+                // The name of an object the web template hides (an ITEM_TREE, a single
+                // HISTORY): input recreates the template's, and no key could carry another.
+                "flat has no place for a name other than the template's here"
             } else {
                 "flat has no place for this object"
             };
             errors.push(FormatError::new(path, message));
+        }
+    }
+
+    /// Marks `object` and everything in it as written: for what input recreates exactly.
+    fn consume(&mut self, object: &RmObject) {
+        let address = object as *const RmObject;
+        self.reached.insert(address);
+        for (definition, value) in object.attributes() {
+            match value {
+                RmValue::Object(child) => self.consume(child),
+                RmValue::List(items) => {
+                    for item in items {
+                        match item {
+                            RmValue::Object(child) => self.consume(child),
+                            _ => {
+                                self.used.insert((address, definition.name));
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    self.used.insert((address, definition.name));
+                }
+            }
         }
     }
 
@@ -391,6 +430,7 @@ impl Walk<'_> {
                 for candidate in objects(holder, &step.attribute) {
                     if step_matches(step, candidate) {
                         self.reached.insert(candidate as *const RmObject);
+                        self.recreated_name(step, candidate);
                         next.push(candidate);
                     }
                 }
@@ -428,6 +468,13 @@ impl Walk<'_> {
                 }
             }
         }
+        self.interval_flags(interval, path);
+    }
+
+    /// An interval's flags as the SDK writes them (`|lower_unbounded` when true);
+    /// `|lower_included` is written whenever present, true included, because input leaves
+    /// an absent one absent.
+    fn interval_flags(&mut self, interval: &RmObject, path: &str) {
         for (flag, bound) in [("lower_unbounded", "lower"), ("upper_unbounded", "upper")] {
             // Written when true, as the SDK does, and where a missing bound is not unbounded
             // (input derives false from a bound that is there).
@@ -445,7 +492,21 @@ impl Walk<'_> {
         }
     }
 
+    /// A data value with all it carries: its type's keys, the common suffixes and its
+    /// underscore attributes.
     fn value(&mut self, node: &Node, value: &RmObject, path: &str) {
+        self.value_only(node, value, path);
+        self.value_attributes(Some(node), value, path);
+    }
+
+    /// A data value's keys and common suffixes, without underscore attributes (the bounds
+    /// of a range, which the SDK writes so).
+    fn value_only(&mut self, node: &Node, value: &RmObject, path: &str) {
+        self.typed_value(node, value, path);
+        self.common(value, path);
+    }
+
+    fn typed_value(&mut self, node: &Node, value: &RmObject, path: &str) {
         self.reached.insert(value as *const RmObject);
         let type_name = value.type_name();
         match type_name {
@@ -531,10 +592,16 @@ impl Walk<'_> {
                 }
             }
             "DV_PARSABLE" => {
-                for attribute in ["value", "formalism"] {
-                    if let Some(text) = self.text(value, attribute) {
-                        self.put(format!("{path}|{attribute}"), text);
+                // The SDK writes the text as the bare key, except for a `wf_definition`.
+                if let Some(text) = self.text(value, "value") {
+                    if node.id == "wf_definition" {
+                        self.put(format!("{path}|value"), text);
+                    } else {
+                        self.put(path.to_owned(), text);
                     }
+                }
+                if let Some(formalism) = self.text(value, "formalism") {
+                    self.put(format!("{path}|formalism"), formalism);
                 }
             }
             "DV_MULTIMEDIA" => {
@@ -630,8 +697,9 @@ impl Walk<'_> {
         }
     }
 
-    /// A coded name other than the one input builds by default, as the SDK's
-    /// `/_name|code`, `|value` and `|terminology`.
+    /// A name other than the one input builds by default, as the SDK's `/_name` (the bare
+    /// key for a text, `|code`, `|value` and `|terminology` for a coded text), with its own
+    /// attributes; the default one is consumed.
     fn name(&mut self, node: &Node, object: &RmObject, path: &str) {
         let (Some(step), Some(node_id), Some(name)) = (
             node.steps.last(),
@@ -640,14 +708,221 @@ impl Walk<'_> {
         ) else {
             return;
         };
-        if name.type_name() != "DV_CODED_TEXT" {
-            return;
-        }
         let node_id = step.archetype_id.as_deref().unwrap_or(node_id);
         let default = default_name(step, node_id, &self.language, &self.format.default_language);
-        if *name != default {
-            self.reached.insert(name as *const RmObject);
-            self.coded(name, &format!("{path}/_name"));
+        self.name_against(&default, name, path);
+    }
+
+    /// The name of an object the web template hides, consumed when it is the one input
+    /// recreates (any other is reported by the final check).
+    fn recreated_name(&mut self, step: &Step, object: &RmObject) {
+        let (Some(node_id), Some(name)) = (
+            object.get_str("archetype_node_id"),
+            object.get_object("name"),
+        ) else {
+            return;
+        };
+        let node_id = step.archetype_id.as_deref().unwrap_or(node_id);
+        let default = default_name(step, node_id, &self.language, &self.format.default_language);
+        if *name == default {
+            self.consume(name);
+        }
+    }
+
+    fn name_against(&mut self, default: &RmObject, name: &RmObject, path: &str) {
+        if name == default {
+            self.consume(name);
+            return;
+        }
+        self.reached.insert(name as *const RmObject);
+        let name_path = format!("{path}/_name");
+        if name.type_name() == "DV_CODED_TEXT" {
+            self.coded(name, &name_path);
+        } else if let Some(text) = self.text(name, "value") {
+            self.put(name_path.clone(), text);
+        }
+        self.common(name, &name_path);
+        self.value_attributes(None, name, &name_path);
+    }
+
+    /// The attributes every value of a type may carry, as the SDK's suffixes (see
+    /// `input::common_suffixes`): a text's `|formatting`, an ordered value's
+    /// `|normal_status`, an amount's `|accuracy` and `|accuracy_is_percent`, a quantified's
+    /// `|magnitude_status`, a quantity's `|units_system` and `|units_display_name`, a code
+    /// phrase's `|preferred_term`.
+    fn common(&mut self, value: &RmObject, path: &str) {
+        for attribute in [
+            "formatting",
+            "magnitude_status",
+            "units_system",
+            "units_display_name",
+            "preferred_term",
+        ] {
+            if let Some(text) = self.text(value, attribute) {
+                self.put(format!("{path}|{attribute}"), text);
+            }
+        }
+        // DV_AMOUNT's accuracy is a number; a temporal value's is a DV_DURATION, which the
+        // SDK has no key for (reported).
+        if let Some(RmValue::Real(_) | RmValue::Integer(_)) = value.get("accuracy")
+            && let Some(accuracy) = number(self.primitive(value, "accuracy"))
+        {
+            self.put(format!("{path}|accuracy"), accuracy);
+        }
+        if let Some(RmValue::Boolean(percent)) = self.primitive(value, "accuracy_is_percent") {
+            self.put(format!("{path}|accuracy_is_percent"), *percent);
+        }
+        if let Some(status) = value.get_object("normal_status")
+            && let Some(terminology) = status.get_object("terminology_id")
+            && terminology.get_str("value") == Some("openehr_normal_statuses")
+        {
+            self.reached.insert(status as *const RmObject);
+            self.reached.insert(terminology as *const RmObject);
+            self.primitive(terminology, "value");
+            if let Some(code) = self.text(status, "code_string") {
+                self.put(format!("{path}|normal_status"), code);
+            }
+        }
+    }
+
+    /// A data value's underscore attributes with the SDK's keys: a text's `/_mapping:N`,
+    /// `/_language` and `/_encoding`; an ordered value's `/_normal_range` and
+    /// `/_other_reference_ranges:N`. `node` gives the type of range bounds.
+    fn value_attributes(&mut self, node: Option<&Node>, value: &RmObject, path: &str) {
+        for (index, mapping) in objects(value, "mappings").into_iter().enumerate() {
+            self.reached.insert(mapping as *const RmObject);
+            let prefix = format!("{path}/_mapping:{index}");
+            if let Some(matched) = self.text(mapping, "match") {
+                self.put(format!("{prefix}|match"), matched);
+            }
+            if let Some(target) = self.object(mapping, "target") {
+                self.code_phrase(target, &format!("{prefix}/target"));
+            }
+            if let Some(purpose) = self.object(mapping, "purpose") {
+                self.coded(purpose, &format!("{prefix}/purpose"));
+                self.common(purpose, &format!("{prefix}/purpose"));
+            }
+        }
+        if matches!(value.type_name(), "DV_TEXT" | "DV_CODED_TEXT") {
+            for attribute in ["language", "encoding"] {
+                if let Some(phrase) = self.object(value, attribute) {
+                    self.code_phrase(phrase, &format!("{path}/_{attribute}"));
+                }
+            }
+        }
+        let Some(node) = node else {
+            return;
+        };
+        if let Some(range) = self.object(value, "normal_range") {
+            self.range(node, range, &format!("{path}/_normal_range"));
+        }
+        for (index, reference) in objects(value, "other_reference_ranges")
+            .into_iter()
+            .enumerate()
+        {
+            self.reached.insert(reference as *const RmObject);
+            let prefix = format!("{path}/_other_reference_ranges:{index}");
+            if let Some(meaning) = self.object(reference, "meaning") {
+                let meaning_path = format!("{prefix}/meaning");
+                if meaning.type_name() == "DV_CODED_TEXT" {
+                    self.coded(meaning, &meaning_path);
+                } else if let Some(text) = self.text(meaning, "value") {
+                    self.put(meaning_path.clone(), text);
+                }
+                self.common(meaning, &meaning_path);
+            }
+            if let Some(range) = self.object(reference, "range") {
+                self.range(node, range, &prefix);
+            }
+        }
+    }
+
+    /// A range of values of the node's type (a normal or reference range): bounds under
+    /// `/lower` and `/upper`, flags as for interval nodes.
+    fn range(&mut self, node: &Node, interval: &RmObject, path: &str) {
+        for bound in ["lower", "upper"] {
+            if let Some(value) = self.object(interval, bound) {
+                if type_fits(node, value.type_name()) {
+                    self.value_only(node, value, &format!("{path}/{bound}"));
+                } else {
+                    self.errors.push(FormatError::new(
+                        format!("{path}/{bound}"),
+                        format!(
+                            "a {} bound where the template has {}",
+                            value.type_name(),
+                            node.rm_type
+                        ),
+                    ));
+                }
+            }
+        }
+        self.interval_flags(interval, path);
+    }
+
+    /// A CODE_PHRASE's `|code`, `|terminology` and `|preferred_term`.
+    fn code_phrase(&mut self, phrase: &RmObject, path: &str) {
+        if let Some(code) = self.text(phrase, "code_string") {
+            self.put(format!("{path}|code"), code);
+        }
+        if let Some(terminology) = self.text_value(phrase, "terminology_id") {
+            self.put(format!("{path}|terminology"), terminology);
+        }
+        self.common(phrase, path);
+    }
+
+    /// The SDK's `_feeder_audit` keys (see `input`'s reader for the list).
+    fn feeder_audit(&mut self, audit: &RmObject, path: &str) {
+        for attribute in ["originating_system_audit", "feeder_system_audit"] {
+            let Some(details) = self.object(audit, attribute) else {
+                continue;
+            };
+            let prefix = format!("{path}/{attribute}");
+            for part in ["system_id", "version_id"] {
+                if let Some(text) = self.text(details, part) {
+                    self.put(format!("{prefix}|{part}"), text);
+                }
+            }
+            if let Some(time) = self.text_value(details, "time") {
+                self.put(format!("{prefix}|time"), time);
+            }
+            for party in ["location", "provider", "subject"] {
+                if let Some(value) = self.object(details, party) {
+                    if value.type_name() == "PARTY_SELF" {
+                        self.put(format!("{prefix}/{party}|_type"), "PARTY_SELF");
+                    }
+                    self.party(value, &prefix, &format!("/{party}"));
+                }
+            }
+        }
+        for (attribute, key) in [
+            ("originating_system_item_ids", "originating_system_item_id"),
+            ("feeder_system_item_ids", "feeder_system_item_id"),
+        ] {
+            for (index, identifier) in objects(audit, attribute).into_iter().enumerate() {
+                self.reached.insert(identifier as *const RmObject);
+                for part in ["id", "type", "issuer", "assigner"] {
+                    if let Some(text) = self.text(identifier, part) {
+                        self.put(format!("{path}/{key}:{index}|{part}"), text);
+                    }
+                }
+            }
+        }
+        if let Some(content) = self.object(audit, "original_content") {
+            match content.type_name() {
+                "DV_PARSABLE" => {
+                    let node = Node::detached("DV_PARSABLE");
+                    self.value(&node, content, &format!("{path}/original_content"));
+                }
+                "DV_MULTIMEDIA" => {
+                    let node = Node::detached("DV_MULTIMEDIA");
+                    self.value(
+                        &node,
+                        content,
+                        &format!("{path}/original_content_multimedia"),
+                    );
+                }
+                _ => {}
+            }
         }
     }
 
@@ -656,8 +931,29 @@ impl Walk<'_> {
         if let Some(uid) = self.id_value(object, "uid") {
             self.put(format!("{path}/_uid"), uid);
         }
+        if object.get("archetype_node_id").is_some()
+            && let Some(audit) = self.object(object, "feeder_audit")
+        {
+            self.feeder_audit(audit, &format!("{path}/_feeder_audit"));
+        }
+        if object.type_name() == "INTERVAL_EVENT"
+            && let Some(count) = self.integer(object, "sample_count")
+        {
+            self.put(format!("{path}|sample_count"), count);
+        }
         if let Some(null_flavour) = self.object(object, "null_flavour") {
             self.coded(null_flavour, &format!("{path}/_null_flavour"));
+        }
+        if object.type_name() == "ELEMENT"
+            && let Some(reason) = self.object(object, "null_reason")
+        {
+            let reason_path = format!("{path}/_null_reason");
+            if reason.type_name() == "DV_CODED_TEXT" {
+                self.coded(reason, &reason_path);
+            } else if let Some(text) = self.text(reason, "value") {
+                self.put(reason_path.clone(), text);
+            }
+            self.common(reason, &reason_path);
         }
         if let Some(RmValue::List(links)) = object.get("links") {
             for (index, link) in links.iter().enumerate() {
@@ -676,6 +972,9 @@ impl Walk<'_> {
         if object.type_name() == "EVENT_CONTEXT" {
             if let Some(end) = self.text_value(object, "end_time") {
                 self.put(format!("{path}/_end_time"), end);
+            }
+            if let Some(location) = self.text(object, "location") {
+                self.put(format!("{path}/_location"), location);
             }
             if let Some(facility) = self.object(object, "health_care_facility") {
                 self.party(facility, path, "/_health_care_facility");
@@ -741,9 +1040,13 @@ impl Walk<'_> {
             if let Some(provider) = self.object(object, "provider") {
                 self.party(provider, path, "/_provider");
             }
-            for attribute in ["work_flow_id", "guideline_id"] {
+            // The SDK's key says work_flow_id; the RM attribute is workflow_id.
+            for (attribute, key) in [
+                ("workflow_id", "_work_flow_id"),
+                ("guideline_id", "_guideline_id"),
+            ] {
                 if let Some(reference) = self.object(object, attribute) {
-                    let prefix = format!("{path}/_{attribute}");
+                    let prefix = format!("{path}/{key}");
                     if let Some(id) = self.object(reference, "id") {
                         if let Some(value) = self.text(id, "value") {
                             self.put(format!("{prefix}|id"), value);

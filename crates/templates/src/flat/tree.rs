@@ -125,6 +125,25 @@ impl Node {
         self.codes.iter().find(|entry| entry.code == code)
     }
 
+    /// A value node outside the web template (a feeder audit's original content), so that
+    /// values there are read and written as values of the same type are elsewhere.
+    pub fn detached(rm_type: &str) -> Node {
+        Node {
+            id: String::new(),
+            rm_type: rm_type.to_owned(),
+            multiple: false,
+            steps: Vec::new(),
+            inner: None,
+            children: Vec::new(),
+            child_ids: HashMap::new(),
+            terminology: None,
+            codes: Vec::new(),
+            other: false,
+            proportion_types: Vec::new(),
+            exact_type: false,
+        }
+    }
+
     /// The type of this node's own object.
     pub fn own_type(&self) -> &str {
         self.steps
