@@ -189,6 +189,15 @@ impl Parser<'_> {
             .flat_map(|label| label.split(' '))
             .collect();
         let found_upper = found.to_ascii_uppercase();
+        // SQL habits that AQL spells differently
+        if self.expected.contains(&"LIKE") {
+            if found_upper == "IN" {
+                return Some("AQL writes IN (...) as MATCHES {...}".to_string());
+            }
+            if found_upper == "NOT" {
+                return Some("negate the whole condition instead: NOT (path LIKE ...)".to_string());
+            }
+        }
         let closest = |candidates: &mut dyn Iterator<Item = &str>| {
             candidates
                 .filter(|candidate| *candidate != found_upper)
