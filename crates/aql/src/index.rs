@@ -176,6 +176,12 @@ const SKIPPED: &[&str] = &[
     "encoding",
 ];
 
+/// A path key's archetype id and its path from that archetype's root (`/context/start_time`,
+/// or empty for the key of a root itself).
+pub fn split_path_key(key: &str) -> (&str, &str) {
+    key.find('/').map_or((key, ""), |slash| key.split_at(slash))
+}
+
 /// The rows for one object (a COMPOSITION, EHR_STATUS or FOLDER). An object without
 /// `archetype_details` still gets a root row, with its `archetype_node_id` as archetype id.
 pub fn index_rows(object: &RmObject) -> IndexRows {

@@ -250,21 +250,41 @@ impl PostgresStore {
         let statement = client
             .prepare_cached(
                 "WITH inserted AS (
-                     INSERT INTO query_path (path) SELECT unnest($1::text[])
+                     INSERT INTO query_path (path, archetype_id, rel_path)
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
                      ON CONFLICT (path) DO NOTHING RETURNING path_id, path)
                  SELECT path_id, path FROM inserted
                  UNION ALL
                  SELECT path_id, path FROM query_path WHERE path = ANY($1::text[])",
             )
             .await?;
-        let rows = client.query(&statement, &[&missing]).await?;
+        let (archetype_ids, rel_paths): (Vec<&str>, Vec<&str>) = missing
+            .iter()
+            .map(|path| aql::index::split_path_key(path))
+            .unzip();
+        let rows = client
+            .query(&statement, &[&missing, &archetype_ids, &rel_paths])
+            .await?;
+        let mut found = Vec::with_capacity(missing.len());
+        for row in rows {
+            found.push((row.try_get::<_, i32>(0)?, row.try_get::<_, String>(1)?));
+        }
+        // A path another transaction inserted while this statement ran is neither inserted
+        // nor visible to it (its snapshot predates that commit): read those again.
+        if found.len() < missing.len() {
+            let again = client
+                .prepare_cached("SELECT path_id, path FROM query_path WHERE path = ANY($1::text[])")
+                .await?;
+            found.clear();
+            for row in client.query(&again, &[&missing]).await? {
+                found.push((row.try_get(0)?, row.try_get(1)?));
+            }
+        }
         let mut known = self
             .paths
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for row in rows {
-            let id: i32 = row.try_get(0)?;
-            let path: String = row.try_get(1)?;
+        for (id, path) in found {
             known.insert(path.clone(), id);
             ids.insert(path, id);
         }

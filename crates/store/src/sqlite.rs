@@ -393,9 +393,13 @@ impl PathIds {
                 ids.push(*id);
                 continue;
             }
+            let (archetype_id, rel_path) = aql::index::split_path_key(path);
             connection
-                .prepare_cached("INSERT OR IGNORE INTO query_path (path) VALUES (?1)")?
-                .execute([path])?;
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO query_path (path, archetype_id, rel_path)
+                     VALUES (?1, ?2, ?3)",
+                )?
+                .execute([path, archetype_id, rel_path])?;
             let id: i64 = connection
                 .prepare_cached("SELECT path_id FROM query_path WHERE path = ?1")?
                 .query_row([path], |row| row.get(0))?;

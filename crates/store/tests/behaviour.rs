@@ -174,6 +174,7 @@ macro_rules! backend_tests {
                 concurrent_ehrs_for_one_subject_have_one_winner,
                 crossed_concurrent_contributions_have_one_winner,
                 query_rows_follow_the_latest_version,
+                concurrent_commits_intern_new_paths_once,
             );
         }
     };
@@ -1521,6 +1522,32 @@ mod cases {
             store.index_of(ehr_id, other).await.expect("reads"),
             IndexRows::default()
         );
+    }
+
+    /// Commits racing to intern the same new paths all succeed, on a fresh store (so no
+    /// path is cached) and with the paths new to the database.
+    pub async fn concurrent_commits_intern_new_paths_once(harness: &Harness) {
+        let store = harness.reopen().await;
+        let mut ehrs = Vec::new();
+        for _ in 0..8 {
+            ehrs.push(create_ehr(&*store).await);
+        }
+        let commits = ehrs.iter().map(|&ehr_id| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let object_id = Uuid::new_v4();
+                let version = NewVersion {
+                    index: index("at0777"),
+                    ..composition(object_id, 1)
+                };
+                store.commit(contribution(ehr_id, vec![version])).await?;
+                store.index_of(ehr_id, object_id).await
+            })
+        });
+        for commit in commits.collect::<Vec<_>>() {
+            let rows = commit.await.expect("joins").expect("commits");
+            assert_eq!(rows, index("at0777"));
+        }
     }
 
     pub async fn storage_bytes_grow(harness: &Harness) {

@@ -2,11 +2,16 @@
 -- each object (aql::index documents the path keys and the typed columns). The rows of an
 -- object are replaced whenever a version is committed, and removed when it is deleted.
 
--- Path keys, interned: the value and node rows carry the small id.
+-- Path keys, interned: the value and node rows carry the small id. A key is an archetype id
+-- and a path from that archetype's root (`rel_path`), kept apart as well so a query on a
+-- variable whose archetype it does not name can find every archetype's key for a path.
 CREATE TABLE query_path (
     path_id INTEGER NOT NULL PRIMARY KEY,
-    path TEXT NOT NULL UNIQUE
+    path TEXT NOT NULL UNIQUE,
+    archetype_id TEXT NOT NULL,
+    rel_path TEXT NOT NULL
 );
+CREATE INDEX query_path_rel_path ON query_path (rel_path);
 
 -- Archetype roots as nested sets: B is inside A (same object) when A.seq < B.seq <= A.last_seq.
 CREATE TABLE query_node (
