@@ -51,6 +51,7 @@
 //! and nested queries that the specification's examples mention but its grammar does not have.
 
 pub mod ast;
+pub mod check;
 mod dump;
 mod error;
 pub mod index;
