@@ -162,7 +162,7 @@ value_kinds! {
 }
 
 /// Attributes whose content is never indexed, on any class.
-const SKIPPED: &[&str] = &[
+pub const SKIPPED: &[&str] = &[
     "name",
     "archetype_node_id",
     "archetype_details",

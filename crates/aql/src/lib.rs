@@ -58,6 +58,7 @@ pub mod index;
 mod lexer;
 mod parser;
 mod print;
+pub mod sql;
 
 pub use ast::Query;
 pub use dump::debug_tree;

@@ -1,0 +1,1170 @@
+//! Compilation of a checked query to one SQL statement over the query rows of
+//! [`crate::index`], for SQLite and for PostgreSQL.
+//!
+//! A query compiles when everything it asks for is in the rows: its variables bind archetype
+//! roots (COMPOSITION, EHR_STATUS, any ENTRY, or any class named with an archetype id), and
+//! every path it reads is the EHR id, a root's name, or an attribute of a data value the index
+//! keeps a column for. Anything else is [`NotCompiled`], with the reason, and is answered by
+//! evaluating the documents instead (so the set of compiled queries can grow without changing
+//! any answer).
+//!
+//! The statement's shape: one row source per variable (`ehr` for the EHR, `query_node` for
+//! the others, joined by the nested-set test of CONTAINS), a LEFT JOIN of `query_value` per
+//! selected value path (a path with several values multiplies the row, as docs/aql.md says),
+//! each WHERE condition on a path as a semi-join `(ehr_id, object_id, seq) IN (SELECT ... FROM
+//! query_value ...)` (existential, two-valued, and able to drive a population query from the
+//! value indexes), the caller's row filter, then grouping, ordering and paging, all inside the
+//! statement so that no count or page can reveal a row outside the filter.
+
+use std::fmt::Write;
+
+use openehr_rm::model;
+use serde_json::Value;
+
+use crate::ast::{
+    Aggregate, AggregateArgument, ComparisonOp, Condition, Expr, LikePattern, Literal,
+    LiteralValue, MatchesOperand, NodeId, Path, PathSegment, Predicate, PredicateOperand,
+    SortDirection,
+};
+use crate::check::{Checked, VariableClass};
+use crate::index::{self, ValueKind};
+
+/// The SQL dialect to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// Which EHRs the caller may see; applied inside the statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowFilter {
+    /// Every EHR (the administrator).
+    All,
+    /// Only these EHRs.
+    Ehrs(Vec<[u8; 16]>),
+}
+
+/// A bound parameter of the statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlParam {
+    Text(String),
+    Integer(i64),
+    Real(f64),
+    /// An EHR or object id (a BLOB in SQLite, a uuid in PostgreSQL).
+    Uuid([u8; 16]),
+}
+
+/// How to turn the statement's output columns into one AQL result cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// An EHR id at this output column, written as its canonical string.
+    EhrId(usize),
+    /// A data value's attribute: the value row's `kind` is at `kind`, and `columns` lists the
+    /// output column to read for each kind it may have. No row (or no column for its kind)
+    /// gives NULL.
+    Value {
+        kind: usize,
+        columns: Vec<(ValueKind, usize, Output)>,
+    },
+    /// A root's name (text) at this output column.
+    Text(usize),
+    /// A number computed by the statement (an aggregate).
+    Number(usize),
+    /// A whole object, to be read from the stored document: the EHR id, object id and the
+    /// root's `seq` are at these output columns (all NULL when the variable is unbound).
+    Object {
+        ehr_id: usize,
+        object_id: usize,
+        seq: usize,
+    },
+}
+
+/// How a stored column becomes JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    /// A number written as an integer when it has no fraction.
+    Integer,
+    Real,
+    /// 1 or 0 as true or false.
+    Boolean,
+}
+
+/// A compiled query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlQuery {
+    pub text: String,
+    pub params: Vec<SqlParam>,
+    /// One entry per AQL column.
+    pub cells: Vec<Cell>,
+    /// The number of output columns of the statement.
+    pub width: usize,
+}
+
+/// Why a query is not compiled to SQL (it is evaluated on the documents instead).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotCompiled(pub String);
+
+type Compiled<T> = Result<T, NotCompiled>;
+
+fn not_compiled<T>(reason: impl Into<String>) -> Compiled<T> {
+    Err(NotCompiled(reason.into()))
+}
+
+/// Compiles a checked query for a dialect and the caller's row filter.
+pub fn compile(checked: &Checked<'_>, dialect: Dialect, filter: &RowFilter) -> Compiled<SqlQuery> {
+    Compiler {
+        checked,
+        dialect,
+        params: Vec::new(),
+        from: String::new(),
+        joins: String::new(),
+        conditions: Vec::new(),
+        outputs: Vec::new(),
+        value_joins: 0,
+    }
+    .query(filter)
+}
+
+/// A variable's row source in the statement.
+#[derive(Debug, Clone)]
+struct Source {
+    alias: String,
+    /// `ehr` rows have no object id or seq.
+    is_ehr: bool,
+}
+
+struct Compiler<'c, 'q> {
+    checked: &'c Checked<'q>,
+    dialect: Dialect,
+    params: Vec<SqlParam>,
+    from: String,
+    joins: String,
+    conditions: Vec<String>,
+    /// Output expressions of the statement.
+    outputs: Vec<String>,
+    value_joins: usize,
+}
+
+/// A value path resolved against the index: the variable's row source, the relative path key
+/// of the value and the attribute steps inside the value.
+struct ValuePath<'p> {
+    source: Source,
+    /// The archetype the variable names, when it names one (narrows the path key).
+    archetype: Option<String>,
+    rel_path: String,
+    tail: Vec<&'p str>,
+    kinds: Vec<ValueKind>,
+}
+
+/// What a path in the query reads.
+enum Target<'p> {
+    EhrId(Source),
+    RootName(Source),
+    Value(ValuePath<'p>),
+    Object(Source),
+}
+
+impl Compiler<'_, '_> {
+    fn param(&mut self, param: SqlParam) -> String {
+        self.params.push(param);
+        match self.dialect {
+            Dialect::Sqlite => format!("?{}", self.params.len()),
+            Dialect::Postgres => {
+                let cast = match self.params.last() {
+                    Some(SqlParam::Text(_)) => "::text",
+                    Some(SqlParam::Integer(_)) => "::int8",
+                    Some(SqlParam::Real(_)) => "::float8",
+                    Some(SqlParam::Uuid(_)) => "::uuid",
+                    None => "",
+                };
+                format!("${}{cast}", self.params.len())
+            }
+        }
+    }
+
+    fn text_collation(&self) -> &'static str {
+        // Code point order, as docs/aql.md says strings compare; PostgreSQL's default
+        // collation follows the locale instead.
+        match self.dialect {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " COLLATE \"C\"",
+        }
+    }
+
+    fn source_of(&self, name: &str) -> Compiled<Source> {
+        let Some((index, variable)) = self.checked.variable(name) else {
+            return not_compiled(format!("'{name}' is not a variable"));
+        };
+        Ok(Source {
+            alias: format!("v{index}"),
+            is_ehr: variable.class == VariableClass::Ehr,
+        })
+    }
+
+    fn query(mut self, filter: &RowFilter) -> Compiled<SqlQuery> {
+        let query = self.checked.query;
+        self.bindings()?;
+        let driving = self
+            .checked
+            .variables
+            .iter()
+            .position(|variable| !variable.negated)
+            .map(|index| format!("v{index}"));
+        let Some(driving) = driving else {
+            return not_compiled("the query binds no variable");
+        };
+        match filter {
+            RowFilter::All => {}
+            RowFilter::Ehrs(ehrs) => {
+                let list = if ehrs.is_empty() {
+                    "NULL".to_owned()
+                } else {
+                    ehrs.iter()
+                        .map(|ehr| self.param(SqlParam::Uuid(*ehr)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                self.conditions
+                    .push(format!("{driving}.ehr_id IN ({list})"));
+            }
+        }
+        if let Some(condition) = &query.where_clause {
+            let sql = self.condition(condition)?;
+            self.conditions.push(sql);
+        }
+
+        if query.select.distinct && !query.order_by.is_empty() {
+            return not_compiled("DISTINCT with ORDER BY");
+        }
+        let aggregated = query
+            .select
+            .columns
+            .iter()
+            .any(|column| matches!(column.expr, Expr::Aggregate(_)));
+        let mut cells = Vec::new();
+        let mut group_by = Vec::new();
+        for column in &query.select.columns {
+            let first_output = self.outputs.len();
+            let cell = self.column(&column.expr)?;
+            if aggregated && !matches!(column.expr, Expr::Aggregate(_)) {
+                group_by
+                    .extend((first_output..self.outputs.len()).map(|index| format!("c{index}")));
+            }
+            cells.push(cell);
+        }
+        let mut order = Vec::new();
+        for item in &query.order_by {
+            order.push(self.order_key(&item.expr, item.direction, aggregated)?);
+        }
+
+        let mut text = String::from("SELECT ");
+        if query.select.distinct {
+            text.push_str("DISTINCT ");
+        }
+        let outputs: Vec<String> = self
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(index, expr)| format!("{expr} AS c{index}"))
+            .collect();
+        text.push_str(&outputs.join(", "));
+        let _ = write!(text, "\nFROM {}{}", self.from, self.joins);
+        if !self.conditions.is_empty() {
+            let _ = write!(text, "\nWHERE {}", self.conditions.join("\n  AND "));
+        }
+        if !group_by.is_empty() {
+            let _ = write!(text, "\nGROUP BY {}", group_by.join(", "));
+        }
+        if !order.is_empty() {
+            let _ = write!(text, "\nORDER BY {}", order.join(", "));
+        }
+        let limit = query
+            .limit
+            .as_ref()
+            .map(|count| count.value)
+            .or(query.top.as_ref().map(|top| top.count.value));
+        if let Some(limit) = limit {
+            let limit = self.param(SqlParam::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+            let _ = write!(text, "\nLIMIT {limit}");
+        }
+        if let Some(offset) = &query.offset {
+            if limit.is_none() && self.dialect == Dialect::Sqlite {
+                text.push_str("\nLIMIT -1");
+            }
+            let offset = self.param(SqlParam::Integer(
+                i64::try_from(offset.value).unwrap_or(i64::MAX),
+            ));
+            let _ = write!(text, " OFFSET {offset}");
+        }
+        Ok(SqlQuery {
+            text,
+            params: self.params,
+            width: self.outputs.len(),
+            cells,
+        })
+    }
+
+    /// The row sources of the FROM variables and the conditions that relate them.
+    fn bindings(&mut self) -> Compiled<()> {
+        let variables = self.checked.variables.clone();
+        for (index, variable) in variables.iter().enumerate() {
+            let alias = format!("v{index}");
+            if variable.optional {
+                return not_compiled("OR in FROM");
+            }
+            let rm_class = match variable.class {
+                VariableClass::Ehr => {
+                    self.from = format!("ehr {alias}");
+                    if let Some(predicate) = &variable.predicate {
+                        let condition = self.ehr_predicate(&alias, predicate)?;
+                        self.conditions.push(condition);
+                    }
+                    continue;
+                }
+                VariableClass::Rm(class) => class,
+                VariableClass::Version { .. } | VariableClass::VersionedObject => {
+                    return not_compiled("VERSION and VERSIONED_OBJECT are read from the versions");
+                }
+            };
+            let name = model::class(rm_class).name;
+            let bound_by_roots = matches!(name, "COMPOSITION" | "EHR_STATUS")
+                || ["ENTRY", "CARE_ENTRY"]
+                    .iter()
+                    .filter_map(|ancestor| model::class_id(ancestor))
+                    .any(|ancestor| model::conforms(rm_class, ancestor))
+                || matches!(&variable.node_id, Some(node) if node.starts_with("openEHR-") || node.contains("-EHR-"));
+            if !bound_by_roots {
+                return not_compiled(format!(
+                    "{name} without an archetype id may bind nodes that are not archetype roots"
+                ));
+            }
+            match &variable.predicate {
+                None | Some(Predicate::Node { name: None, .. }) => {}
+                Some(Predicate::Parameter(_)) => {}
+                Some(_) => return not_compiled("a predicate other than an archetype id"),
+            }
+            let mut own = Vec::new();
+            let types = concrete_names(rm_class);
+            let list = types
+                .iter()
+                .map(|type_name| format!("'{type_name}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            own.push(format!("{alias}.rm_type IN ({list})"));
+            if let Some(node_id) = &variable.node_id {
+                let param = self.param(SqlParam::Text(node_id.clone()));
+                own.push(format!("{alias}.archetype_id = {param}"));
+            }
+            let parent = variable.parent.map(|parent| {
+                (
+                    format!("v{parent}"),
+                    variables[parent].class == VariableClass::Ehr,
+                )
+            });
+            if let Some((parent_alias, parent_is_ehr)) = &parent {
+                own.push(format!("{alias}.ehr_id = {parent_alias}.ehr_id"));
+                if !parent_is_ehr {
+                    own.push(format!(
+                        "{alias}.object_id = {parent_alias}.object_id AND {alias}.seq > {parent_alias}.seq AND {alias}.seq <= {parent_alias}.last_seq"
+                    ));
+                }
+            }
+            if variable.negated {
+                let Some((parent_alias, _)) = parent else {
+                    return not_compiled("NOT at the top of FROM");
+                };
+                if variables.iter().any(|other| other.parent == Some(index)) {
+                    return not_compiled("containment under NOT CONTAINS");
+                }
+                let _ = parent_alias;
+                self.conditions.push(format!(
+                    "NOT EXISTS (SELECT 1 FROM query_node {alias} WHERE {})",
+                    own.join(" AND ")
+                ));
+                continue;
+            }
+            if self.from.is_empty() {
+                self.from = format!("query_node {alias}");
+                self.conditions.extend(own);
+            } else {
+                let _ = write!(
+                    self.joins,
+                    "\nJOIN query_node {alias} ON {}",
+                    own.join(" AND ")
+                );
+            }
+        }
+        if self.from.is_empty() {
+            return not_compiled("nothing to select from");
+        }
+        Ok(())
+    }
+
+    /// `EHR e[ehr_id/value = ...]`.
+    fn ehr_predicate(&mut self, alias: &str, predicate: &Predicate) -> Compiled<String> {
+        match predicate {
+            Predicate::Comparison {
+                path,
+                op: ComparisonOp::Equal,
+                operand,
+                ..
+            } if segment_names(&path.segments) == ["ehr_id", "value"] => {
+                let value = match operand {
+                    PredicateOperand::Literal(literal) => literal_value(literal),
+                    PredicateOperand::Parameter(parameter) => self
+                        .checked
+                        .parameters
+                        .get(&parameter.name)
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                    _ => return not_compiled("an EHR predicate other than ehr_id/value = a value"),
+                };
+                Ok(self.ehr_id_equals(alias, &value))
+            }
+            _ => not_compiled("an EHR predicate other than ehr_id/value = a value"),
+        }
+    }
+
+    fn ehr_id_equals(&mut self, alias: &str, value: &Value) -> String {
+        match value.as_str().and_then(parse_uuid) {
+            Some(uuid) => {
+                let param = self.param(SqlParam::Uuid(uuid));
+                format!("{alias}.ehr_id = {param}")
+            }
+            // Not a UUID: no EHR has it.
+            None => "1 = 0".to_owned(),
+        }
+    }
+
+    /// Resolves a path against the index.
+    fn target<'p>(&self, path: &'p Path) -> Compiled<Target<'p>> {
+        let source = self.source_of(&path.variable.name)?;
+        let Some((_, variable)) = self.checked.variable(&path.variable.name) else {
+            return not_compiled("unknown variable");
+        };
+        if path.predicate.is_some() {
+            return not_compiled("a predicate on a path's variable");
+        }
+        let names = segment_names(&path.segments);
+        if source.is_ehr {
+            return match names.as_slice() {
+                ["ehr_id", "value"] => Ok(Target::EhrId(source)),
+                _ => not_compiled("an EHR attribute other than ehr_id/value"),
+            };
+        }
+        if names.is_empty() {
+            return Ok(Target::Object(source));
+        }
+        if names == ["name", "value"] && path.segments[0].predicate.is_none() {
+            return Ok(Target::RootName(source));
+        }
+        let Some(start) = variable.rm_class() else {
+            return not_compiled("a variable without an RM class");
+        };
+        let data_value = model::class_id("DATA_VALUE").unwrap_or(u16::MAX);
+        let mut rel_path = String::new();
+        let mut classes: std::collections::BTreeSet<u16> =
+            concrete_ids(start).into_iter().collect();
+        let mut position = 0;
+        // Walk the steps into LOCATABLEs and plain objects until a data value is reached.
+        while position < path.segments.len() {
+            let segment = &path.segments[position];
+            let name = segment.attribute.name.as_str();
+            if index::SKIPPED.contains(&name) {
+                return not_compiled(format!("'{name}' is not indexed"));
+            }
+            let typed = crate::check::type_path(start, &path.segments[..=position])
+                .map_err(|error| NotCompiled(error.message))?;
+            classes = typed.classes.clone();
+            if classes.is_empty() {
+                return not_compiled(
+                    "a path that ends inside a data value the index does not keep",
+                );
+            }
+            rel_path.push('/');
+            rel_path.push_str(name);
+            let all_values = classes
+                .iter()
+                .all(|class| model::conforms(*class, data_value));
+            match &segment.predicate {
+                None => {}
+                Some(Predicate::Node {
+                    node: NodeId::AtCode(code) | NodeId::IdCode(code),
+                    name: None,
+                    ..
+                }) if !all_values => {
+                    let _ = write!(rel_path, "[{code}]");
+                }
+                Some(_) => {
+                    return not_compiled("a predicate in a path other than a node id");
+                }
+            }
+            position += 1;
+            if all_values {
+                // An interval's limits have rows of their own.
+                if let Some(next) = path.segments.get(position)
+                    && matches!(next.attribute.name.as_str(), "lower" | "upper")
+                    && next.predicate.is_none()
+                {
+                    rel_path.push('/');
+                    rel_path.push_str(&next.attribute.name);
+                    position += 1;
+                    classes = crate::check::type_path(start, &path.segments[..position])
+                        .map_err(|error| NotCompiled(error.message))?
+                        .classes;
+                }
+                break;
+            }
+        }
+        let reached_value = classes
+            .iter()
+            .all(|class| model::conforms(*class, data_value));
+        if !reached_value {
+            return not_compiled("a path to an object other than a data value");
+        }
+        let tail: Vec<&str> = path.segments[position..]
+            .iter()
+            .map(|segment| segment.attribute.name.as_str())
+            .collect();
+        if path.segments[position..]
+            .iter()
+            .any(|segment| segment.predicate.is_some())
+        {
+            return not_compiled("a predicate inside a data value");
+        }
+        let mut kinds = Vec::new();
+        for class in &classes {
+            let kind =
+                ValueKind::from_type_name(model::class(*class).name).unwrap_or(ValueKind::Other);
+            if tail.is_empty() {
+                // The whole value: every kind it may be (for EXISTS).
+                kinds.push(kind);
+                continue;
+            }
+            // Kinds for which the tail is not a primitive attribute cannot hold what is asked for.
+            if !tail_is_primitive(*class, &path.segments[position..]) {
+                continue;
+            }
+            if column_for(kind, &tail).is_none() {
+                return not_compiled(format!(
+                    "{} has no column for '{}'",
+                    model::class(*class).name,
+                    tail.join("/")
+                ));
+            }
+            kinds.push(kind);
+        }
+        kinds.sort_by_key(|kind| kind.code());
+        kinds.dedup();
+        let archetype = variable
+            .node_id
+            .clone()
+            .filter(|node| node.contains("-EHR-") || node.starts_with("openEHR-"));
+        Ok(Target::Value(ValuePath {
+            source,
+            archetype,
+            rel_path,
+            tail,
+            kinds,
+        }))
+    }
+
+    /// `query_value` rows of a value path, as SQL conditions on the alias `row`.
+    fn value_rows(&mut self, path: &ValuePath<'_>, row: &str, correlate: bool) -> Vec<String> {
+        let mut conditions = Vec::new();
+        let rel = self.param(SqlParam::Text(path.rel_path.clone()));
+        let key = match &path.archetype {
+            Some(archetype) => {
+                let archetype = self.param(SqlParam::Text(archetype.clone()));
+                format!(
+                    "{row}.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = {archetype} AND rel_path = {rel})"
+                )
+            }
+            None => {
+                format!("{row}.path_id IN (SELECT path_id FROM query_path WHERE rel_path = {rel})")
+            }
+        };
+        conditions.push(key);
+        if correlate {
+            let source = &path.source.alias;
+            conditions.push(format!(
+                "{row}.ehr_id = {source}.ehr_id AND {row}.object_id = {source}.object_id AND {row}.root_seq = {source}.seq"
+            ));
+        }
+        let kinds = path
+            .kinds
+            .iter()
+            .map(|kind| kind.code().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        conditions.push(format!("{row}.kind IN ({kinds})"));
+        conditions
+    }
+
+    fn column(&mut self, expr: &Expr) -> Compiled<Cell> {
+        match expr {
+            Expr::Path(path) => match self.target(path)? {
+                Target::EhrId(source) => {
+                    Ok(Cell::EhrId(self.output(format!("{}.ehr_id", source.alias))))
+                }
+                Target::RootName(source) => {
+                    Ok(Cell::Text(self.output(format!("{}.name", source.alias))))
+                }
+                Target::Object(source) => {
+                    let alias = &source.alias;
+                    Ok(Cell::Object {
+                        ehr_id: self.output(format!("{alias}.ehr_id")),
+                        object_id: self.output(format!("{alias}.object_id")),
+                        seq: self.output(format!("{alias}.seq")),
+                    })
+                }
+                Target::Value(value) => {
+                    if value.tail.is_empty() {
+                        return not_compiled("a whole data value");
+                    }
+                    let row = format!("s{}", self.value_joins);
+                    self.value_joins += 1;
+                    let on = self.value_rows(&value, &row, true).join(" AND ");
+                    let _ = write!(self.joins, "\nLEFT JOIN query_value {row} ON {on}");
+                    let kind = self.output(format!("{row}.kind"));
+                    let mut columns = Vec::new();
+                    for value_kind in &value.kinds {
+                        let Some(column) = column_for(*value_kind, &value.tail) else {
+                            continue;
+                        };
+                        let output = self.output(format!("{row}.{}", column.output_column));
+                        columns.push((*value_kind, output, column.output));
+                    }
+                    Ok(Cell::Value { kind, columns })
+                }
+            },
+            Expr::Aggregate(call) => {
+                let argument = match &call.argument {
+                    AggregateArgument::AllRows(_) => "*".to_owned(),
+                    AggregateArgument::Path(path) => match self.target(path)? {
+                        Target::EhrId(source) => format!("{}.ehr_id", source.alias),
+                        Target::Value(value) if !value.tail.is_empty() => {
+                            let row = format!("s{}", self.value_joins);
+                            self.value_joins += 1;
+                            let on = self.value_rows(&value, &row, true).join(" AND ");
+                            let _ = write!(self.joins, "\nLEFT JOIN query_value {row} ON {on}");
+                            let columns: Vec<_> = value
+                                .kinds
+                                .iter()
+                                .filter_map(|kind| column_for(*kind, &value.tail))
+                                .map(|column| column.compare_column)
+                                .collect();
+                            match columns.as_slice() {
+                                [column, rest @ ..] if rest.iter().all(|other| other == column) => {
+                                    format!("{row}.{column}")
+                                }
+                                _ => {
+                                    return not_compiled(
+                                        "an aggregate over values of several types",
+                                    );
+                                }
+                            }
+                        }
+                        _ => return not_compiled("an aggregate over something other than a value"),
+                    },
+                };
+                if matches!(call.function, Aggregate::Min | Aggregate::Max)
+                    && !argument.ends_with(".num")
+                {
+                    return not_compiled("MIN and MAX of something other than a number");
+                }
+                let function = call.function.canonical_name();
+                let distinct = if call.distinct { "DISTINCT " } else { "" };
+                let expr = match (call.function, self.dialect) {
+                    // PostgreSQL's COUNT is a bigint, AVG of doubles a double: both read as numbers.
+                    (Aggregate::Count, Dialect::Postgres) => {
+                        format!("{function}({distinct}{argument})::float8")
+                    }
+                    _ => format!("{function}({distinct}{argument})"),
+                };
+                Ok(Cell::Number(self.output(expr)))
+            }
+            Expr::Literal(_) | Expr::Parameter(_) | Expr::Function(_) => {
+                not_compiled("a literal, parameter or function as a column")
+            }
+        }
+    }
+
+    fn output(&mut self, expr: String) -> usize {
+        self.outputs.push(expr);
+        self.outputs.len() - 1
+    }
+
+    fn order_key(
+        &mut self,
+        expr: &Expr,
+        direction: SortDirection,
+        aggregated: bool,
+    ) -> Compiled<String> {
+        let nulls = match direction {
+            SortDirection::Ascending => "ASC NULLS LAST",
+            SortDirection::Descending => "DESC NULLS FIRST",
+        };
+        if aggregated {
+            return not_compiled("ORDER BY with aggregates");
+        }
+        let Expr::Path(path) = expr else {
+            return not_compiled("ORDER BY on something other than a path");
+        };
+        let key = match self.target(path)? {
+            Target::EhrId(source) => format!("{}.ehr_id", source.alias),
+            Target::RootName(source) => format!("{}.name{}", source.alias, self.text_collation()),
+            Target::Value(value) if !value.tail.is_empty() => {
+                let columns: Vec<_> = value
+                    .kinds
+                    .iter()
+                    .filter_map(|kind| column_for(*kind, &value.tail))
+                    .map(|column| column.compare_column)
+                    .collect();
+                let column = match columns.as_slice() {
+                    [column, rest @ ..] if rest.iter().all(|other| other == column) => *column,
+                    _ => return not_compiled("ORDER BY values of several types"),
+                };
+                let conditions = self.value_rows(&value, "o", true).join(" AND ");
+                // A path with several values sorts by its first (docs/aql.md).
+                let collation = if column == "text" || column == "code" {
+                    self.text_collation()
+                } else {
+                    ""
+                };
+                format!(
+                    "(SELECT o.{column} FROM query_value o WHERE {conditions} ORDER BY o.item LIMIT 1){collation}"
+                )
+            }
+            Target::Object(_) | Target::Value(_) => return not_compiled("ORDER BY a whole object"),
+        };
+        Ok(format!("{key} {nulls}"))
+    }
+
+    fn condition(&mut self, condition: &Condition) -> Compiled<String> {
+        match condition {
+            Condition::And { operands, .. } => self.join_conditions(operands, " AND "),
+            Condition::Or { operands, .. } => self.join_conditions(operands, " OR "),
+            Condition::Xor { operands, .. } => {
+                // True when an odd number hold.
+                let mut parts = Vec::new();
+                for operand in operands {
+                    parts.push(format!(
+                        "(CASE WHEN {} THEN 1 ELSE 0 END)",
+                        self.condition(operand)?
+                    ));
+                }
+                Ok(format!("(({}) % 2 = 1)", parts.join(" + ")))
+            }
+            Condition::Not { operand, .. } => Ok(format!("NOT ({})", self.condition(operand)?)),
+            Condition::Exists { path, .. } => match self.target(path)? {
+                Target::EhrId(_) | Target::Object(_) => Ok("1 = 1".to_owned()),
+                Target::RootName(source) => Ok(format!("{}.name IS NOT NULL", source.alias)),
+                Target::Value(value) => self.value_semi_join(&value, |_, _, _| Ok(None)),
+            },
+            Condition::Comparison {
+                left, op, right, ..
+            } => {
+                let (path, op, operand) = match (left.as_ref(), right.as_ref()) {
+                    (Expr::Path(path), other) => (path, *op, other),
+                    (other, Expr::Path(path)) => (path, flip(*op), other),
+                    _ => return not_compiled("a comparison without a path"),
+                };
+                let value = self.operand_value(operand)?;
+                self.compare(path, op, &value)
+            }
+            Condition::Like {
+                operand, pattern, ..
+            } => {
+                let Expr::Path(path) = operand.as_ref() else {
+                    return not_compiled("LIKE on something other than a path");
+                };
+                let pattern = match pattern {
+                    LikePattern::Pattern { pattern, .. } => pattern.clone(),
+                    LikePattern::Parameter(parameter) => {
+                        match self.checked.parameters.get(&parameter.name) {
+                            Some(Value::String(text)) => text.clone(),
+                            _ => return not_compiled("a LIKE parameter that is not a string"),
+                        }
+                    }
+                };
+                self.like(path, &pattern)
+            }
+            Condition::Matches {
+                operand, matches, ..
+            } => {
+                let Expr::Path(path) = operand.as_ref() else {
+                    return not_compiled("MATCHES on something other than a path");
+                };
+                let MatchesOperand::ValueList { items, .. } = matches else {
+                    return not_compiled("MATCHES a terminology");
+                };
+                let mut alternatives = Vec::new();
+                for item in items {
+                    let value = self.operand_value(item)?;
+                    alternatives.push(self.compare(path, ComparisonOp::Equal, &value)?);
+                }
+                if alternatives.is_empty() {
+                    return Ok("1 = 0".to_owned());
+                }
+                Ok(format!("({})", alternatives.join(" OR ")))
+            }
+        }
+    }
+
+    fn join_conditions(&mut self, operands: &[Condition], separator: &str) -> Compiled<String> {
+        let mut parts = Vec::new();
+        for operand in operands {
+            parts.push(self.condition(operand)?);
+        }
+        Ok(format!("({})", parts.join(separator)))
+    }
+
+    fn operand_value(&self, expr: &Expr) -> Compiled<Value> {
+        match expr {
+            Expr::Literal(literal) => Ok(literal_value(literal)),
+            Expr::Parameter(parameter) => Ok(self
+                .checked
+                .parameters
+                .get(&parameter.name)
+                .cloned()
+                .unwrap_or(Value::Null)),
+            _ => not_compiled("a comparison with something other than a value"),
+        }
+    }
+
+    /// `path op value`, existential over the path's values.
+    fn compare(&mut self, path: &Path, op: ComparisonOp, value: &Value) -> Compiled<String> {
+        if value.is_null() {
+            return not_compiled("a comparison with NULL");
+        }
+        match self.target(path)? {
+            Target::EhrId(source) => match op {
+                ComparisonOp::Equal => Ok(self.ehr_id_equals(&source.alias, value)),
+                ComparisonOp::NotEqual => {
+                    let equal = self.ehr_id_equals(&source.alias, value);
+                    Ok(format!("NOT ({equal})"))
+                }
+                _ => not_compiled("ordering EHR ids"),
+            },
+            Target::RootName(source) => {
+                let Value::String(text) = value else {
+                    return Ok(if op == ComparisonOp::NotEqual {
+                        "1 = 1"
+                    } else {
+                        "1 = 0"
+                    }
+                    .to_owned());
+                };
+                let param = self.param(SqlParam::Text(text.clone()));
+                let collation = self.text_collation();
+                Ok(format!(
+                    "{}.name{collation} {} {param}",
+                    source.alias,
+                    op.as_str()
+                ))
+            }
+            Target::Object(_) => not_compiled("a comparison of a whole object"),
+            Target::Value(target) if target.tail.is_empty() => {
+                not_compiled("a comparison of a whole data value")
+            }
+            Target::Value(target) => {
+                let op_text = op.as_str();
+                self.value_semi_join(&target, |compiler, kind, column| {
+                    let Some(param) = typed_param(kind, column, value) else {
+                        // Unrelated types: only != holds (docs/aql.md).
+                        return Ok(Some(
+                            if op == ComparisonOp::NotEqual {
+                                "1 = 1"
+                            } else {
+                                "1 = 0"
+                            }
+                            .to_owned(),
+                        ));
+                    };
+                    let is_text = matches!(column, "text" | "code" | "system" | "units");
+                    let param = compiler.param(param);
+                    if is_text && op == ComparisonOp::Equal && compiler.dialect == Dialect::Postgres
+                    {
+                        // PostgreSQL indexes codes and texts by their first 200 characters.
+                        return Ok(Some(format!(
+                            "left(r.{column}, 200) = left({param}, 200) AND r.{column} = {param}"
+                        )));
+                    }
+                    let collation = if is_text {
+                        compiler.text_collation()
+                    } else {
+                        ""
+                    };
+                    Ok(Some(format!("r.{column}{collation} {op_text} {param}")))
+                })
+            }
+        }
+    }
+
+    fn like(&mut self, path: &Path, pattern: &str) -> Compiled<String> {
+        let dialect = self.dialect;
+        let (operator, translated) = like_pattern(dialect, pattern);
+        match self.target(path)? {
+            Target::RootName(source) => {
+                let param = self.param(SqlParam::Text(translated));
+                Ok(format!("{}.name {operator} {param}", source.alias))
+            }
+            Target::Value(target) if !target.tail.is_empty() => {
+                self.value_semi_join(&target, |compiler, kind, column| {
+                    if !matches!(column, "text" | "code" | "system" | "units") {
+                        let _ = kind;
+                        return Ok(Some("1 = 0".to_owned()));
+                    }
+                    let param = compiler.param(SqlParam::Text(translated.clone()));
+                    Ok(Some(format!("r.{column} {operator} {param}")))
+                })
+            }
+            _ => not_compiled("LIKE on something other than a text value"),
+        }
+    }
+
+    /// `(ehr_id, object_id, seq) IN (SELECT ... FROM query_value r WHERE <path> AND <per kind>)`.
+    /// `per_kind` gives the condition on one kind's column (None: any row of the kind).
+    fn value_semi_join(
+        &mut self,
+        target: &ValuePath<'_>,
+        mut per_kind: impl FnMut(&mut Self, ValueKind, &'static str) -> Compiled<Option<String>>,
+    ) -> Compiled<String> {
+        let mut conditions = self.value_rows(target, "r", false);
+        let mut alternatives = Vec::new();
+        let mut any = true;
+        for kind in &target.kinds {
+            let Some(column) = column_for(*kind, &target.tail) else {
+                continue;
+            };
+            match per_kind(self, *kind, column.compare_column)? {
+                Some(condition) => {
+                    any = false;
+                    alternatives.push(format!("(r.kind = {} AND {condition})", kind.code()));
+                }
+                None => alternatives.push(format!("r.kind = {}", kind.code())),
+            }
+        }
+        if !any {
+            conditions.push(format!("({})", alternatives.join(" OR ")));
+        } else if !target.tail.is_empty() && !target.kinds.is_empty() {
+            // EXISTS of an attribute: the column for it must hold something.
+            let present: Vec<String> = target
+                .kinds
+                .iter()
+                .filter_map(|kind| column_for(*kind, &target.tail).map(|column| (kind, column)))
+                .map(|(kind, column)| {
+                    format!(
+                        "(r.kind = {} AND r.{} IS NOT NULL)",
+                        kind.code(),
+                        column.compare_column
+                    )
+                })
+                .collect();
+            conditions.push(format!("({})", present.join(" OR ")));
+        }
+        let source = &target.source.alias;
+        Ok(format!(
+            "({source}.ehr_id, {source}.object_id, {source}.seq) IN (SELECT r.ehr_id, r.object_id, r.root_seq FROM query_value r WHERE {})",
+            conditions.join(" AND ")
+        ))
+    }
+}
+
+/// Where an attribute of a data value is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueColumn {
+    /// The column compared and sorted on.
+    pub compare_column: &'static str,
+    /// The column returned.
+    pub output_column: &'static str,
+    pub output: Output,
+}
+
+const fn same(column: &'static str, output: Output) -> ValueColumn {
+    ValueColumn {
+        compare_column: column,
+        output_column: column,
+        output,
+    }
+}
+
+/// The column of `tail` (attribute steps inside a value of this kind), per the table in
+/// [`crate::index`].
+pub fn column_for(kind: ValueKind, tail: &[&str]) -> Option<ValueColumn> {
+    use ValueKind as K;
+    let text = same("text", Output::Text);
+    let code = same("code", Output::Text);
+    let system = same("system", Output::Text);
+    Some(match (kind, tail) {
+        (K::Boolean, ["value"]) => same("num", Output::Boolean),
+        (K::Text | K::Uri | K::EhrUri | K::Parsable, ["value"]) => text,
+        (K::CodedText, ["value"]) => text,
+        (K::CodedText, ["defining_code", "code_string"]) => code,
+        (K::CodedText, ["defining_code", "terminology_id", "value"]) => system,
+        (K::Quantity, ["magnitude"]) => same("num", Output::Real),
+        (K::Quantity, ["units"]) => same("units", Output::Text),
+        (K::Count, ["magnitude"]) => same("num", Output::Integer),
+        (K::Proportion, ["numerator"]) => same("num", Output::Real),
+        (K::Ordinal, ["value"]) => same("num", Output::Integer),
+        (K::Scale, ["value"]) => same("num", Output::Real),
+        (K::Ordinal | K::Scale, ["symbol", "value"]) => text,
+        (K::Ordinal | K::Scale, ["symbol", "defining_code", "code_string"]) => code,
+        (K::Ordinal | K::Scale, ["symbol", "defining_code", "terminology_id", "value"]) => system,
+        (K::DateTime | K::Date | K::Time, ["value"]) => ValueColumn {
+            compare_column: "instant",
+            output_column: "text",
+            output: Output::Text,
+        },
+        (K::Duration, ["value"]) => ValueColumn {
+            compare_column: "num",
+            output_column: "text",
+            output: Output::Text,
+        },
+        (K::Identifier, ["id"]) => text,
+        (K::Identifier, ["type"]) => code,
+        (K::Identifier, ["issuer"]) => system,
+        (K::Parsable, ["formalism"]) => code,
+        (K::State, ["value", "value"]) => text,
+        (K::State, ["value", "defining_code", "code_string"]) => code,
+        (K::State, ["value", "defining_code", "terminology_id", "value"]) => system,
+        (K::CodePhrase, ["code_string"]) => code,
+        (K::CodePhrase, ["terminology_id", "value"]) => system,
+        _ => return None,
+    })
+}
+
+/// Whether `tail` leads from an object of exactly `class` (not a descendant) to a primitive.
+fn tail_is_primitive(class: u16, tail: &[PathSegment]) -> bool {
+    let Some((first, rest)) = tail.split_first() else {
+        return false;
+    };
+    let Some(attribute) = model::class(class).attribute(&first.attribute.name) else {
+        return false;
+    };
+    match attribute.kind {
+        model::ValueKind::Object => crate::check::type_path(attribute.class, rest)
+            .is_ok_and(|typed| typed.primitive.is_some()),
+        _ => rest.is_empty(),
+    }
+}
+
+/// A comparison value converted to the column's type; None when the types are unrelated.
+fn typed_param(kind: ValueKind, column: &str, value: &Value) -> Option<SqlParam> {
+    match (column, value) {
+        ("instant", Value::String(text)) => index::instant(kind, text).map(SqlParam::Integer),
+        ("num", Value::String(text)) if kind == ValueKind::Duration => {
+            templates::validate::iso8601::parse_duration(text).map(|duration| {
+                SqlParam::Real(templates::validate::iso8601::duration_key(&duration))
+            })
+        }
+        ("num", Value::Number(number)) => number.as_f64().map(SqlParam::Real),
+        ("num", Value::Bool(flag)) if kind == ValueKind::Boolean => {
+            Some(SqlParam::Real(if *flag { 1.0 } else { 0.0 }))
+        }
+        ("text" | "code" | "system" | "units", Value::String(text)) => {
+            Some(SqlParam::Text(text.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// The LIKE operator and the pattern in the dialect's syntax: SQLite's GLOB (case-sensitive,
+/// `*` and `?` as in AQL), PostgreSQL's LIKE (`%` and `_`).
+fn like_pattern(dialect: Dialect, pattern: &str) -> (&'static str, String) {
+    let mut translated = String::new();
+    let mut characters = pattern.chars();
+    while let Some(character) = characters.next() {
+        let literal = match character {
+            '\\' => match characters.next() {
+                Some(next) => Some(next),
+                None => Some('\\'),
+            },
+            '*' => {
+                translated.push(if dialect == Dialect::Sqlite { '*' } else { '%' });
+                None
+            }
+            '?' => {
+                translated.push(if dialect == Dialect::Sqlite { '?' } else { '_' });
+                None
+            }
+            other => Some(other),
+        };
+        if let Some(literal) = literal {
+            match (dialect, literal) {
+                (Dialect::Sqlite, '*' | '?' | '[') => {
+                    translated.push('[');
+                    translated.push(literal);
+                    translated.push(']');
+                }
+                (Dialect::Postgres, '%' | '_' | '\\') => {
+                    translated.push('\\');
+                    translated.push(literal);
+                }
+                _ => translated.push(literal),
+            }
+        }
+    }
+    match dialect {
+        Dialect::Sqlite => ("GLOB", translated),
+        Dialect::Postgres => ("LIKE", translated),
+    }
+}
+
+fn flip(op: ComparisonOp) -> ComparisonOp {
+    match op {
+        ComparisonOp::Greater => ComparisonOp::Less,
+        ComparisonOp::GreaterOrEqual => ComparisonOp::LessOrEqual,
+        ComparisonOp::Less => ComparisonOp::Greater,
+        ComparisonOp::LessOrEqual => ComparisonOp::GreaterOrEqual,
+        other => other,
+    }
+}
+
+fn literal_value(literal: &Literal) -> Value {
+    match &literal.value {
+        LiteralValue::String(text) => Value::String(text.clone()),
+        LiteralValue::Integer(number) => Value::from(*number),
+        LiteralValue::Real(number) => Value::from(*number),
+        LiteralValue::Boolean(flag) => Value::Bool(*flag),
+        LiteralValue::Null => Value::Null,
+    }
+}
+
+fn segment_names(segments: &[PathSegment]) -> Vec<&str> {
+    segments
+        .iter()
+        .map(|segment| segment.attribute.name.as_str())
+        .collect()
+}
+
+fn concrete_ids(class: u16) -> Vec<u16> {
+    (0..u16::try_from(model::CLASSES.len()).unwrap_or(u16::MAX))
+        .filter(|candidate| {
+            !model::class(*candidate).is_abstract && model::conforms(*candidate, class)
+        })
+        .collect()
+}
+
+fn concrete_names(class: u16) -> Vec<&'static str> {
+    concrete_ids(class)
+        .into_iter()
+        .map(|id| model::class(id).name)
+        .collect()
+}
+
+/// A UUID in its canonical text form (hyphenated, any case).
+pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    let hex: String = text.chars().filter(|character| *character != '-').collect();
+    if hex.len() != 32 || text.len() != 36 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    for (index, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(index * 2..index * 2 + 2)?, 16).ok()?;
+    }
+    Some(bytes)
+}

@@ -1,0 +1,1 @@
+-- not compiled: ELEMENT without an archetype id may bind nodes that are not archetype roots

@@ -1,0 +1,1 @@
+-- not compiled: 'language' is not indexed

@@ -1,0 +1,1 @@
+-- not compiled: a predicate in a path other than a node id

@@ -1,0 +1,1 @@
+-- not compiled: VERSION and VERSIONED_OBJECT are read from the versions
