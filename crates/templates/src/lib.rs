@@ -10,6 +10,7 @@ pub mod example;
 pub mod flat;
 pub mod model;
 pub mod opt;
+pub mod units;
 pub mod validate;
 pub mod web_template;
 
