@@ -3291,6 +3291,18 @@ async fn ehr_status_and_folder_templates_are_enforced_where_named(app: TestApp) 
         );
     }
 
+    // The example endpoint serves an EHR_STATUS template's example; FLAT is for compositions.
+    let example_url = format!("{BASE}/definition/template/adl1.4/kith_ehr_status.v1/example");
+    let answer = app.get(&example_url).await;
+    answer.expect(200);
+    assert_eq!(answer.json()["_type"], "EHR_STATUS");
+    let answer = app.get(&format!("{example_url}?format=XML")).await;
+    answer.expect(200);
+    assert!(answer.text().contains("<ehr_status"), "{}", answer.text());
+    app.get(&format!("{example_url}?format=FLAT"))
+        .await
+        .expect(406);
+
     // A composition cannot name an EHR_STATUS template.
     let answer = app
         .post_json(
