@@ -69,6 +69,7 @@ api_tests!(
     simplified_format_errors,
     every_template_has_an_example_that_commits,
     each_kind_of_broken_constraint_is_refused_with_its_path,
+    ehr_status_and_folder_templates_are_enforced_where_named,
 );
 
 fn ehr_url(ehr_id: &str) -> String {
@@ -3065,7 +3066,13 @@ async fn each_kind_of_broken_constraint_is_refused_with_its_path(app: TestApp) {
                 mutation.description,
                 answer.text()
             );
-            assert_eq!(answer.error_code(), "template_violation");
+            // A composition naming another template names one that was never uploaded.
+            let code = if mutation.kind == MutationKind::TemplateIdMismatch {
+                "unknown_template"
+            } else {
+                "template_violation"
+            };
+            assert_eq!(answer.error_code(), code, "{file}, {kind}");
             let paths: Vec<String> = answer.json()["details"]
                 .as_array()
                 .unwrap()
@@ -3081,10 +3088,232 @@ async fn each_kind_of_broken_constraint_is_refused_with_its_path(app: TestApp) {
             committed.insert(kind);
         }
     }
+    // No shared composition template has a quantity with a property and no units, or a
+    // unique container: the EHR_STATUS and FOLDER templates below have, and that test
+    // commits those kinds.
     let missing: Vec<String> = MutationKind::ALL
         .iter()
+        .filter(|kind| {
+            !matches!(
+                kind,
+                MutationKind::QuantityProperty | MutationKind::DuplicateMember
+            )
+        })
         .map(|kind| format!("{kind:?}"))
         .filter(|kind| !committed.contains(kind))
         .collect();
     assert!(missing.is_empty(), "kinds never committed: {missing:?}");
+}
+
+/// The details' paths of a 422 template violation.
+fn violation_paths(answer: &Answer, what: &str) -> Vec<String> {
+    assert_eq!(answer.status, 422, "{what}: {}", answer.text());
+    assert_eq!(answer.error_code(), "template_violation", "{what}");
+    answer.json()["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|detail| detail["path"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// An EHR_STATUS or FOLDER that names an uploaded template is validated against it like a
+/// composition (at EHR creation, on update and in a contribution), with paths; one naming a
+/// template that was never uploaded is checked against the RM only, since their templates
+/// are optional.
+async fn ehr_status_and_folder_templates_are_enforced_where_named(app: TestApp) {
+    use std::collections::BTreeSet;
+    use templates::example::{MutationKind, example, mutations};
+    let upload = |file: &'static str| {
+        let app = &app;
+        async move {
+            app.call(
+                Method::POST,
+                &format!("{BASE}/definition/template/adl1.4"),
+                &[("content-type", "application/xml")],
+                testdata(&format!("handwritten/{file}")),
+            )
+            .await
+        }
+    };
+    upload("kith_ehr_status.v1.opt").await.expect(201);
+    upload("kith_folder.v1.opt").await.expect(201);
+    let parse =
+        |file: &str| templates::opt::parse(&testdata(&format!("handwritten/{file}"))).unwrap();
+    let mut committed: BTreeSet<MutationKind> = BTreeSet::new();
+
+    // EHR_STATUS: the example creates an EHR; each kind of mutation is refused on update.
+    let template = parse("kith_ehr_status.v1.opt");
+    let status = example(&template);
+    let answer = app
+        .post_json(
+            &format!("{BASE}/ehr"),
+            &openehr_rm::json::to_vec(&status),
+            &[],
+        )
+        .await;
+    answer.expect(201);
+    let ehr_id = answer.etag();
+    let status_url = format!("{}/ehr_status", ehr_url(&ehr_id));
+    let mut seen = BTreeSet::new();
+    let all = mutations(&template, &status);
+    let broken = all
+        .iter()
+        .find(|mutation| mutation.kind == MutationKind::QuantityProperty)
+        .expect("a property mutation");
+    let answer = app
+        .post_json(
+            &format!("{BASE}/ehr"),
+            &openehr_rm::json::to_vec(&broken.composition),
+            &[],
+        )
+        .await;
+    assert!(violation_paths(&answer, "ehr creation").contains(&broken.path));
+    for mutation in &all {
+        if !seen.insert(mutation.kind) {
+            continue;
+        }
+        let latest = app.get(&status_url).await.etag();
+        let answer = app
+            .call(
+                Method::PUT,
+                &status_url,
+                &[
+                    ("content-type", "application/json"),
+                    ("if-match", &format!("\"{latest}\"")),
+                ],
+                openehr_rm::json::to_vec(&mutation.composition),
+            )
+            .await;
+        let what = format!("ehr_status {:?} ({})", mutation.kind, mutation.description);
+        if mutation.kind == MutationKind::TemplateIdMismatch {
+            // Another template, never uploaded: the RM alone decides.
+            assert_eq!(answer.status, 204, "{what}: {}", answer.text());
+            continue;
+        }
+        let paths = violation_paths(&answer, &what);
+        assert!(
+            paths.contains(&mutation.path),
+            "{what}: expected {}, got {paths:?}",
+            mutation.path
+        );
+        committed.insert(mutation.kind);
+    }
+    // The same check inside a contribution, with the version's path in front.
+    let latest = app.get(&status_url).await.etag();
+    let contribution = json!({"versions": [{
+        "_type": "ORIGINAL_VERSION",
+        "preceding_version_uid": {"_type": "OBJECT_VERSION_ID", "value": latest},
+        "lifecycle_state": {"_type": "DV_CODED_TEXT", "value": "complete",
+            "defining_code": {"_type": "CODE_PHRASE", "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"}, "code_string": "532"}},
+        "commit_audit": {"_type": "AUDIT_DETAILS", "system_id": SYSTEM_ID,
+            "committer": {"_type": "PARTY_IDENTIFIED", "name": "Dr Who"},
+            "time_committed": {"_type": "DV_DATE_TIME", "value": "2024-01-15T09:30:00Z"},
+            "change_type": {"_type": "DV_CODED_TEXT", "value": "modification",
+                "defining_code": {"_type": "CODE_PHRASE", "terminology_id": {"_type": "TERMINOLOGY_ID", "value": "openehr"}, "code_string": "251"}}},
+        "data": serde_json::from_slice::<Value>(&openehr_rm::json::to_vec(&broken.composition)).unwrap()
+    }]});
+    let answer = app
+        .post_json(
+            &format!("{}/contribution", ehr_url(&ehr_id)),
+            &serde_json::to_vec(&contribution).unwrap(),
+            &[],
+        )
+        .await;
+    assert!(
+        violation_paths(&answer, "contribution")
+            .contains(&format!("/versions/0/data{}", broken.path)),
+        "{}",
+        answer.text()
+    );
+    // Naming no template, or one never uploaded: the RM only.
+    let mut untemplated: Value =
+        serde_json::from_slice(&openehr_rm::json::to_vec(&broken.composition)).unwrap();
+    untemplated["archetype_details"]["template_id"]["value"] = json!("never.uploaded.v1");
+    let latest = app.get(&status_url).await.etag();
+    app.call(
+        Method::PUT,
+        &status_url,
+        &[
+            ("content-type", "application/json"),
+            ("if-match", &format!("\"{latest}\"")),
+        ],
+        serde_json::to_vec(&untemplated).unwrap(),
+    )
+    .await
+    .expect(204);
+
+    // FOLDER: the example is the directory; each kind of mutation is refused on update.
+    let template = parse("kith_folder.v1.opt");
+    let folder = example(&template);
+    // The example EHR_STATUS above says is_modifiable false (the generator's default).
+    let ehr_id = app.create_ehr().await;
+    let directory_url = format!("{}/directory", ehr_url(&ehr_id));
+    app.post_json(&directory_url, &openehr_rm::json::to_vec(&folder), &[])
+        .await
+        .expect(201);
+    let mut seen = BTreeSet::new();
+    for mutation in mutations(&template, &folder) {
+        if !seen.insert(mutation.kind) || mutation.kind == MutationKind::TemplateIdMismatch {
+            continue;
+        }
+        let latest = app.get(&directory_url).await.etag();
+        let answer = app
+            .call(
+                Method::PUT,
+                &directory_url,
+                &[
+                    ("content-type", "application/json"),
+                    ("if-match", &format!("\"{latest}\"")),
+                ],
+                openehr_rm::json::to_vec(&mutation.composition),
+            )
+            .await;
+        let what = format!("directory {:?} ({})", mutation.kind, mutation.description);
+        let paths = violation_paths(&answer, &what);
+        assert!(
+            paths.contains(&mutation.path),
+            "{what}: expected {}, got {paths:?}",
+            mutation.path
+        );
+        committed.insert(mutation.kind);
+    }
+    for kind in [
+        MutationKind::QuantityProperty,
+        MutationKind::DuplicateMember,
+        MutationKind::NullFlavourInvalid,
+        MutationKind::WrongTerminology,
+        MutationKind::MissingMandatory,
+    ] {
+        assert!(
+            committed.contains(&kind),
+            "{kind:?} never refused: {committed:?}"
+        );
+    }
+
+    // The example endpoint serves an EHR_STATUS template's example; FLAT is for compositions.
+    let example_url = format!("{BASE}/definition/template/adl1.4/kith_ehr_status.v1/example");
+    let answer = app.get(&example_url).await;
+    answer.expect(200);
+    assert_eq!(answer.json()["_type"], "EHR_STATUS");
+    let answer = app.get(&format!("{example_url}?format=XML")).await;
+    answer.expect(200);
+    assert!(answer.text().contains("<ehr_status"), "{}", answer.text());
+    app.get(&format!("{example_url}?format=FLAT"))
+        .await
+        .expect(406);
+
+    // A composition cannot name an EHR_STATUS template.
+    let answer = app
+        .post_json(
+            &format!("{}/composition", ehr_url(&ehr_id)),
+            &openehr_rm::json::to_vec(&status),
+            &[],
+        )
+        .await;
+    assert!(
+        answer.status == 400 || answer.status == 422,
+        "{}",
+        answer.text()
+    );
 }

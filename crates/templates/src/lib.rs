@@ -1,7 +1,8 @@
 //! Operational templates (OPT 1.4): the template engine.
 //!
 //! `opt` parses an OPT into the constraint tree of `model`, once per template; `validate`
-//! checks compositions against it; `web_template` gives clients the web template built from
+//! checks compositions (and EHR_STATUS and FOLDER objects) against it, with `units` telling
+//! whether a quantity's UCUM units measure the property its template names; `web_template` gives clients the web template built from
 //! it; `flat` converts between canonical compositions and the simplified FLAT and STRUCTURED
 //! formats; `example` generates example and random valid compositions (and single-constraint
 //! mutations of them). Everything here is pure: no IO, no server.
@@ -10,6 +11,7 @@ pub mod example;
 pub mod flat;
 pub mod model;
 pub mod opt;
+pub mod units;
 pub mod validate;
 pub mod web_template;
 
@@ -26,7 +28,9 @@ pub enum TemplateError {
     Empty,
     #[error("the template has no {0}")]
     Missing(&'static str),
-    #[error("the template's root is a {0}; only COMPOSITION templates can be uploaded")]
+    #[error(
+        "the template's root is a {0}; only COMPOSITION, EHR_STATUS and FOLDER templates can be uploaded"
+    )]
     UnsupportedRoot(String),
     #[error("unknown constraint type {xsi_type} at {path}")]
     UnknownConstraintType { xsi_type: String, path: String },

@@ -17,6 +17,12 @@ pub struct Interval<T> {
     pub upper_included: bool,
 }
 
+impl Template {
+    /// The RM types a template may constrain at its root: the versioned objects of an EHR
+    /// that are LOCATABLE.
+    pub const ROOT_TYPES: [&'static str; 3] = ["COMPOSITION", "EHR_STATUS", "FOLDER"];
+}
+
 impl<T: PartialOrd + Copy> Interval<T> {
     /// The closed interval `lower..=upper`.
     pub fn closed(lower: T, upper: T) -> Self {
@@ -47,14 +53,15 @@ impl<T: PartialOrd + Copy> Interval<T> {
 /// Occurrences, existence and cardinality: counts, upper `None` meaning `*`.
 pub type Multiplicity = Interval<u32>;
 
-/// The parsed template: its identity and the constraint tree of its root COMPOSITION.
+/// The parsed template: its identity and the constraint tree of its root (a COMPOSITION,
+/// EHR_STATUS or FOLDER archetype).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
     pub template_id: String,
     pub concept: String,
     /// The template's original language (ISO 639-1 code), the default for names.
     pub language: String,
-    /// The root: a C_ARCHETYPE_ROOT constraining a COMPOSITION.
+    /// The root: a C_ARCHETYPE_ROOT constraining one of [`Template::ROOT_TYPES`].
     pub root: ObjectConstraint,
 }
 
@@ -251,6 +258,9 @@ pub struct Terminology {
     pub terms: BTreeMap<String, BTreeMap<String, Term>>,
     /// Term bindings: by external terminology (`SNOMED-CT`), then local code, the bound code.
     pub bindings: BTreeMap<String, BTreeMap<String, CodeRef>>,
+    /// Constraint bindings: by ac-code, then external terminology, the value set's URI
+    /// (`terminology:SNOMED-CT?subset=...`): where a CONSTRAINT_REF's codes come from.
+    pub constraint_bindings: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Terminology {

@@ -25,7 +25,7 @@ use crate::model::{
 };
 
 /// Parses an OPT 1.4 document into its constraint tree, refusing anything that is not a
-/// well-formed operational template of a COMPOSITION.
+/// well-formed operational template of a COMPOSITION, EHR_STATUS or FOLDER.
 pub fn parse(opt: &[u8]) -> Result<Template, TemplateError> {
     let document = read_tree(opt)?;
     let template_id = document
@@ -57,7 +57,7 @@ pub fn parse(opt: &[u8]) -> Result<Template, TemplateError> {
         definition.xsi_type.as_deref().unwrap_or("C_ARCHETYPE_ROOT"),
         "/",
     )?;
-    if root.rm_type != "COMPOSITION" {
+    if !Template::ROOT_TYPES.contains(&root.rm_type.as_str()) {
         return Err(TemplateError::UnsupportedRoot(root.rm_type));
     }
     if !matches!(root.kind, ObjectKind::ArchetypeRoot { .. }) {
@@ -501,6 +501,22 @@ impl Converter<'_> {
                     .entry(terminology_name.to_owned())
                     .or_default()
                     .insert(code.to_owned(), code_ref(value, "term_bindings", path)?);
+            }
+        }
+        for bindings in element.children_named("constraint_bindings") {
+            let Some(terminology_name) = bindings.attribute("terminology") else {
+                continue;
+            };
+            for item in bindings.children_named("items") {
+                let (Some(code), Some(uri)) = (item.attribute("code"), item.text_of("value"))
+                else {
+                    continue;
+                };
+                terminology
+                    .constraint_bindings
+                    .entry(code.to_owned())
+                    .or_default()
+                    .insert(terminology_name.to_owned(), uri.to_owned());
             }
         }
         Ok(terminology)

@@ -1,14 +1,18 @@
-//! Validation of a composition (an RM tree) against the constraint tree of its template.
+//! Validation of a composition, EHR_STATUS or FOLDER (an RM tree) against the constraint tree
+//! of its template.
 //!
-//! [`validate`] walks the composition and the template together and returns every
-//! [`Violation`], each with the path of the offending node and a lowercase message. It is pure
+//! [`validate`] walks the object and the template together and returns every
+//! [`Violation`], each with the path of the offending node and a lowercase message; the root
+//! may be any LOCATABLE whose RM type and archetype the template's root constrains.
+//! [`validate_named_templates`] serves EHR_STATUS and FOLDER, whose templates are optional: it
+//! validates each subtree that names a known template against it. It is pure
 //! (no IO) and cheap on valid data: paths are kept as a stack of borrowed steps and only
 //! written out when something is reported, and regular expressions are compiled once per
 //! process.
 //!
 //! # Paths
 //!
-//! A violation's path is an AQL-style path from the composition: every LOCATABLE is written
+//! A violation's path is an AQL-style path from the root: every LOCATABLE is written
 //! with its `archetype_node_id` as predicate (the archetype id for archetype roots, the
 //! at-code otherwise), e.g.
 //! `/content[openEHR-EHR-OBSERVATION.blood_pressure.v2]/data[at0001]/events[at0006]/data[at0003]/items[at0004]/value/magnitude`.
@@ -19,7 +23,7 @@
 //! Members of a container that are not LOCATABLE are written with their position only
 //! (`/other_participations[1]`). A missing or surplus child constraint is reported at the
 //! container's path with the constraint's node id, e.g. `/items[at0004]` for a missing
-//! mandatory element. The composition itself is `/`.
+//! mandatory element. The root itself is `/`.
 //!
 //! # Decisions
 //!
@@ -45,6 +49,34 @@
 //!   with the pattern to record (`openEHR-EHR-ACTION\.medication\.v1`).
 //! - An invalid regular expression in the template is reported where it is used, since the
 //!   constraint cannot be checked.
+//! - A C_DV_QUANTITY `property` (a code of the openEHR terminology's group "property") is
+//!   checked by dimension (see `crate::units`): the `units` must be a UCUM expression whose
+//!   dimension the property admits (`mm[Hg]` for Pressure, `/min` for Frequency, `1`, `%` or
+//!   an annotation for Qualified real), whether or not the template lists units. A unit the
+//!   analyser cannot read is reported as "not a ucum unit of the property", except one the
+//!   template lists itself: the list is the template author's word, and some published
+//!   templates list non-UCUM symbols (`°`, `gm`) that data must then be able to use. A
+//!   property code outside the group is not checked.
+//! - Value sets defined outside the template (a C_CODE_PHRASE with `referenceSetUri`, or a
+//!   CONSTRAINT_REF) cannot have their membership checked: that needs a terminology service,
+//!   and validation does no IO. What the template says about the terminology is checked: a
+//!   code phrase's `terminology_id`, else the terminology its value set URI names
+//!   (`terminology:SNOMED-CT?subset=...`, `terminology://snomed.info`), else, for a
+//!   CONSTRAINT_REF, the terminologies its ac-code is bound to (`constraint_bindings`). Names
+//!   of SNOMED CT (`SNOMED-CT`, `SNOMED CT`, `http://snomed.info/sct`) count as one only
+//!   where the terminology comes from a value set URI; an explicit `terminology_id` is
+//!   compared exactly. A URI naming a terminology server rather than a terminology
+//!   (`terminology://fhir.hl7.org/ValueSet/...`) fixes nothing.
+//! - An ELEMENT's `null_flavour` must be coded in the openehr terminology with a code of its
+//!   group "null flavours": 271 no information, 253 unknown, 272 masked, 273 not applicable.
+//!   Its text is not compared with the rubric, which depends on the language.
+//! - A container whose cardinality `is_unique` must not hold two equal members (equal as RM
+//!   trees, every attribute alike); the later one is reported.
+//! - Every LOCATABLE whose `archetype_details` names a `template_id` (the root, and any inner
+//!   archetype root) must name the template validated against: data claiming another
+//!   template would mislead every query that selects by template. `archetype_details.
+//!   archetype_id` is not compared with `archetype_node_id`: the RM states no invariant
+//!   between them, and a shared example (minimal_action2_1) has them differ.
 
 pub mod iso8601;
 
@@ -59,6 +91,7 @@ use crate::model::{
     AttributeConstraint, CodePhraseConstraint, CodeRef, Interval, ObjectConstraint, ObjectKind,
     OrdinalItem, PrimitiveConstraint, QuantityItem, ScaleItem, Template, TemporalConstraint,
 };
+use crate::units;
 
 /// One way in which a composition breaks its template or the RM.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -68,16 +101,101 @@ pub struct Violation {
 }
 
 /// Every violation of `template` (and of the RM invariants that matter for safety) in
-/// `composition`, in document order; empty when the composition is valid.
-pub fn validate(template: &Template, composition: &RmObject) -> Vec<Violation> {
+/// `root`, a composition or another LOCATABLE of the template's root type, in document
+/// order; empty when it is valid.
+pub fn validate(template: &Template, root: &RmObject) -> Vec<Violation> {
+    let mut validator = Validator::new(template);
+    validator.object(&template.root, root);
+    validator.violations
+}
+
+/// Validates an object whose templates are optional (an EHR_STATUS, a FOLDER tree): every
+/// subtree whose root names in `archetype_details.template_id` a template that `known`
+/// returns is validated against it, the outermost first (inner ones naming another
+/// template are then reported as such); everything else is checked against the RM
+/// invariants only, as for data in an open slot. Paths are from `root`.
+pub fn validate_named_templates<'a>(
+    root: &'a RmObject,
+    known: impl Fn(&str) -> Option<&'a Template>,
+) -> Vec<Violation> {
     let mut validator = Validator {
-        language: &template.language,
+        language: "",
+        template_id: "",
         steps: Vec::with_capacity(16),
         roots: Vec::with_capacity(8),
         violations: Vec::new(),
     };
-    validator.object(&template.root, composition);
+    validator.named_templates(root, &known);
     validator.violations
+}
+
+/// The template ids that `root` and the LOCATABLEs inside it name, each once, outermost
+/// first: what [`validate_named_templates`] may ask for.
+pub fn named_template_ids(root: &RmObject) -> Vec<&str> {
+    let mut ids = Vec::new();
+    collect_template_ids(root, &mut ids);
+    ids
+}
+
+fn collect_template_ids<'a>(object: &'a RmObject, ids: &mut Vec<&'a str>) {
+    if let Some(id) = template_id_of(object)
+        && !ids.contains(&id)
+    {
+        ids.push(id);
+    }
+    for (_, value) in object.attributes() {
+        match value {
+            RmValue::Object(child) => collect_template_ids(child, ids),
+            RmValue::List(members) => {
+                for member in members {
+                    if let RmValue::Object(child) = member {
+                        collect_template_ids(child, ids);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn template_id_of(object: &RmObject) -> Option<&str> {
+    object
+        .get_object("archetype_details")?
+        .get_object("template_id")?
+        .get_str("value")
+}
+
+/// The codes of the openEHR terminology's group "null flavours".
+const NULL_FLAVOURS: [(&str, &str); 4] = [
+    ("271", "no information"),
+    ("253", "unknown"),
+    ("272", "masked"),
+    ("273", "not applicable"),
+];
+
+/// The terminology a value set URI names (`terminology:LOINC?subset=...` names LOINC), if it
+/// names one rather than a terminology server.
+fn terminology_of_value_set(uri: &str) -> Option<String> {
+    let rest = uri.strip_prefix("terminology:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let name = rest.split(['?', '/']).next().unwrap_or_default();
+    if name.is_empty() {
+        return None;
+    }
+    if is_snomed(name) {
+        return Some("SNOMED-CT".to_owned());
+    }
+    // A host name (`fhir.hl7.org`) is a terminology server, which may serve any terminology.
+    (!name.contains('.')).then(|| name.to_owned())
+}
+
+fn is_snomed(name: &str) -> bool {
+    name.to_ascii_lowercase().contains("snomed")
+}
+
+/// Whether a code's terminology is the one a value set URI named.
+fn same_terminology(actual: &str, named: &str) -> bool {
+    actual == named || (is_snomed(actual) && is_snomed(named))
 }
 
 /// One step of the current path, borrowed from the composition and the template.
@@ -103,6 +221,8 @@ enum Step<'a> {
 
 struct Validator<'a> {
     language: &'a str,
+    /// The id of the template being validated against.
+    template_id: &'a str,
     steps: Vec<Step<'a>>,
     /// The enclosing archetype roots, innermost last; `None` inside data that no archetype
     /// in the template describes (an unfilled slot), where local codes mean something else.
@@ -319,6 +439,59 @@ fn ordered_value(object: &RmObject) -> Option<(f64, Option<&str>)> {
 }
 
 impl<'a> Validator<'a> {
+    fn new(template: &'a Template) -> Validator<'a> {
+        Validator {
+            language: &template.language,
+            template_id: &template.template_id,
+            steps: Vec::with_capacity(16),
+            roots: Vec::with_capacity(8),
+            violations: Vec::new(),
+        }
+    }
+
+    /// See [`validate_named_templates`]; the steps to `object` are on the path.
+    fn named_templates(
+        &mut self,
+        object: &'a RmObject,
+        known: &impl Fn(&str) -> Option<&'a Template>,
+    ) {
+        if let Some(template) = template_id_of(object).and_then(known) {
+            let outside = (self.language, self.template_id);
+            self.language = &template.language;
+            self.template_id = &template.template_id;
+            self.object(&template.root, object);
+            (self.language, self.template_id) = outside;
+            return;
+        }
+        self.rm_invariants(object);
+        for (definition, value) in object.attributes() {
+            match value {
+                RmValue::Object(child) => {
+                    self.steps.push(Step::Single {
+                        attribute: definition.name,
+                        value: Some(child),
+                    });
+                    self.named_templates(child, known);
+                    self.steps.pop();
+                }
+                RmValue::List(members) => {
+                    for (index, member) in members.iter().enumerate() {
+                        if let RmValue::Object(child) = member {
+                            self.steps.push(Step::Member {
+                                attribute: definition.name,
+                                members,
+                                index,
+                            });
+                            self.named_templates(child, known);
+                            self.steps.pop();
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Writes the current path, with `suffix` (such as `/units`) appended.
     fn path(&self, suffix: &str) -> String {
         let mut path = String::new();
@@ -454,9 +627,13 @@ impl<'a> Validator<'a> {
                     }
                 }
             }
-            // A value set defined outside the template: any code can only be checked against
-            // a terminology service, which validation (pure, no IO) does not have.
-            ObjectKind::ConstraintRef { .. } => self.unconstrained_attributes(&[], object),
+            // A value set defined outside the template: its codes can only be checked against
+            // a terminology service, which validation (pure, no IO) does not have; the
+            // terminologies the ac-code is bound to can.
+            ObjectKind::ConstraintRef { reference } => {
+                self.constraint_ref(reference, object);
+                self.unconstrained_attributes(&[], object);
+            }
             ObjectKind::Primitive(_) => self.report(
                 "",
                 format!("expected a primitive value, found {}", object.type_name()),
@@ -465,8 +642,8 @@ impl<'a> Validator<'a> {
                 self.code_phrase(code, object);
                 self.unconstrained_attributes(&[], object);
             }
-            ObjectKind::Quantity { items, .. } => {
-                self.quantity(items, object);
+            ObjectKind::Quantity { property, items } => {
+                self.quantity(property.as_ref(), items, object);
                 self.unconstrained_attributes(&[], object);
             }
             ObjectKind::Ordinal { items } => {
@@ -722,6 +899,9 @@ impl<'a> Validator<'a> {
                 );
                 self.steps.pop();
             }
+            if cardinality.is_unique {
+                self.unique_members(attribute, members);
+            }
         }
         let children = &constraint.children;
         if children.is_empty() {
@@ -809,6 +989,27 @@ impl<'a> Validator<'a> {
                     format!(
                         "expected {} occurrences, found {count}",
                         multiplicity_text(&child.occurrences)
+                    ),
+                );
+                self.steps.pop();
+            }
+        }
+    }
+
+    /// A container whose cardinality is unique: each member equal to an earlier one.
+    fn unique_members(&mut self, attribute: &'a str, members: &'a [RmValue]) {
+        for (index, member) in members.iter().enumerate() {
+            if let Some(earlier) = members[..index].iter().position(|other| other == member) {
+                self.steps.push(Step::Member {
+                    attribute,
+                    members,
+                    index,
+                });
+                self.report(
+                    "",
+                    format!(
+                        "equal to member {} of {attribute}, whose members the template requires to be unique",
+                        earlier + 1
                     ),
                 );
                 self.steps.pop();
@@ -998,6 +1199,22 @@ impl<'a> Validator<'a> {
             );
             return;
         }
+        if constraint.terminology_id.is_empty()
+            && let Some(named) = constraint
+                .reference_set_uri
+                .as_deref()
+                .and_then(terminology_of_value_set)
+            && !same_terminology(terminology, &named)
+        {
+            self.report(
+                "/terminology_id/value",
+                format!(
+                    "terminology \"{terminology}\" is not the value set's \"{named}\" ({})",
+                    constraint.reference_set_uri.as_deref().unwrap_or_default()
+                ),
+            );
+            return;
+        }
         let code = object.get_str("code_string").unwrap_or_default();
         if !constraint.codes.is_empty() && !constraint.codes.iter().any(|allowed| allowed == code) {
             self.report(
@@ -1010,12 +1227,44 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn quantity(&mut self, items: &[QuantityItem], object: &RmObject) {
-        if items.is_empty() {
+    /// A CODE_PHRASE under a CONSTRAINT_REF: its terminology must be one the ac-code is bound
+    /// to, when the archetype binds it.
+    fn constraint_ref(&mut self, reference: &str, object: &RmObject) {
+        let Some(ObjectKind::ArchetypeRoot { terms, .. }) = self.root().map(|root| &root.kind)
+        else {
             return;
+        };
+        let Some(bindings) = terms
+            .constraint_bindings
+            .get(reference)
+            .filter(|bindings| !bindings.is_empty())
+        else {
+            return;
+        };
+        let terminology = object
+            .get_object("terminology_id")
+            .and_then(|id| id.get_str("value"))
+            .unwrap_or_default();
+        let bound = bindings.iter().any(|(name, uri)| {
+            same_terminology(terminology, name)
+                || terminology_of_value_set(uri)
+                    .is_some_and(|named| same_terminology(terminology, &named))
+        });
+        if !bound {
+            self.report(
+                "/terminology_id/value",
+                format!(
+                    "terminology \"{terminology}\" is not one that {reference} is bound to: {}",
+                    join(bindings.keys())
+                ),
+            );
         }
+    }
+
+    fn quantity(&mut self, property: Option<&CodeRef>, items: &[QuantityItem], object: &RmObject) {
         let units = object.get_str("units").unwrap_or_default();
-        let Some(item) = items.iter().find(|item| item.units == units) else {
+        let item = items.iter().find(|item| item.units == units);
+        if !items.is_empty() && item.is_none() {
             self.report(
                 "/units",
                 format!(
@@ -1023,6 +1272,30 @@ impl<'a> Validator<'a> {
                     join(items.iter().map(|item| item.units.as_str()))
                 ),
             );
+            return;
+        }
+        if let Some(property) = property
+            .filter(|property| property.terminology_id == "openehr")
+            .and_then(|property| units::property_by_code(&property.code))
+        {
+            let measures = match units::dimension(units) {
+                Some(dimension) => property.admits(dimension),
+                // The template's own list is the author's word for units the analyser
+                // does not know (see the module docs).
+                None => item.is_some(),
+            };
+            if !measures {
+                self.report(
+                    "/units",
+                    format!(
+                        "units \"{units}\" are not a ucum unit of the property {} (openehr::{})",
+                        property.name, property.code
+                    ),
+                );
+                return;
+            }
+        }
+        let Some(item) = item else {
             return;
         };
         let magnitude = real(object.get("magnitude"));
@@ -1108,6 +1381,7 @@ impl<'a> Validator<'a> {
     /// The RM invariants that matter for safety, checked on every object whatever the template
     /// says about it.
     fn rm_invariants(&mut self, object: &RmObject) {
+        self.archetype_details(object);
         let is_event = matches!(object.type_name(), "POINT_EVENT" | "INTERVAL_EVENT");
         let is_coded = object.type_name() == "DV_CODED_TEXT";
         for attribute in object.class_def().attributes {
@@ -1167,6 +1441,9 @@ impl<'a> Validator<'a> {
                     ),
                     _ => {}
                 }
+                if let Some(null_flavour) = object.get_object("null_flavour") {
+                    self.null_flavour(null_flavour);
+                }
             }
             "DV_CODED_TEXT" => self.coded_text(object),
             "DV_DATE" => self.iso_value(object, "date", |text| iso8601::parse_date(text).is_some()),
@@ -1209,6 +1486,60 @@ impl<'a> Validator<'a> {
             "DV_PROPORTION" => self.proportion(object),
             "DV_INTERVAL" => self.interval(object),
             _ => {}
+        }
+    }
+
+    fn null_flavour(&mut self, null_flavour: &RmObject) {
+        if null_flavour.type_name() != "DV_CODED_TEXT" {
+            self.report(
+                "/null_flavour",
+                format!(
+                    "a null flavour must be a DV_CODED_TEXT, not a {}",
+                    null_flavour.type_name()
+                ),
+            );
+            return;
+        }
+        // A missing defining code is reported by the coded text's own invariant.
+        let Some((terminology, code)) = code_of(null_flavour) else {
+            return;
+        };
+        if terminology != "openehr" {
+            self.report(
+                "/null_flavour/defining_code/terminology_id/value",
+                format!(
+                    "a null flavour must be coded in the openehr terminology, not \"{terminology}\""
+                ),
+            );
+        } else if !NULL_FLAVOURS.iter().any(|(allowed, _)| *allowed == code) {
+            self.report(
+                "/null_flavour/defining_code/code_string",
+                format!(
+                    "code \"{code}\" is not a null flavour: {}",
+                    join(
+                        NULL_FLAVOURS
+                            .iter()
+                            .map(|(code, rubric)| format!("{code} {rubric}"))
+                    )
+                ),
+            );
+        }
+    }
+
+    /// `archetype_details.template_id` of a LOCATABLE: the template validated against, if it
+    /// names one.
+    fn archetype_details(&mut self, object: &RmObject) {
+        if let Some(template_id) = template_id_of(object)
+            && !self.template_id.is_empty()
+            && template_id != self.template_id
+        {
+            self.report(
+                "/archetype_details/template_id/value",
+                format!(
+                    "template id \"{template_id}\" does not match the template's \"{}\"",
+                    self.template_id
+                ),
+            );
         }
     }
 

@@ -520,10 +520,13 @@ fn refuses_what_is_not_an_operational_template() {
         parse(without_id.as_bytes()),
         Err(TemplateError::Missing("template_id"))
     );
+    // Templates of the other versioned LOCATABLEs are templates too; an entry alone is not.
     let ehr_status = opt_with("").replace(">COMPOSITION<", ">EHR_STATUS<");
+    assert!(parse(ehr_status.as_bytes()).is_ok());
+    let observation = opt_with("").replace(">COMPOSITION<", ">OBSERVATION<");
     assert_eq!(
-        parse(ehr_status.as_bytes()),
-        Err(TemplateError::UnsupportedRoot("EHR_STATUS".into()))
+        parse(observation.as_bytes()),
+        Err(TemplateError::UnsupportedRoot("OBSERVATION".into()))
     );
 }
 

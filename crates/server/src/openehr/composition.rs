@@ -50,22 +50,11 @@ pub(crate) async fn checked_template_id(
     };
     let violations = templates::validate::validate(&template.template, composition);
     if !violations.is_empty() {
-        let mut error = ApiError::new(
-            ErrorCode::TemplateViolation,
-            format!(
-                "the composition does not conform to template \"{template_id}\": {} violation{}",
-                violations.len(),
-                if violations.len() == 1 { "" } else { "s" }
-            ),
-        );
-        error.details = violations
-            .into_iter()
-            .map(|violation| crate::error::Detail {
-                path: violation.path,
-                message: violation.message,
-            })
-            .collect();
-        return Err(error);
+        return Err(super::template_violation(
+            "composition",
+            template_id,
+            violations,
+        ));
     }
     // Reading deferred the RM's mandatory attributes to the validator, which reports them on
     // every object it visits; this catches any it did not visit, so nothing incomplete is

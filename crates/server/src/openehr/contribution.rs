@@ -171,13 +171,9 @@ async fn new_version(
             let kind = ObjectKind::parse(type_name).ok_or_else(|| {
                 bad(at("/data/_type"), format!("a contribution can hold COMPOSITION, EHR_STATUS or FOLDER versions, not {type_name}"))
             })?;
-            // A composition's absent mandatory attributes are reported by its validation.
-            let object = if kind == ObjectKind::Composition {
-                openehr_rm::json::from_value_deferring_mandatory(data, type_name)
-            } else {
-                openehr_rm::json::from_value(data, type_name)
-            }
-            .map_err(|error| ApiError::from(error).under(&at("/data")))?;
+            // Absent mandatory attributes are reported by the validation that follows.
+            let object = openehr_rm::json::from_value_deferring_mandatory(data, type_name)
+                .map_err(|error| ApiError::from(error).under(&at("/data")))?;
             (kind, object)
         }
         None => {
@@ -225,7 +221,11 @@ async fn new_version(
                 .await
                 .map_err(|error| error.under(&at("/data")))?,
         ),
-        _ => None,
+        ObjectKind::EhrStatus | ObjectKind::Folder => {
+            super::checked_optional_templates(state, &object)
+                .await
+                .map_err(|error| error.under(&at("/data")))?
+        }
     };
     let object_id = object_id
         .or_else(|| client_object_id(&object))

@@ -81,7 +81,25 @@ pub async fn example_composition(
     })?;
     let example = templates::example::example(&known.template);
     let canonical = openehr_rm::json::to_vec(&example);
-    let body = super::simplified::render_composition(&state, &canonical, format).await?;
+    let root_type = known.template.root.rm_type.as_str();
+    // An EHR_STATUS or FOLDER template's example: canonical forms only, since the simplified
+    // formats are formats of compositions.
+    let body = match format {
+        _ if root_type == "COMPOSITION" => {
+            super::simplified::render_composition(&state, &canonical, format).await?
+        }
+        Format::Json => canonical,
+        Format::Xml => openehr_rm::xml::to_vec(&example, &root_type.to_ascii_lowercase()),
+        Format::Flat | Format::Structured => {
+            return Err(ApiError::new(
+                ErrorCode::NotAcceptable,
+                format!(
+                    "template \"{template_id}\" is a template of {root_type}, which has no \
+                     simplified format; ask for application/json or application/xml"
+                ),
+            ));
+        }
+    };
     Ok(Reply::new(StatusCode::OK).body(format, body))
 }
 

@@ -10,8 +10,8 @@ use store::{
 use uuid::Uuid;
 
 use super::{
-    api_base, ehr_id, parse_body, read_version, read_version_uid, require_ehr, stale,
-    version_uid_for,
+    api_base, ehr_id, parse_body_deferring_mandatory, read_version, read_version_uid, require_ehr,
+    stale, version_uid_for,
 };
 use crate::AppState;
 use crate::auth::Caller;
@@ -114,7 +114,8 @@ pub async fn create(
     body: RawBody,
 ) -> ApiResult<Reply> {
     let ehr_id = ehr_id(&id)?;
-    let mut folder = parse_body(&body, "FOLDER")?;
+    let mut folder = parse_body_deferring_mandatory(&body, "FOLDER")?;
+    let template_id = super::checked_optional_templates(&state, &folder).await?;
     let object_id = client_object_id(&folder).unwrap_or_else(Uuid::new_v4);
     set_version_uid(
         &mut folder,
@@ -126,7 +127,7 @@ pub async fn create(
         version: 1,
         change_type: ChangeType::Creation,
         lifecycle_state: LifecycleState::Complete,
-        template_id: None,
+        template_id,
         status: None,
         data: openehr_rm::json::to_vec(&folder),
         index: super::index_rows(&folder, LifecycleState::Complete),
@@ -217,6 +218,12 @@ async fn commit_next(
             (folder, ChangeType::Deleted, LifecycleState::Deleted)
         }
     };
+    // A deletion keeps the content it replaces, which was validated when it was written.
+    let template_id = if change_type == ChangeType::Deleted {
+        None
+    } else {
+        super::checked_optional_templates(state, &folder).await?
+    };
     set_version_uid(
         &mut folder,
         &VersionUid::format(directory, &state.config.system_id, version),
@@ -227,7 +234,7 @@ async fn commit_next(
         version,
         change_type,
         lifecycle_state,
-        template_id: None,
+        template_id,
         status: None,
         data: openehr_rm::json::to_vec(&folder),
         index: super::index_rows(&folder, lifecycle_state),
@@ -252,7 +259,7 @@ pub async fn update(
     body: RawBody,
 ) -> ApiResult<Reply> {
     let ehr_id = ehr_id(&id)?;
-    let folder = parse_body(&body, "FOLDER")?;
+    let folder = parse_body_deferring_mandatory(&body, "FOLDER")?;
     let base = api_base(&uri);
     let stored = commit_next(&state, &caller, &headers, base, ehr_id, Some(folder)).await?;
     let status = if prefer == Prefer::Minimal {

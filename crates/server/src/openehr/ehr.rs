@@ -12,7 +12,7 @@ use store::{
 };
 use uuid::Uuid;
 
-use super::{api_base, ehr_id, parse_body, require_ehr};
+use super::{api_base, ehr_id, parse_body_deferring_mandatory, require_ehr};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -65,8 +65,9 @@ async fn create_ehr(
     let mut status = if body.is_empty() {
         default_ehr_status()?
     } else {
-        parse_body(&body, "EHR_STATUS")?
+        parse_body_deferring_mandatory(&body, "EHR_STATUS")?
     };
+    let template_id = super::checked_optional_templates(state, &status).await?;
     let status_id = client_object_id(&status).unwrap_or_else(Uuid::new_v4);
     let status_uid = VersionUid::format(status_id, &state.config.system_id, 1);
     set_version_uid(&mut status, &status_uid)?;
@@ -88,7 +89,7 @@ async fn create_ehr(
                 version: 1,
                 change_type: ChangeType::Creation,
                 lifecycle_state: LifecycleState::Complete,
-                template_id: None,
+                template_id,
                 status: Some(status_facts(&status)),
                 data: openehr_rm::json::to_vec(&status),
                 index: super::index_rows(&status, LifecycleState::Complete),

@@ -6,8 +6,9 @@ use store::{ChangeType, LifecycleState, NewVersion, ObjectKind, StoreError, Vers
 use uuid::Uuid;
 
 use super::{
-    AtTime, api_base, ehr_id, original_version_reply, parse_body, read_version, read_version_uid,
-    represent_data, require_ehr, revision_history_reply, stale, version_uid_for, versioned_reply,
+    AtTime, api_base, ehr_id, original_version_reply, parse_body_deferring_mandatory, read_version,
+    read_version_uid, represent_data, require_ehr, revision_history_reply, stale, version_uid_for,
+    versioned_reply,
 };
 use crate::AppState;
 use crate::auth::Caller;
@@ -85,7 +86,7 @@ pub async fn update(
     let ehr = require_ehr(&state, ehr_id(&id)?).await?;
     let base = api_base(&uri);
     let preceding = VersionUid::parse(&require_if_match(&headers)?, "if-match")?;
-    let mut status = parse_body(&body, "EHR_STATUS")?;
+    let mut status = parse_body_deferring_mandatory(&body, "EHR_STATUS")?;
     let lifecycle_state = version_header(&headers)?.unwrap_or(LifecycleState::Complete);
     let audit = new_audit(
         &state,
@@ -114,6 +115,7 @@ pub async fn update(
         &mut status,
         &VersionUid::format(ehr.ehr_status_id, &state.config.system_id, version),
     )?;
+    let template_id = super::checked_optional_templates(&state, &status).await?;
     let facts = super::ehr::status_facts(&status);
     let new_version = NewVersion {
         object_id: ehr.ehr_status_id,
@@ -121,7 +123,7 @@ pub async fn update(
         version,
         change_type: ChangeType::Modification,
         lifecycle_state,
-        template_id: None,
+        template_id,
         status: Some(facts),
         data: openehr_rm::json::to_vec(&status),
         index: super::index_rows(&status, lifecycle_state),

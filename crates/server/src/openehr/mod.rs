@@ -140,8 +140,20 @@ pub(crate) async fn require_ehr(state: &AppState, ehr_id: Uuid) -> ApiResult<sto
     })
 }
 
-/// Parses a request body as an RM object of `expected_type` in the format it declares.
-pub(crate) fn parse_body(body: &RawBody, expected_type: &str) -> ApiResult<RmObject> {
+/// A composition from a canonical JSON or XML body. An absent mandatory attribute is not a
+/// reading error here: the template validation that every composition goes through next
+/// reports it with its AQL path (422), with every other violation.
+pub(crate) fn parse_composition_body(body: &RawBody) -> ApiResult<RmObject> {
+    parse_body_deferring_mandatory(body, "COMPOSITION")
+}
+
+/// An RM object from a canonical JSON or XML body, its absent mandatory attributes left to
+/// the validation that follows: [`checked_template_id`](composition::checked_template_id)
+/// for a composition, [`checked_optional_templates`] for an EHR_STATUS or FOLDER.
+pub(crate) fn parse_body_deferring_mandatory(
+    body: &RawBody,
+    expected_type: &str,
+) -> ApiResult<RmObject> {
     if body.is_empty() {
         return Err(ApiError::new(
             ErrorCode::MalformedBody,
@@ -149,27 +161,72 @@ pub(crate) fn parse_body(body: &RawBody, expected_type: &str) -> ApiResult<RmObj
         ));
     }
     let object = match body.format_among(&[Format::Json, Format::Xml])? {
-        Format::Xml => openehr_rm::xml::from_slice(&body.bytes, expected_type)?,
-        _ => openehr_rm::json::from_slice(&body.bytes, expected_type)?,
+        Format::Xml => openehr_rm::xml::from_slice_deferring_mandatory(&body.bytes, expected_type)?,
+        _ => openehr_rm::json::from_slice_deferring_mandatory(&body.bytes, expected_type)?,
     };
     Ok(object)
 }
 
-/// A composition from a canonical JSON or XML body. An absent mandatory attribute is not a
-/// reading error here: the template validation that every composition goes through next
-/// reports it with its AQL path (422), with every other violation.
-pub(crate) fn parse_composition_body(body: &RawBody) -> ApiResult<RmObject> {
-    if body.is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::MalformedBody,
-            "the request body is empty; a COMPOSITION is required",
-        ));
+/// The 422 answer to template violations: one detail per violation, with its path.
+pub(crate) fn template_violation(
+    what: &str,
+    template_id: &str,
+    violations: Vec<templates::validate::Violation>,
+) -> ApiError {
+    let mut error = ApiError::new(
+        ErrorCode::TemplateViolation,
+        format!(
+            "the {what} does not conform to template \"{template_id}\": {} violation{}",
+            violations.len(),
+            if violations.len() == 1 { "" } else { "s" }
+        ),
+    );
+    error.details = violations
+        .into_iter()
+        .map(|violation| crate::error::Detail {
+            path: violation.path,
+            message: violation.message,
+        })
+        .collect();
+    error
+}
+
+/// Validates an EHR_STATUS or a FOLDER tree against the templates it names in
+/// `archetype_details.template_id` (the root's, or a sub-folder's), where they have been
+/// uploaded: 422 with the violations' paths otherwise. Their templates are optional (EHRbase
+/// checks an EHR_STATUS against the RM only), so a template that is not known leaves the RM
+/// checks alone rather than refusing the object. The object was read with its mandatory
+/// attributes deferred: under a template they are violations with AQL paths (422), as in a
+/// composition; everywhere else, and without a template, a missing one is a 400 as when
+/// reading. Returns the outermost template validated against, for the version's metadata.
+pub(crate) async fn checked_optional_templates(
+    state: &AppState,
+    object: &RmObject,
+) -> ApiResult<Option<String>> {
+    let mut known = std::collections::HashMap::new();
+    for template_id in templates::validate::named_template_ids(object) {
+        if let Some(template) = state.template(template_id).await? {
+            known.insert(template_id, template);
+        }
     }
-    let object = match body.format_among(&[Format::Json, Format::Xml])? {
-        Format::Xml => openehr_rm::xml::from_slice_deferring_mandatory(&body.bytes, "COMPOSITION")?,
-        _ => openehr_rm::json::from_slice_deferring_mandatory(&body.bytes, "COMPOSITION")?,
-    };
-    Ok(object)
+    if known.is_empty() {
+        object.check_mandatory_everywhere()?;
+        return Ok(None);
+    }
+    let violations = templates::validate::validate_named_templates(object, |template_id| {
+        known.get(template_id).map(|known| &known.template)
+    });
+    let validated = templates::validate::named_template_ids(object)
+        .into_iter()
+        .find(|template_id| known.contains_key(template_id))
+        .map(str::to_owned);
+    if !violations.is_empty() {
+        let what = object.type_name().to_ascii_lowercase();
+        let template_id = validated.as_deref().unwrap_or_default();
+        return Err(template_violation(&what, template_id, violations));
+    }
+    object.check_mandatory_everywhere()?;
+    Ok(validated)
 }
 
 /// The query rows of a version about to be committed: none for a deleted version, so the

@@ -7,8 +7,8 @@ use openehr_rm::{RmObject, RmValue};
 
 use super::Rng;
 use crate::model::{
-    AttributeConstraint, CodePhraseConstraint, Interval, ObjectConstraint, ObjectKind, OrdinalItem,
-    PrimitiveConstraint, QuantityItem, ScaleItem, Template, TemporalConstraint,
+    AttributeConstraint, CodePhraseConstraint, CodeRef, Interval, ObjectConstraint, ObjectKind,
+    OrdinalItem, PrimitiveConstraint, QuantityItem, ScaleItem, Template, TemporalConstraint,
 };
 use crate::validate::{full_match, iso8601, slot_allows};
 
@@ -473,10 +473,12 @@ impl<'t> Generator<'t> {
                 }
                 self.build(target)
             }
-            ObjectKind::ConstraintRef { reference } => Some(code_phrase("local", reference)),
+            ObjectKind::ConstraintRef { reference } => Some(self.constraint_ref(reference)),
             ObjectKind::Primitive(_) => None,
             ObjectKind::CodePhrase(code) => Some(self.code_phrase(code)),
-            ObjectKind::Quantity { items, .. } => Some(self.quantity(items)),
+            ObjectKind::Quantity { property, items } => {
+                Some(self.quantity(property.as_ref(), items))
+            }
             ObjectKind::Ordinal { items } => Some(self.ordinal(items)),
             ObjectKind::Scale { items } => Some(self.scale(items)),
         }
@@ -490,7 +492,9 @@ impl<'t> Generator<'t> {
         let mut id = new_object("ARCHETYPE_ID");
         put(&mut id, "value", text(archetype_id));
         put(&mut details, "archetype_id", object_value(id));
-        if object.type_name() == "COMPOSITION" {
+        // The template's root names the template, whatever its type (COMPOSITION, EHR_STATUS,
+        // FOLDER); no inner archetype root needs to.
+        if self.depth == 1 {
             let mut template_id = new_object("TEMPLATE_ID");
             put(&mut template_id, "value", text(&self.template.template_id));
             put(&mut details, "template_id", object_value(template_id));
@@ -641,7 +645,11 @@ impl<'t> Generator<'t> {
         definition: &'static AttributeDef,
         mandatory: bool,
     ) {
-        let mut members = Vec::new();
+        let mut members: Vec<RmValue> = Vec::new();
+        let unique = constraint
+            .cardinality
+            .as_ref()
+            .is_some_and(|cardinality| cardinality.is_unique);
         // How many of each child there are, for topping up to the cardinality's minimum.
         let mut counts = vec![0_u32; constraint.children.len()];
         for (index, child) in constraint.children.iter().enumerate() {
@@ -669,8 +677,13 @@ impl<'t> Generator<'t> {
                         (_, true) => None,
                     }
                 };
-                if let Some(member) = member {
-                    members.push(object_value(member));
+                if let Some(member) = member.map(object_value) {
+                    // Where members must be unique, an optional repeat equal to an earlier
+                    // member (the same defaults) is left out.
+                    if unique && number >= lower && members.contains(&member) {
+                        continue;
+                    }
+                    members.push(member);
                     counts[index] += 1;
                 }
             }
@@ -1100,6 +1113,23 @@ impl<'t> Generator<'t> {
         code_phrase(&terminology, &code)
     }
 
+    /// A code for a constraint reference: of the terminology its ac-code is bound to, else
+    /// the ac-code itself as a local code (nothing better is known without a terminology
+    /// service).
+    fn constraint_ref(&self, reference: &str) -> RmObject {
+        let bound = self.roots.last().and_then(|root| match &root.kind {
+            ObjectKind::ArchetypeRoot { terms, .. } => terms
+                .constraint_bindings
+                .get(reference)
+                .and_then(|bindings| bindings.keys().next()),
+            _ => None,
+        });
+        match bound {
+            Some(terminology) => code_phrase(terminology, "260385009"),
+            None => code_phrase("local", reference),
+        }
+    }
+
     /// A code of the innermost archetype's terminology, for a local code phrase with no list.
     fn any_local_code(&mut self) -> String {
         let codes: Vec<String> = self
@@ -1139,11 +1169,17 @@ impl<'t> Generator<'t> {
         }
     }
 
-    fn quantity(&mut self, items: &[QuantityItem]) -> RmObject {
+    fn quantity(&mut self, property: Option<&CodeRef>, items: &[QuantityItem]) -> RmObject {
         let mut quantity = new_object("DV_QUANTITY");
         let (units, magnitude, precision) = if items.is_empty() {
-            let magnitude = self.real(&[], None, 70.0, Some(1));
-            ("kg".to_owned(), magnitude, None)
+            // A unit of the property the template names, else a mass.
+            let units = property
+                .filter(|property| property.terminology_id == "openehr")
+                .and_then(|property| crate::units::property_by_code(&property.code))
+                .map_or("kg", |property| property.examples[0]);
+            let preferred = typical_magnitude(units).unwrap_or(70.0);
+            let magnitude = self.real(&[], None, preferred, Some(1));
+            (units.to_owned(), magnitude, None)
         } else {
             let item = &items[self.choose(items.len())];
             let places = item

@@ -14,11 +14,13 @@
 //!   for the RM invariants the validator checks everywhere (times, URIs, identifiers...);
 //! - removals that would also break a cardinality or occurrences next to the one meant.
 //!
-//! Constraints it cannot break, because no template in `testdata/templates` has them (so a
-//! kind for them could not be shown to work): a finite cardinality upper bound, an existence
-//! of 0..0, a C_BOOLEAN that forbids a value, C_DV_SCALE pairs, internal references whose
-//! target differs from the node (they are followed, not mutated), CONSTRAINT_REF value sets
-//! (checking them needs a terminology service) and external value sets without a code list.
+//! Constraints it cannot break, because no template in the test data has them (so a kind
+//! for them could not be shown to work): a finite cardinality upper bound, an existence of
+//! 0..0, a C_BOOLEAN that forbids a value, C_DV_SCALE pairs, internal references whose
+//! target differs from the node (they are followed, not mutated), and membership of
+//! external value sets (checking it needs a terminology service; their terminology is
+//! mutated). A quantity's property is broken only where the template lists no units, since
+//! a unit outside the list is a `QuantityUnit` mutation already.
 //! `random` does not choose INTERVAL_EVENT where the template names POINT_EVENT, and picks
 //! a bound of a date or duration range rather than a value strictly inside it.
 
@@ -30,6 +32,7 @@ use crate::model::{
     AttributeConstraint, CodePhraseConstraint, Interval, ObjectConstraint, ObjectKind, OrdinalItem,
     PrimitiveConstraint, QuantityItem, Template, TemporalConstraint,
 };
+use crate::units;
 use crate::validate::{full_match, iso8601, slot_allows};
 
 /// Which constraint a [`Mutation`] breaks.
@@ -88,11 +91,19 @@ pub enum MutationKind {
     EventTimeMissing,
     IntervalEventWidthMissing,
     CompositionContextMissing,
+    /// Units that do not measure the quantity's property (a length for a mass).
+    QuantityProperty,
+    /// A null flavour code outside the openehr group "null flavours".
+    NullFlavourInvalid,
+    /// A member equal to another in a container whose members must be unique.
+    DuplicateMember,
+    /// An `archetype_details.template_id` naming another template.
+    TemplateIdMismatch,
 }
 
 impl MutationKind {
     /// Every kind, for tests that check each is produced somewhere.
-    pub const ALL: [MutationKind; 38] = [
+    pub const ALL: [MutationKind; 42] = [
         MutationKind::WrongRmType,
         MutationKind::UnknownNodeId,
         MutationKind::MissingMandatory,
@@ -131,6 +142,10 @@ impl MutationKind {
         MutationKind::EventTimeMissing,
         MutationKind::IntervalEventWidthMissing,
         MutationKind::CompositionContextMissing,
+        MutationKind::QuantityProperty,
+        MutationKind::NullFlavourInvalid,
+        MutationKind::DuplicateMember,
+        MutationKind::TemplateIdMismatch,
     ];
 }
 
@@ -191,6 +206,8 @@ enum Change {
     InsertMember(String, usize, RmValue),
     /// Exchanges the values of two attributes.
     Swap(String, String),
+    /// Removes the first attribute and sets the second.
+    Replace(String, String, RmValue),
 }
 
 /// An edit: what to change on the object at `target`, and how to write the path of the
@@ -239,6 +256,10 @@ impl Edit {
                 RmValue::List(members) if index <= members.len() => members.insert(index, value),
                 _ => return None,
             },
+            Change::Replace(removed, attribute, value) => {
+                target.remove(&removed)?;
+                target.set(&attribute, value).ok()?;
+            }
             Change::Swap(first, second) => {
                 let first_value = target.remove(&first)?;
                 let second_value = target.remove(&second)?;
@@ -451,6 +472,29 @@ impl<'t> Walker<'t> {
             }
             ObjectKind::ArchetypeRoot { attributes, .. } => {
                 self.roots.push(constraint);
+                if object
+                    .get_object("archetype_details")
+                    .is_some_and(|details| details.get("template_id").is_some())
+                {
+                    let mut details = object
+                        .get_object("archetype_details")
+                        .cloned()
+                        .unwrap_or_else(|| unreachable!("checked above"));
+                    if let Some(RmValue::Object(template_id)) = details.get_mut("template_id") {
+                        let _ =
+                            template_id.set("value", RmValue::String("another.template.v1".into()));
+                    }
+                    self.local(
+                        MutationKind::TemplateIdMismatch,
+                        "another template named".into(),
+                        address,
+                        Change::Set(
+                            "archetype_details".into(),
+                            RmValue::Object(Box::new(details)),
+                        ),
+                        "/archetype_details/template_id/value",
+                    );
+                }
                 self.invariants(object, address, true);
                 self.attributes(attributes, object, address);
                 self.free(attributes, object, address);
@@ -465,19 +509,38 @@ impl<'t> Walker<'t> {
                 self.free(attributes, object, address);
             }
             ObjectKind::CodePhrase(code) => self.code_phrase(code, object, address),
-            ObjectKind::Quantity { items, .. } => {
+            ObjectKind::Quantity { property, items } => {
                 self.quantity(items, object, address);
+                if items.is_empty()
+                    && let Some(property) = property
+                        .as_ref()
+                        .filter(|property| property.terminology_id == "openehr")
+                        .and_then(|property| units::property_by_code(&property.code))
+                {
+                    let wrong = units::unit_of_another_dimension(property);
+                    self.local(
+                        MutationKind::QuantityProperty,
+                        format!("units {wrong} for a {}", property.name),
+                        address,
+                        Change::Set("units".into(), RmValue::String(wrong.into())),
+                        "/units",
+                    );
+                }
+            }
+            ObjectKind::ConstraintRef { reference } => {
+                let bound = matches!(self.roots.last().map(|root| &root.kind),
+                    Some(ObjectKind::ArchetypeRoot { terms, .. })
+                        if terms.constraint_bindings.get(reference).is_some_and(|bindings| !bindings.is_empty()));
+                if bound {
+                    self.wrong_terminology(address);
+                }
             }
             ObjectKind::Ordinal { items } => {
                 self.ordinal(items, object, address);
                 self.free(&[], object, address);
             }
-            // Slots: the template says nothing inside. Constraint references: no codes to
-            // break without a terminology service. Scales: no template here uses one.
-            ObjectKind::Slot { .. }
-            | ObjectKind::ConstraintRef { .. }
-            | ObjectKind::Primitive(_)
-            | ObjectKind::Scale { .. } => {}
+            // Slots: the template says nothing inside. Scales: no template here uses one.
+            ObjectKind::Slot { .. } | ObjectKind::Primitive(_) | ObjectKind::Scale { .. } => {}
         }
     }
 
@@ -579,6 +642,18 @@ impl<'t> Walker<'t> {
                         RmValue::Object(Box::new(null_flavour)),
                     ),
                     "/null_flavour",
+                );
+                let not_a_null_flavour = super::generate::coded_text("event", "openehr", "433");
+                self.local(
+                    Kind::NullFlavourInvalid,
+                    "a value replaced by a null flavour that is none".into(),
+                    address,
+                    Change::Replace(
+                        "value".into(),
+                        "null_flavour".into(),
+                        RmValue::Object(Box::new(not_a_null_flavour)),
+                    ),
+                    "/null_flavour/defining_code/code_string",
                 );
             }
             "POINT_EVENT" | "INTERVAL_EVENT" => {
@@ -895,6 +970,10 @@ impl<'t> Walker<'t> {
             .map(|cardinality| &cardinality.interval);
         let cardinality_allows =
             |count: u32| cardinality.is_none_or(|interval| interval.contains(count));
+        let unique = constraint
+            .cardinality
+            .as_ref()
+            .is_some_and(|cardinality| cardinality.is_unique);
         let _ = owner;
         for (position, child_index) in matched.iter().enumerate() {
             let Some(child_index) = *child_index else {
@@ -931,7 +1010,9 @@ impl<'t> Walker<'t> {
                         && matches!(&other.kind, ObjectKind::Slot { includes, excludes }
                             if slot_allows(includes, excludes, node_id(member).unwrap_or_default()) != Ok(false))
                 });
+            // A repeat is also a duplicate where members must be unique: two violations.
             if is_last_of_child
+                && !unique
                 && !other_slot_admits
                 && child.occurrences.upper == Some(count)
                 && cardinality_allows(length + 1)
@@ -947,6 +1028,23 @@ impl<'t> Walker<'t> {
                     ),
                     address,
                     &format!("/{attribute}[{expected}]"),
+                );
+            }
+            if unique
+                && child.occurrences.upper.is_none_or(|upper| count < upper)
+                && cardinality_allows(length + 1)
+            {
+                self.edit(
+                    MutationKind::DuplicateMember,
+                    format!("a member of unique {attribute} repeated"),
+                    address,
+                    Change::InsertMember(
+                        attribute.to_owned(),
+                        position + 1,
+                        members[position].clone(),
+                    ),
+                    &with(address, attribute, Some(position + 1)),
+                    "",
                 );
             }
             if count > lower && cardinality.is_some_and(|interval| interval.lower == Some(length)) {
@@ -1294,22 +1392,18 @@ impl<'t> Walker<'t> {
         object: &RmObject,
         address: &[Segment],
     ) {
-        if !constraint.terminology_id.is_empty() {
-            self.local(
-                MutationKind::WrongTerminology,
-                "a code of another terminology".into(),
-                address,
-                Change::Set(
-                    "terminology_id".into(),
-                    RmValue::Object(Box::new(
-                        code_phrase("WRONG-TERMINOLOGY", "x")
-                            .get_object("terminology_id")
-                            .cloned()
-                            .unwrap_or_else(|| unreachable!("built above")),
-                    )),
-                ),
-                "/terminology_id/value",
-            );
+        // A value set URI names its terminology, unless it names a terminology server.
+        let value_set_names_one = constraint.reference_set_uri.as_deref().is_some_and(|uri| {
+            uri.strip_prefix("terminology:")
+                .map(|rest| rest.trim_start_matches('/'))
+                .and_then(|rest| rest.split(['?', '/']).next())
+                .is_some_and(|name| {
+                    !name.is_empty()
+                        && (!name.contains('.') || name.to_ascii_lowercase().contains("snomed"))
+                })
+        });
+        if !constraint.terminology_id.is_empty() || value_set_names_one {
+            self.wrong_terminology(address);
         }
         if !constraint.codes.is_empty() {
             let wrong = if constraint.terminology_id == "local" {
@@ -1326,6 +1420,24 @@ impl<'t> Walker<'t> {
             );
         }
         let _ = object;
+    }
+
+    fn wrong_terminology(&mut self, address: &[Segment]) {
+        self.local(
+            MutationKind::WrongTerminology,
+            "a code of another terminology".into(),
+            address,
+            Change::Set(
+                "terminology_id".into(),
+                RmValue::Object(Box::new(
+                    code_phrase("WRONG-TERMINOLOGY", "x")
+                        .get_object("terminology_id")
+                        .cloned()
+                        .unwrap_or_else(|| unreachable!("built above")),
+                )),
+            ),
+            "/terminology_id/value",
+        );
     }
 
     fn quantity(&mut self, items: &[QuantityItem], object: &RmObject, address: &[Segment]) {

@@ -1097,3 +1097,315 @@ fn every_mandatory_rm_attribute_is_reported_once_with_its_path() {
         ])
     );
 }
+
+fn quantity_of_property(code: &str, units: &[&str]) -> Vec<ObjectConstraint> {
+    vec![of_kind(
+        "DV_QUANTITY",
+        ObjectKind::Quantity {
+            property: Some(CodeRef {
+                terminology_id: "openehr".to_owned(),
+                code: code.to_owned(),
+            }),
+            items: units
+                .iter()
+                .map(|units| quantity_item(units, None, None))
+                .collect(),
+        },
+    )]
+}
+
+fn quantity_value(units: &str) -> Value {
+    json!({"_type": "DV_QUANTITY", "magnitude": 70.0, "units": units})
+}
+
+#[test]
+fn quantity_units_measure_the_property() {
+    let wrong = |units: &str, property: &str| {
+        vec![(
+            "{tree}/items[at0004]/value/units".to_owned(),
+            format!("units \"{units}\" are not a ucum unit of the property {property}"),
+        )]
+    };
+    let check_property = |code: &str, listed: &[&str], units: &str| {
+        let template = template_with(multiple(
+            "items",
+            0,
+            None,
+            vec![element("at0004", quantity_of_property(code, listed))],
+        ));
+        let composition = parse(&composition_json(json!([event(json!([item(
+            "at0004",
+            "element",
+            quantity_value(units)
+        )]))])));
+        found(&template, &composition)
+            .into_iter()
+            .map(|(path, message)| (path.replace(TREE, "{tree}"), message))
+            .collect::<Vec<_>>()
+    };
+    // A property without a list of units: any unit of its dimension.
+    for units in ["kg", "g", "[lb_av]", "[oz_av]", "mg"] {
+        assert_eq!(check_property("124", &[], units), vec![], "{units}");
+    }
+    assert_eq!(
+        check_property("124", &[], "cm"),
+        wrong("cm", "Mass (openehr::124)")
+    );
+    assert_eq!(
+        check_property("125", &[], "kg"),
+        wrong("kg", "Pressure (openehr::125)")
+    );
+    for units in ["mm[Hg]", "cm[H2O]", "kPa"] {
+        assert_eq!(check_property("125", &[], units), vec![], "{units}");
+    }
+    // What the analyser cannot read is not a unit of the property...
+    assert_eq!(
+        check_property("124", &[], "gm"),
+        wrong("gm", "Mass (openehr::124)")
+    );
+    // ...unless the template lists it itself.
+    assert_eq!(check_property("124", &["gm", "kg"], "gm"), vec![]);
+    // A listed unit of another dimension contradicts the property the template names.
+    assert_eq!(
+        check_property("125", &["mm[Hg]", "kg"], "kg"),
+        wrong("kg", "Pressure (openehr::125)")
+    );
+    // Pure numbers: dimensionless units only.
+    for units in ["1", "%", "{ratio}", "10*3"] {
+        assert_eq!(check_property("380", &[], units), vec![], "{units}");
+    }
+    assert_eq!(
+        check_property("380", &[], "/min"),
+        wrong("/min", "Qualified real (openehr::380)")
+    );
+    // A property code outside the terminology's group is not checked.
+    assert_eq!(check_property("99999", &[], "anything"), vec![]);
+}
+
+#[test]
+fn null_flavours_come_from_the_openehr_terminology() {
+    let with_null_flavour = |null_flavour: Value| {
+        let template = template_with(multiple("items", 0, None, vec![element("at0004", vec![])]));
+        let composition = parse(&composition_json(json!([event(json!([{
+            "_type": "ELEMENT", "name": text("element"), "archetype_node_id": "at0004",
+            "null_flavour": null_flavour
+        }]))])));
+        found(&template, &composition)
+    };
+    for (code, rubric) in [
+        ("253", "unknown"),
+        ("271", "no information"),
+        ("272", "masked"),
+        ("273", "not applicable"),
+    ] {
+        assert_eq!(with_null_flavour(coded(rubric, "openehr", code)), vec![]);
+    }
+    assert_eq!(
+        with_null_flavour(coded("unknown", "openehr", "433")),
+        expected(&[(
+            "{tree}/items[at0004]/null_flavour/defining_code/code_string",
+            "code \"433\" is not a null flavour: 271 no information, 253 unknown, 272 masked, 273 not applicable"
+        )])
+    );
+    assert_eq!(
+        with_null_flavour(coded("mild", "local", "at0010")),
+        expected(&[(
+            "{tree}/items[at0004]/null_flavour/defining_code/terminology_id/value",
+            "a null flavour must be coded in the openehr terminology, not \"local\""
+        )])
+    );
+}
+
+fn value_set(uri: &str) -> Vec<ObjectConstraint> {
+    vec![complex(
+        "DV_CODED_TEXT",
+        "",
+        vec![single(
+            "defining_code",
+            vec![of_kind(
+                "CODE_PHRASE",
+                ObjectKind::CodePhrase(CodePhraseConstraint {
+                    terminology_id: String::new(),
+                    codes: Vec::new(),
+                    reference_set_uri: Some(uri.to_owned()),
+                }),
+            )],
+        )],
+    )]
+}
+
+#[test]
+fn value_sets_fix_the_terminology_of_their_codes() {
+    let uri = "terminology:SNOMED-CT?subset=diagnoses";
+    check(
+        value_set(uri),
+        coded("asthma", "LOINC", "195967001"),
+        &[(
+            "{tree}/items[at0004]/value/defining_code/terminology_id/value",
+            "terminology \"LOINC\" is not the value set's \"SNOMED-CT\" (terminology:SNOMED-CT?subset=diagnoses)",
+        )],
+    );
+    for terminology in ["SNOMED-CT", "SNOMED CT", "http://snomed.info/sct"] {
+        check(
+            value_set(uri),
+            coded("asthma", terminology, "195967001"),
+            &[],
+        );
+    }
+    check(
+        value_set("terminology://snomed.info"),
+        coded("asthma", "SNOMED-CT", "195967001"),
+        &[],
+    );
+    check(
+        value_set("terminology:LOINC?subset=laboratory"),
+        coded("glucose", "SNOMED-CT", "2345-7"),
+        &[(
+            "{tree}/items[at0004]/value/defining_code/terminology_id/value",
+            "terminology \"SNOMED-CT\" is not the value set's \"LOINC\" (terminology:LOINC?subset=laboratory)",
+        )],
+    );
+    // A terminology server may serve any terminology.
+    check(
+        value_set("terminology://fhir.hl7.org/ValueSet/$expand?url=http://example.org/vs"),
+        coded("glucose", "LOINC", "2345-7"),
+        &[],
+    );
+}
+
+#[test]
+fn constraint_references_fix_the_terminologies_they_are_bound_to() {
+    let reference = vec![complex(
+        "DV_CODED_TEXT",
+        "",
+        vec![single(
+            "defining_code",
+            vec![of_kind(
+                "CODE_PHRASE",
+                ObjectKind::ConstraintRef {
+                    reference: "ac0001".to_owned(),
+                },
+            )],
+        )],
+    )];
+    let template = template_with(multiple(
+        "items",
+        0,
+        None,
+        vec![element("at0004", reference)],
+    ));
+    let validate_code = |template: &Template, terminology: &str| {
+        let composition = parse(&composition_json(json!([event(json!([item(
+            "at0004",
+            "element",
+            coded("asthma", terminology, "195967001")
+        )]))])));
+        found(template, &composition)
+    };
+    // Unbound: nothing to check without a terminology service.
+    assert_eq!(validate_code(&template, "ANY"), vec![]);
+    let mut bound = template.clone();
+    let ObjectKind::ArchetypeRoot { attributes, .. } = &mut bound.root.kind else {
+        unreachable!("the root is an archetype root")
+    };
+    let ObjectKind::ArchetypeRoot { terms, .. } = &mut attributes[0].children[0].kind else {
+        unreachable!("the observation is an archetype root")
+    };
+    terms.constraint_bindings.insert(
+        "ac0001".to_owned(),
+        [(
+            "SNOMED-CT".to_owned(),
+            "terminology:SNOMED-CT?subset=diagnoses".to_owned(),
+        )]
+        .into(),
+    );
+    assert_eq!(validate_code(&bound, "SNOMED-CT"), vec![]);
+    assert_eq!(
+        validate_code(&bound, "ICD10"),
+        expected(&[(
+            "{tree}/items[at0004]/value/defining_code/terminology_id/value",
+            "terminology \"ICD10\" is not one that ac0001 is bound to: SNOMED-CT"
+        )])
+    );
+}
+
+#[test]
+fn unique_containers_hold_no_equal_members() {
+    let mut items = multiple("items", 0, None, vec![element("at0004", vec![])]);
+    items.children[0].occurrences = occurrences(0, None);
+    if let Some(cardinality) = &mut items.cardinality {
+        cardinality.is_unique = true;
+    }
+    check_items(
+        items.clone(),
+        json!([
+            item("at0004", "element", text("a")),
+            item("at0004", "element", text("b"))
+        ]),
+        &[],
+    );
+    check_items(
+        items.clone(),
+        json!([
+            item("at0004", "element", text("a")),
+            item("at0004", "other", text("b")),
+            item("at0004", "element", text("a"))
+        ]),
+        &[(
+            "{tree}/items[at0004 and name/value='element'][3]",
+            "equal to member 1 of items, whose members the template requires to be unique",
+        )],
+    );
+    // Without is_unique, equal members are fine.
+    let mut repeated = items;
+    if let Some(cardinality) = &mut repeated.cardinality {
+        cardinality.is_unique = false;
+    }
+    check_items(
+        repeated,
+        json!([
+            item("at0004", "element", text("a")),
+            item("at0004", "element", text("a"))
+        ]),
+        &[],
+    );
+}
+
+fn archetype_details(archetype_id: &str, template_id: &str) -> Value {
+    json!({
+        "_type": "ARCHETYPED",
+        "archetype_id": {"_type": "ARCHETYPE_ID", "value": archetype_id},
+        "template_id": {"_type": "TEMPLATE_ID", "value": template_id},
+        "rm_version": "1.1.0"
+    })
+}
+
+#[test]
+fn archetype_roots_name_the_template_validated_against() {
+    let template = template_with(multiple("items", 0, None, vec![]));
+    let mut document = composition_json(json!([event(json!([]))]));
+    document["archetype_details"] = archetype_details("openEHR-EHR-COMPOSITION.test.v1", "test");
+    document["content"][0]["archetype_details"] =
+        archetype_details("openEHR-EHR-OBSERVATION.test.v1", "test");
+    assert_eq!(found(&template, &parse(&document)), vec![]);
+
+    let mut other = document.clone();
+    other["archetype_details"]["template_id"]["value"] = json!("other");
+    assert_eq!(
+        found(&template, &parse(&other)),
+        expected(&[(
+            "/archetype_details/template_id/value",
+            "template id \"other\" does not match the template's \"test\""
+        )])
+    );
+
+    let mut inner = document;
+    inner["content"][0]["archetype_details"]["template_id"]["value"] = json!("other");
+    assert_eq!(
+        found(&template, &parse(&inner)),
+        expected(&[(
+            "/content[openEHR-EHR-OBSERVATION.test.v1]/archetype_details/template_id/value",
+            "template id \"other\" does not match the template's \"test\""
+        )])
+    );
+}
