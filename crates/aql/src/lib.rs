@@ -53,12 +53,15 @@
 pub mod ast;
 mod dump;
 mod error;
+pub mod eval;
 pub mod index;
 mod lexer;
 mod parser;
 mod print;
+pub mod result;
 
 pub use ast::Query;
 pub use dump::debug_tree;
 pub use error::ParseError;
 pub use parser::parse;
+pub use result::ResultSet;
