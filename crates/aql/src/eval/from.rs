@@ -293,7 +293,16 @@ impl<'a> Binder<'_, 'a> {
                         format!("unknown class {}", class.class.name),
                     )
                 })?;
-                self.contents(scope)
+                // compositions and EHR statuses are never inside another object, so the
+                // top of an EHR need not be searched for them
+                let top_level_only = name == "COMPOSITION" || name == "EHR_STATUS";
+                let contents = match scope {
+                    Scope::Ehr | Scope::Inside(Node::Ehr(_)) if top_level_only => {
+                        self.view.objects.clone()
+                    }
+                    _ => self.contents(scope),
+                };
+                contents
                     .into_iter()
                     .filter(|value| {
                         value
