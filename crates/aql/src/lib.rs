@@ -54,13 +54,16 @@ pub mod ast;
 pub mod check;
 mod dump;
 mod error;
+pub mod eval;
 pub mod index;
 mod lexer;
 mod parser;
 mod print;
+pub mod result;
 pub mod sql;
 
 pub use ast::Query;
 pub use dump::debug_tree;
 pub use error::ParseError;
 pub use parser::parse;
+pub use result::ResultSet;
