@@ -172,6 +172,19 @@ impl PathType {
             })
     }
 
+    /// Whether the path yields DV_DATE_TIME, DV_DATE, DV_TIME or DV_DURATION objects, which
+    /// compare as their `value` (docs/aql.md).
+    pub fn is_temporal_object(&self) -> bool {
+        self.primitive.is_none()
+            && !self.classes.is_empty()
+            && self.classes.iter().all(|class| {
+                matches!(
+                    model::class(*class).name,
+                    "DV_DATE_TIME" | "DV_DATE" | "DV_TIME" | "DV_DURATION"
+                )
+            })
+    }
+
     pub fn is_numeric(&self) -> bool {
         matches!(self.primitive, Some(Primitive::Integer | Primitive::Real))
     }
@@ -711,7 +724,7 @@ impl Checker<'_> {
                     let Some(typed) = typed else {
                         continue;
                     };
-                    if typed.primitive.is_none() {
+                    if typed.primitive.is_none() && !typed.is_temporal_object() {
                         return Err(error(
                             CheckErrorKind::TypeMismatch,
                             condition.span(),
@@ -872,6 +885,7 @@ mod tests {
             "SELECT v/commit_audit/time_committed/value FROM EHR e CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c".to_owned(),
             "SELECT COUNT(DISTINCT e/ehr_id/value) FROM EHR e CONTAINS OBSERVATION o WHERE o/data/events/data/items/value/magnitude > 140".to_owned(),
             "SELECT c AS composition FROM EHR e CONTAINS COMPOSITION c ORDER BY composition".to_owned(),
+            "SELECT c FROM EHR e CONTAINS COMPOSITION c WHERE c/context/start_time <= '1986-01-01'".to_owned(),
         ] {
             assert_eq!(check_text(&query, serde_json::json!({})), Ok(()), "{query}");
         }
