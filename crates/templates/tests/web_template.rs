@@ -3,7 +3,8 @@
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
-use templates::web_template::web_template;
+use templates::model::{AssumedValue, Interval, ObjectKind};
+use templates::web_template::{InSdkOrder, web_template};
 
 fn template_file(name: &str) -> Vec<u8> {
     let path = format!("{}/../../testdata/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -287,5 +288,389 @@ fn interval_events_advertise_width_and_math_function() {
             .expect("a code input");
         assert_eq!(code["terminology"], "openehr");
         assert_eq!(child("time")["rmType"], "DV_DATE_TIME");
+    }
+}
+
+fn parse(file: &str) -> templates::model::Template {
+    templates::opt::parse(&template_file(&format!("templates/{file}")))
+        .unwrap_or_else(|error| panic!("{file}: {error}"))
+}
+
+/// The OPT's annotations, `<constraints>` defaults and assumed values, by path below the
+/// root archetype and without name predicates.
+#[test]
+fn opt_details_are_read_by_path() {
+    let respect = parse("ReSPECT-3.v0.opt");
+    let details = respect.details().expect("details on the root");
+    assert!(details.annotations[""].contains_key("Notes.Authors Note"));
+    let section = "/content[openEHR-EHR-SECTION.respect_headings.v0]";
+    assert!(details.annotations.contains_key(&format!(
+        "{section}/items[at0007]/items[openEHR-EHR-EVALUATION.recommendation.v1]"
+    )));
+    // The OPT names this node `[openEHR-EHR-ACTION.service.v0 and name/value='Review of plan']`.
+    let review = format!(
+        "{section}/items[at0012]/items[openEHR-EHR-ACTION.service.v0]/description[at0001]/items[at0011]/value"
+    );
+    assert_eq!(
+        details.default_values[&review]["value"],
+        "ReSPECT clinical review"
+    );
+    let document_type = "/context/other_context[at0001]/items[openEHR-EHR-CLUSTER.xds_metadata.v0]/items[at0003]/value";
+    assert_eq!(
+        details.default_values[document_type]["defining_code"],
+        "827701000000106"
+    );
+
+    let pressure = parse("ehrbase_blood_pressure_simple.de.v0.opt");
+    let state = "/content[openEHR-EHR-OBSERVATION.sample_blood_pressure.v1]/data[at0001]/events[at0002]/state[at0007]";
+    let assumed = &pressure.details().unwrap().assumed_values;
+    assert_eq!(
+        assumed[&format!("{state}/items[at1005]/value")],
+        AssumedValue::Quantity {
+            magnitude: Some(0.0),
+            units: Some("°".into())
+        }
+    );
+    assert!(matches!(
+        &assumed[&format!("{state}/items[at0008]/value/defining_code")],
+        AssumedValue::Code(code) if code.code == "at1001"
+    ));
+    let vital_signs = parse("ehrn_vital_signs.v2.opt");
+    assert_eq!(
+        vital_signs.details().unwrap().assumed_values["/context/other_context[at0001]/items[openEHR-EHR-CLUSTER.ehrn_metadata.v0]/items[at0001]/value/magnitude"],
+        AssumedValue::Primitive("0".into())
+    );
+}
+
+/// Node annotations as the SDK makes them: a term's `comment` and its other items (in the
+/// default language), then the template's annotations for the node's path; an ELEMENT's
+/// go to the value that stands for it.
+#[test]
+fn annotations_come_from_terms_and_the_template() {
+    let wt = web_template_of("ReSPECT-3.v0.opt");
+    let tree = &wt["tree"];
+    let authors_note = |node: &Value| node["annotations"]["Notes.Authors Note"].clone();
+    assert!(
+        authors_note(tree)
+            .as_str()
+            .unwrap()
+            .ends_with("Recommended Summary Plan for Emergency Care and Treatment) process.")
+    );
+    let recommendation = node_at(
+        tree,
+        "respect_headings/a4._clinical_recommendations/recommendation",
+    );
+    assert!(authors_note(recommendation).is_string());
+    let focus = node_at(
+        tree,
+        "respect_headings/a4._clinical_recommendations/recommendation/clinical_focus",
+    );
+    assert_eq!(focus["rmType"], "DV_TEXT");
+    assert_eq!(
+        focus["annotations"]["comment"],
+        "May be coded, using a terminology, if required."
+    );
+    assert!(authors_note(focus).is_string());
+
+    let wt = web_template_of("IDCR - Adverse Reaction List.v1.opt");
+    let risk = node_at(
+        &wt["tree"],
+        "allergies_and_adverse_reactions/adverse_reaction_risk",
+    );
+    assert_eq!(risk["annotations"]["source"], "openEHR,FHIR");
+    assert!(
+        risk["annotations"]["comment"]
+            .as_str()
+            .unwrap()
+            .starts_with("Substances include")
+    );
+    // Nodes without a term of their own (RM attributes) have none.
+    assert_eq!(node_at(&wt["tree"], "composer").get("annotations"), None);
+}
+
+/// `defaultValue`s: constraints' assumed values and the template's `<constraints>`
+/// defaults, numbers written as numbers (the SDK's `StringToNumberSerializer`).
+#[test]
+fn inputs_show_assumed_and_template_default_values() {
+    let default_of = |node: &Value, suffix: Option<&str>| {
+        node["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|input| input["suffix"].as_str() == suffix)
+            .map(|input| input["defaultValue"].clone())
+            .unwrap_or_else(|| panic!("no input {suffix:?} in {}", node["id"]))
+    };
+    let wt = web_template_of("ehrbase_blood_pressure_simple.de.v0.opt");
+    let observation = "blood_pressure_training_sample";
+    let position = node_at(&wt["tree"], &format!("{observation}/position"));
+    assert_eq!(default_of(position, Some("code")), "at1001");
+    let tilt = node_at(&wt["tree"], &format!("{observation}/tilt"));
+    assert_eq!(default_of(tilt, Some("magnitude")), json!(0.0));
+    assert_eq!(default_of(tilt, Some("unit")), "°");
+
+    let wt = web_template_of("ehrbase_multi_occurrence.de.opt");
+    let exposure = node_at(&wt["tree"], "body_temperature/any_event/body_exposure");
+    assert_eq!(default_of(exposure, Some("code")), "at0033");
+
+    let wt = web_template_of("ReSPECT-3.v0.opt");
+    let capacity = nodes(&wt["tree"])
+        .into_iter()
+        .find(|node| {
+            node["aqlPath"].as_str().is_some_and(|path| {
+                path.ends_with(
+                    "[openEHR-EHR-EVALUATION.mental_capacity.v0]/data[at0001]/items[at0009]/value",
+                )
+            })
+        })
+        .expect("the mental capacity heading");
+    assert_eq!(default_of(capacity, None), "ReSPECT recommendations");
+
+    let wt = web_template_of("ehrn_vital_signs.v2.opt");
+    let proportion = nodes(&wt["tree"])
+        .into_iter()
+        .find(|node| node["rmType"] == "DV_PROPORTION" && node["nodeId"] == "at0006")
+        .expect("the SpO2 proportion");
+    assert_eq!(default_of(proportion, Some("numerator")), json!(0.0));
+    assert_eq!(default_of(proportion, Some("denominator")), json!(0.0));
+    let count = nodes(&wt["tree"])
+        .into_iter()
+        .find(|node| {
+            node["aqlPath"].as_str().is_some_and(|path| {
+                path.ends_with("[openEHR-EHR-CLUSTER.ehrn_metadata.v0]/items[at0001]/value")
+            })
+        })
+        .expect("the metadata count");
+    assert_eq!(default_of(count, None), json!(0));
+}
+
+/// A container whose cardinality allows fewer members than it has alternatives says so in
+/// `cardinalities`, as the SDK does (none of the shared templates has one, so one is made).
+#[test]
+fn cardinalities_show_limits_the_children_do_not() {
+    let mut template = parse("IDCR - Adverse Reaction List.v1.opt");
+    let ObjectKind::ArchetypeRoot { attributes, .. } = &mut template.root.kind else {
+        panic!("an archetype root");
+    };
+    let content = attributes
+        .iter_mut()
+        .find(|attribute| attribute.name == "content")
+        .expect("content");
+    let section = &mut content.children[0];
+    let ObjectKind::ArchetypeRoot { attributes, .. } = &mut section.kind else {
+        panic!("a section");
+    };
+    let items = attributes
+        .iter_mut()
+        .find(|attribute| attribute.name == "items")
+        .expect("items");
+    assert!(items.children.len() > 1);
+    items.cardinality.as_mut().expect("a container").interval = Interval::closed(0, 1);
+    let wt = web_template(&template);
+    let section = node_at(&wt["tree"], "allergies_and_adverse_reactions");
+    let children: Vec<&Value> = section["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|child| child["aqlPath"].as_str().unwrap().contains("/items["))
+        .collect();
+    let ids: Vec<&Value> = children.iter().map(|child| &child["id"]).collect();
+    assert_eq!(
+        section["cardinalities"],
+        json!([{"min": 0, "max": 1, "ids": ids}])
+    );
+    // An unbounded container with a lower bound of 0 or 1 limits nothing.
+    let unchanged = web_template_of("IDCR - Adverse Reaction List.v1.opt");
+    assert!(!unchanged["tree"].to_string().contains("cardinalities"));
+}
+
+/// The keys of each object in the order they were written.
+#[derive(Debug)]
+enum Keys {
+    Object(Vec<(String, Keys)>),
+    Array(Vec<Keys>),
+    Scalar,
+}
+
+impl<'de> serde::Deserialize<'de> for Keys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Keys;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("json")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, Keys>()? {
+                    entries.push((key, value));
+                }
+                Ok(Keys::Object(entries))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Keys, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = seq.next_element::<Keys>()? {
+                    members.push(member);
+                }
+                Ok(Keys::Array(members))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Keys, E> {
+                Ok(Keys::Scalar)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Keys, E> {
+                Ok(Keys::Scalar)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Keys, E> {
+                Ok(Keys::Scalar)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Keys, E> {
+                Ok(Keys::Scalar)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Keys, E> {
+                Ok(Keys::Scalar)
+            }
+            fn visit_unit<E>(self) -> Result<Keys, E> {
+                Ok(Keys::Scalar)
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+/// Checks that the keys under `keys` follow `order` (keys not in it may not appear).
+fn check_order(keys: &Keys, order: &[&str], what: &str) {
+    let Keys::Object(entries) = keys else {
+        panic!("{what} is not an object");
+    };
+    let positions: Vec<usize> = entries
+        .iter()
+        .map(|(key, _)| {
+            order
+                .iter()
+                .position(|known| known == key)
+                .unwrap_or_else(|| panic!("unexpected key {key} in {what}"))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "{what}: {:?}",
+        entries.iter().map(|(key, _)| key).collect::<Vec<_>>()
+    );
+}
+
+fn entry<'a>(keys: &'a Keys, name: &str) -> Option<&'a Keys> {
+    match keys {
+        Keys::Object(entries) => entries
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value),
+        _ => None,
+    }
+}
+
+fn members(keys: Option<&Keys>) -> &[Keys] {
+    match keys {
+        Some(Keys::Array(members)) => members,
+        _ => &[],
+    }
+}
+
+/// Serialised through `InSdkOrder`, every object's keys come in the order of the SDK's
+/// model fields, which is the order EHRbase's Jackson writes them in.
+#[test]
+fn serialised_keys_follow_the_sdk_field_order() {
+    const NODE: &[&str] = &[
+        "id",
+        "name",
+        "localizedName",
+        "rmType",
+        "nodeId",
+        "min",
+        "max",
+        "localizedNames",
+        "localizedDescriptions",
+        "aqlPath",
+        "children",
+        "inputs",
+        "inContext",
+        "termBindings",
+        "dependsOn",
+        "annotations",
+        "proportionTypes",
+        "cardinalities",
+    ];
+    const INPUT: &[&str] = &[
+        "suffix",
+        "type",
+        "list",
+        "listOpen",
+        "validation",
+        "terminology",
+        "defaultValue",
+    ];
+    const VALUE: &[&str] = &[
+        "value",
+        "label",
+        "localizedLabels",
+        "localizedDescriptions",
+        "termBindings",
+        "ordinal",
+        "currentStates",
+        "validation",
+    ];
+    fn check_node(node: &Keys) {
+        check_order(node, NODE, "a node");
+        if let Some(annotations) = entry(node, "annotations")
+            && let Keys::Object(entries) = annotations
+            && entries.iter().any(|(key, _)| key == "comment")
+        {
+            assert_eq!(entries[0].0, "comment");
+        }
+        for input in members(entry(node, "inputs")) {
+            check_order(input, INPUT, "an input");
+            if let Some(validation) = entry(input, "validation") {
+                check_order(
+                    validation,
+                    &["precision", "range", "pattern"],
+                    "a validation",
+                );
+            }
+            for value in members(entry(input, "list")) {
+                check_order(value, VALUE, "a list value");
+                if let Some(validation) = entry(value, "validation") {
+                    check_order(
+                        validation,
+                        &["precision", "range", "pattern"],
+                        "a validation",
+                    );
+                    for name in ["precision", "range"] {
+                        if let Some(interval) = entry(validation, name) {
+                            check_order(interval, &["min", "minOp", "max", "maxOp"], name);
+                        }
+                    }
+                }
+            }
+        }
+        for child in members(entry(node, "children")) {
+            check_node(child);
+        }
+    }
+    for file in SHARED_TEMPLATES {
+        let wt = web_template_of(file);
+        let text = serde_json::to_string(&InSdkOrder(&wt)).unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), wt, "{file}");
+        let keys: Keys = serde_json::from_str(&text).unwrap();
+        check_order(
+            &keys,
+            &[
+                "templateId",
+                "version",
+                "defaultLanguage",
+                "languages",
+                "tree",
+            ],
+            "the web template",
+        );
+        check_node(entry(&keys, "tree").unwrap());
     }
 }
