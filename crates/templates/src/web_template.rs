@@ -967,6 +967,14 @@ impl Builder<'_> {
             for child in &attribute.children {
                 if let ObjectKind::Primitive(primitive) = &child.kind {
                     let mut input = primitive_input(primitive);
+                    // The SDK copies every C_STRING's `list_open`, false when absent.
+                    if let PrimitiveConstraint::String { .. } = primitive {
+                        let open = self
+                            .details
+                            .open_string_lists
+                            .contains(&format_path(&path, false));
+                        input.insert("listOpen".into(), open.into());
+                    }
                     if let Some(AssumedValue::Primitive(value)) = self.assumed(&path) {
                         input.insert("defaultValue".into(), default_value(value));
                     }

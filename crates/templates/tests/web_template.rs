@@ -678,6 +678,14 @@ fn inputs_show_assumed_and_template_default_values() {
         })
         .expect("the mental capacity heading");
     assert_eq!(default_of(capacity, None), "ReSPECT recommendations");
+    // A C_STRING list says whether values outside it are allowed, as the SDK copies it.
+    let contact = nodes(&wt["tree"])
+        .into_iter()
+        .find(|node| node["inputs"][0]["list"][0]["value"] == "Primary emergency contact")
+        .expect("the emergency contact role");
+    assert_eq!(contact["inputs"][0]["listOpen"], true);
+    // An unconstrained text has no list to be open or closed.
+    assert_eq!(capacity["inputs"][0].get("listOpen"), None);
 
     let wt = web_template_of("ehrn_vital_signs.v2.opt");
     let proportion = nodes(&wt["tree"])
