@@ -152,7 +152,8 @@ fn template_command(command: TemplateCommand) -> anyhow::Result<()> {
         TemplateCommand::WebTemplate { file } => {
             let template = read_template(&file)?;
             let web_template = templates::web_template::web_template(&template);
-            println!("{}", serde_json::to_string_pretty(&web_template)?);
+            let ordered = templates::web_template::InSdkOrder(&web_template);
+            println!("{}", serde_json::to_string_pretty(&ordered)?);
         }
     }
     Ok(())

@@ -110,7 +110,9 @@ pub(crate) struct KnownTemplate {
 impl KnownTemplate {
     fn new(template: Template) -> KnownTemplate {
         let formats = templates::flat::FlatFormat::new(&template);
-        let web_template = serde_json::to_vec(&templates::web_template::web_template(&template))
+        let web_template = templates::web_template::web_template(&template);
+        // In the key order EHRbase sends, for clients that read the JSON as text.
+        let web_template = serde_json::to_vec(&templates::web_template::InSdkOrder(&web_template))
             .unwrap_or_default();
         KnownTemplate {
             template,

@@ -1498,6 +1498,12 @@ async fn templates_upload_list_get(app: TestApp) {
             .await;
         answer.expect(200);
         assert_eq!(answer.header("content-type"), content_type);
+        // Keys in EHRbase's order, not sorted.
+        assert!(
+            answer
+                .text()
+                .starts_with(r#"{"templateId":"ReSPECT-3.v0","version":"#)
+        );
         let web_template = answer.json();
         assert_eq!(web_template["templateId"], "ReSPECT-3.v0");
         assert_eq!(web_template["tree"]["rmType"], "COMPOSITION");

@@ -6,7 +6,7 @@
 //! example compositions and the simplified formats can all walk the same tree. Nothing here
 //! does IO or knows XML; `opt` builds it, the other modules read it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An interval with optional bounds; `None` is unbounded on that side.
 #[derive(Debug, Clone, PartialEq)]
@@ -261,6 +261,60 @@ pub struct Terminology {
     /// Constraint bindings: by ac-code, then external terminology, the value set's URI
     /// (`terminology:SNOMED-CT?subset=...`): where a CONSTRAINT_REF's codes come from.
     pub constraint_bindings: BTreeMap<String, BTreeMap<String, String>>,
+    /// A term's items besides its text and description (`comment`, `source`...), by
+    /// language, code and item id: the web template shows them as annotations.
+    pub term_items: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+    /// What the OPT says about nodes outside their constraints. Only the template's root
+    /// archetype carries it (read it through [`Template::details`]): it is template-wide,
+    /// and the terminology is the one part of the tree built only through `Default`, so
+    /// adding it changed no constructor.
+    pub details: TemplateDetails,
+}
+
+/// What an OPT says about its nodes besides constraining them, by path. Paths are
+/// archetype paths from the template root without its archetype id and without name
+/// predicates (`/content[openEHR-EHR-OBSERVATION.x.v1]/data[at0001]/events[at0002]`), the
+/// form AQL paths below a composition take.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TemplateDetails {
+    /// The template's `<annotations path=...>`: item id to text, by the annotated node's path.
+    pub annotations: BTreeMap<String, BTreeMap<String, String>>,
+    /// The template's `<constraints>` default values, by the path of the attribute holding
+    /// the data value (`.../items[at0009]/value`), then by the value's field (`value`,
+    /// `magnitude`, `units`, `numerator`; `defining_code` holds a code's `code_string`).
+    pub default_values: BTreeMap<String, BTreeMap<String, String>>,
+    /// The `assumed_value`s of constraints, by the constrained node's path
+    /// (`.../items[at0004]/value` for a C_DV_QUANTITY, `.../value/magnitude` for a primitive).
+    pub assumed_values: BTreeMap<String, AssumedValue>,
+    /// The paths of the C_STRING lists marked `list_open` (values outside the list allowed
+    /// as well: the list is a suggestion).
+    pub open_string_lists: BTreeSet<String>,
+}
+
+/// The value a constraint assumes when the data leaves it out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AssumedValue {
+    /// A primitive's value as the OPT writes it (`0`, `true`, `PT1H`).
+    Primitive(String),
+    /// A C_DV_QUANTITY's magnitude and units, either possibly absent.
+    Quantity {
+        magnitude: Option<f64>,
+        units: Option<String>,
+    },
+    /// A C_DV_ORDINAL's value and symbol.
+    Ordinal { value: Option<i64>, symbol: CodeRef },
+    /// A C_CODE_PHRASE's code.
+    Code(CodeRef),
+}
+
+impl Template {
+    /// The OPT's annotations, default values and assumed values (kept on the root).
+    pub fn details(&self) -> Option<&TemplateDetails> {
+        match &self.root.kind {
+            ObjectKind::ArchetypeRoot { terms, .. } => Some(&terms.details),
+            _ => None,
+        }
+    }
 }
 
 impl Terminology {

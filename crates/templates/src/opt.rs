@@ -7,9 +7,10 @@
 //! of every constraint so that an error says where it is. References (ARCHETYPE_INTERNAL_REF,
 //! CONSTRAINT_REF) are checked once the whole tree exists, since they may point forward.
 //!
-//! What the model does not keep: `default_value`s and `assumed_value`s, the template-level
-//! `<constraints>` (default values by differential path), `<view>`, `<annotations>`,
-//! `<description>` metadata and `list_open` of C_STRING.
+//! Annotations, the template-level `<constraints>` (default values by differential path) and
+//! `assumed_value`s are read apart from the constraints, into the root terminology's
+//! [`TemplateDetails`], since only the web template shows them, with the C_STRING lists marked
+//! `list_open`. What the model does not keep: `<view>` and `<description>` metadata.
 
 use std::fmt::Display;
 use std::str::FromStr;
@@ -19,9 +20,9 @@ use quick_xml::events::{BytesStart, Event};
 
 use crate::TemplateError;
 use crate::model::{
-    AttributeConstraint, Cardinality, CodePhraseConstraint, CodeRef, Interval, Multiplicity,
-    ObjectConstraint, ObjectKind, OrdinalItem, PrimitiveConstraint, QuantityItem, ScaleItem,
-    Template, TemporalConstraint, Term, Terminology,
+    AssumedValue, AttributeConstraint, Cardinality, CodePhraseConstraint, CodeRef, Interval,
+    Multiplicity, ObjectConstraint, ObjectKind, OrdinalItem, PrimitiveConstraint, QuantityItem,
+    ScaleItem, Template, TemplateDetails, TemporalConstraint, Term, Terminology,
 };
 
 /// Parses an OPT 1.4 document into its constraint tree, refusing anything that is not a
@@ -52,7 +53,7 @@ pub fn parse(opt: &[u8]) -> Result<Template, TemplateError> {
         language: &language,
     };
     // Producers always type the definition, but its kind is fixed by the schema anyway.
-    let root = converter.object_of_type(
+    let mut root = converter.object_of_type(
         definition,
         definition.xsi_type.as_deref().unwrap_or("C_ARCHETYPE_ROOT"),
         "/",
@@ -64,6 +65,9 @@ pub fn parse(opt: &[u8]) -> Result<Template, TemplateError> {
         return Err(TemplateError::Missing("root archetype id"));
     }
     check_references(&root, &root, &root, "")?;
+    if let ObjectKind::ArchetypeRoot { terms, .. } = &mut root.kind {
+        terms.details = template_details(&document, definition);
+    }
     Ok(Template {
         template_id,
         concept,
@@ -478,7 +482,16 @@ impl Converter<'_> {
                 match item.attribute("id") {
                     Some("text") => term.text = item.trimmed().to_owned(),
                     Some("description") => term.description = item.trimmed().to_owned(),
-                    _ => {}
+                    Some(other) => {
+                        terminology
+                            .term_items
+                            .entry(self.language.to_owned())
+                            .or_default()
+                            .entry(code.to_owned())
+                            .or_default()
+                            .insert(other.to_owned(), item.trimmed().to_owned());
+                    }
+                    None => {}
                 }
             }
             terms.insert(code.to_owned(), term);
@@ -896,4 +909,133 @@ fn path_segments(path: &str) -> Vec<&str> {
         segments.push(&path[start..]);
     }
     segments
+}
+
+/// The template's annotations, `<constraints>` default values and the constraints'
+/// assumed values, each by path (the form [`TemplateDetails`] describes). None of these
+/// can make an OPT invalid: what cannot be read is left out.
+fn template_details(document: &Element, definition: &Element) -> TemplateDetails {
+    let mut details = TemplateDetails::default();
+    for annotation in document.children_named("annotations") {
+        let Some(path) = annotation.attribute("path") else {
+            continue;
+        };
+        let items = details
+            .annotations
+            .entry(below_root(path.trim()))
+            .or_default();
+        for item in annotation.children_named("items") {
+            if let Some(id) = item.attribute("id") {
+                items.insert(id.to_owned(), item.trimmed().to_owned());
+            }
+        }
+    }
+    for constraints in document.children_named("constraints") {
+        for attribute in constraints.children_named("attributes") {
+            let (Some(path), Some(name)) = (
+                attribute.text_of("differential_path"),
+                attribute.text_of("rm_attribute_name"),
+            ) else {
+                continue;
+            };
+            let path = format!("{}/{name}", below_root(path));
+            for value in attribute
+                .children_named("children")
+                .filter_map(|child| child.child("default_value"))
+            {
+                let fields = details.default_values.entry(path.clone()).or_default();
+                for field in &value.children {
+                    // A code sits inside its field (`defining_code`, an ordinal's `symbol`).
+                    let code = [field]
+                        .into_iter()
+                        .chain(field.child("defining_code"))
+                        .find_map(|code| code.text_of("code_string"));
+                    match code {
+                        Some(code) => fields.insert("defining_code".into(), code.to_owned()),
+                        None => fields.insert(field.name.clone(), field.trimmed().to_owned()),
+                    };
+                }
+            }
+        }
+    }
+    collect_node_details(definition, "", &mut details);
+    details
+}
+
+/// A path as the OPT writes it from the root archetype (`[openEHR-EHR-COMPOSITION.x.v1]/content[...]`)
+/// without that archetype id and without name predicates (`[at0001 and name/value='x']`).
+fn below_root(path: &str) -> String {
+    let below = path.find('/').map_or("", |slash| &path[slash..]);
+    let mut text = String::with_capacity(below.len());
+    let mut rest = below;
+    while let Some(start) = rest.find(" and name/value=") {
+        text.push_str(&rest[..start]);
+        rest = &rest[start..];
+        rest = rest.find(']').map_or("", |end| &rest[end..]);
+    }
+    text.push_str(rest);
+    text
+}
+
+/// The assumed values and open string lists below `object`, whose path is `path` (empty
+/// for the root).
+fn collect_node_details(object: &Element, path: &str, details: &mut TemplateDetails) {
+    for attribute in object.children_named("attributes") {
+        let Some(name) = attribute.text_of("rm_attribute_name") else {
+            continue;
+        };
+        let attribute_path = format!("{path}/{name}");
+        for child in attribute.children_named("children") {
+            let node = child
+                .child("archetype_id")
+                .and_then(|id| id.text_of("value"))
+                .or_else(|| child.text_of("node_id"))
+                .unwrap_or_default();
+            let child_path = if node.is_empty() {
+                attribute_path.clone()
+            } else {
+                format!("{attribute_path}[{node}]")
+            };
+            if let Some(value) = assumed_value(child) {
+                details.assumed_values.insert(child_path.clone(), value);
+            }
+            let item = child.child("item");
+            if item.and_then(|item| item.xsi_type.as_deref()) == Some("C_STRING")
+                && item.and_then(|item| item.text_of("list_open")) == Some("true")
+            {
+                details.open_string_lists.insert(child_path.clone());
+            }
+            collect_node_details(child, &child_path, details);
+        }
+    }
+}
+
+fn assumed_value(object: &Element) -> Option<AssumedValue> {
+    let code = |element: &Element| code_ref(element, "assumed_value", "").ok();
+    match object.xsi_type.as_deref()? {
+        "C_PRIMITIVE_OBJECT" => object
+            .child("item")?
+            .text_of("assumed_value")
+            .map(|value| AssumedValue::Primitive(value.to_owned())),
+        "C_DV_QUANTITY" => {
+            let assumed = object.child("assumed_value")?;
+            Some(AssumedValue::Quantity {
+                magnitude: assumed
+                    .text_of("magnitude")
+                    .and_then(|magnitude| magnitude.parse().ok()),
+                units: assumed.text_of("units").map(str::to_owned),
+            })
+        }
+        "C_DV_ORDINAL" => {
+            let assumed = object.child("assumed_value")?;
+            Some(AssumedValue::Ordinal {
+                value: assumed
+                    .text_of("value")
+                    .and_then(|value| value.parse().ok()),
+                symbol: code(assumed.child("symbol")?.child("defining_code")?)?,
+            })
+        }
+        "C_CODE_PHRASE" => code(object.child("assumed_value")?).map(AssumedValue::Code),
+        _ => None,
+    }
 }

@@ -6,15 +6,19 @@
 //! tree is first turned into a full node tree, with the RM attributes the SDK adds though
 //! the template does not constrain them (`composer`, `language`, event `time`...), and then
 //! filtered the way the SDK filters it (structure nodes such as HISTORY and ITEM_TREE and
-//! single-valued ELEMENTs are dissolved into their parent). Nothing here does IO.
+//! single-valued ELEMENTs are dissolved into their parent). Annotations (term comments and
+//! the OPT's `<annotations>`) and default values (assumed values and the OPT's
+//! `<constraints>`) come from the template's [`TemplateDetails`]. The result is a
+//! `serde_json::Value`; [`InSdkOrder`] writes it with EHRbase's key order. Nothing here does IO.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
 use crate::model::{
-    AttributeConstraint, CodePhraseConstraint, Interval, ObjectConstraint, ObjectKind, OrdinalItem,
-    PrimitiveConstraint, QuantityItem, ScaleItem, Template, TemporalConstraint, Terminology,
+    AssumedValue, AttributeConstraint, CodePhraseConstraint, Interval, ObjectConstraint,
+    ObjectKind, OrdinalItem, PrimitiveConstraint, QuantityItem, ScaleItem, Template,
+    TemplateDetails, TemporalConstraint, Terminology,
 };
 
 /// The web template format version the SDK and Better report.
@@ -23,9 +27,11 @@ const FORMAT_VERSION: &str = "2.3";
 /// Builds the web template of `template`.
 pub fn web_template(template: &Template) -> Value {
     let languages = template_languages(template);
+    let no_details = TemplateDetails::default();
     let builder = Builder {
         default_language: template.language.clone(),
         languages: languages.clone(),
+        details: template.details().unwrap_or(&no_details),
     };
     let empty_terms = Terminology::default();
     let mut roots = builder.object(&template.root, &[], "", &empty_terms);
@@ -125,6 +131,39 @@ struct Node {
     /// Named after the RM attribute it sits in (it has no at-code of its own): such a node
     /// is dropped by the filter when optional, as the SDK drops optional RM attributes.
     attribute_named: bool,
+    annotations: Option<Annotations>,
+    /// Limits on how many of its children a container attribute holds, where the
+    /// children's own occurrences do not already say so.
+    cardinalities: Vec<NodeCardinality>,
+}
+
+/// A node's annotations: its term's comment and other items, then the template's.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Annotations {
+    comment: Option<String>,
+    other: BTreeMap<String, String>,
+}
+
+impl Annotations {
+    fn to_json(&self) -> Value {
+        let mut object = Map::new();
+        if let Some(comment) = &self.comment {
+            object.insert("comment".into(), comment.clone().into());
+        }
+        for (key, value) in &self.other {
+            object.insert(key.clone(), value.clone().into());
+        }
+        Value::Object(object)
+    }
+}
+
+/// The SDK's `cardinalities` entry: a multiple attribute's bounds and the ids of the
+/// children it holds.
+#[derive(Debug, Clone, PartialEq)]
+struct NodeCardinality {
+    min: i64,
+    max: i64,
+    ids: Vec<String>,
 }
 
 impl Node {
@@ -177,8 +216,21 @@ impl Node {
         if self.in_context {
             object.insert("inContext".into(), true.into());
         }
+        if let Some(annotations) = &self.annotations {
+            object.insert("annotations".into(), annotations.to_json());
+        }
         if !self.proportion_types.is_empty() {
             object.insert("proportionTypes".into(), json!(self.proportion_types));
+        }
+        if !self.cardinalities.is_empty() {
+            let cardinalities = self
+                .cardinalities
+                .iter()
+                .map(|cardinality| {
+                    json!({"min": cardinality.min, "max": cardinality.max, "ids": cardinality.ids})
+                })
+                .collect();
+            object.insert("cardinalities".into(), Value::Array(cardinalities));
         }
         Value::Object(object)
     }
@@ -557,12 +609,13 @@ pub(crate) fn openehr_rubric(code: &str) -> Option<&'static str> {
 }
 
 /// What building needs besides the constraint tree.
-struct Builder {
+struct Builder<'a> {
     default_language: String,
     languages: Vec<String>,
+    details: &'a TemplateDetails,
 }
 
-impl Builder {
+impl Builder<'_> {
     /// The nodes for one constraint object under `attribute`; `path` ends with that
     /// attribute's segment. Primitive objects are read by the parent as inputs instead.
     fn object(
@@ -597,18 +650,39 @@ impl Builder {
                 let mut node = self.base_node(object, attribute, terms, None);
                 node.path = path.to_vec();
                 self.code_phrase_inputs(&mut node, constraint, attribute, terms);
+                // The SDK sets the assumed code after the template's default, so it wins.
+                let default = self.assumed_code(path).or_else(|| self.default_code(path));
+                set_default(&mut node.inputs, Some("code"), default);
                 vec![node]
             }
             ObjectKind::Quantity { items, .. } => {
                 let mut node = self.base_node(object, attribute, terms, None);
                 node.path = path.to_vec();
                 node.inputs = quantity_inputs(items, terms);
+                // The template's default comes after the assumed value, so it wins.
+                let (assumed_magnitude, assumed_units) = match self.assumed(path) {
+                    Some(AssumedValue::Quantity { magnitude, units }) => (
+                        magnitude.map(Value::from),
+                        units.as_deref().map(Value::from),
+                    ),
+                    _ => (None, None),
+                };
+                let magnitude = self.default_field(path, "magnitude").or(assumed_magnitude);
+                set_default(&mut node.inputs, Some("magnitude"), magnitude);
+                let units = self.default_field(path, "units").or(assumed_units);
+                set_default(&mut node.inputs, Some("unit"), units);
                 vec![node]
             }
             ObjectKind::Ordinal { items } => {
                 let mut node = self.base_node(object, attribute, terms, None);
                 node.path = path.to_vec();
                 node.inputs = vec![self.ordinal_input(items, terms)];
+                // As for a code phrase, the assumed symbol wins over the template's default.
+                let default = match self.assumed(path) {
+                    Some(AssumedValue::Ordinal { symbol, .. }) => Some(default_value(&symbol.code)),
+                    _ => self.default_code(path),
+                };
+                set_default(&mut node.inputs, None, default);
                 vec![node]
             }
             ObjectKind::Scale { items } => {
@@ -623,6 +697,102 @@ impl Builder {
             | ObjectKind::ConstraintRef { .. }
             | ObjectKind::Primitive(_) => Vec::new(),
         }
+    }
+
+    /// The inputs of a data value by its RM type, with the template's default values (the
+    /// SDK's `InputHandler.addInputs`): a field's default goes to the input of the same
+    /// suffix, `value` to the input without one.
+    fn add_inputs(&self, node: &mut Node, primitive_inputs: &BTreeMap<String, Map<String, Value>>) {
+        add_inputs(node, primitive_inputs);
+        let Some(defaults) = self
+            .details
+            .default_values
+            .get(&format_path(&node.path, false))
+        else {
+            return;
+        };
+        match node.rm_type.as_str() {
+            "DV_COUNT" => set_default(
+                &mut node.inputs,
+                None,
+                defaults.get("magnitude").map(|text| default_value(text)),
+            ),
+            "DV_QUANTITY" => set_default(
+                &mut node.inputs,
+                Some("magnitude"),
+                defaults.get("magnitude").map(|text| default_value(text)),
+            ),
+            // A default duration fills every component, those it leaves out with 0.
+            "DV_DURATION" => {
+                if let Some(duration) = defaults.get("value") {
+                    let components = duration_components(duration);
+                    for input in &mut node.inputs {
+                        let key = match input.get("suffix").and_then(Value::as_str) {
+                            Some("year") => "Y",
+                            Some("month") => "M",
+                            Some("week") => "W",
+                            Some("day") => "D",
+                            Some("hour") => "H",
+                            Some("minute") => "MT",
+                            Some("second") => "S",
+                            _ => continue,
+                        };
+                        let value = components.get(key).copied().unwrap_or(0);
+                        input.insert("defaultValue".into(), value.into());
+                    }
+                }
+            }
+            _ => {}
+        }
+        for input in &mut node.inputs {
+            let field = input
+                .get("suffix")
+                .and_then(Value::as_str)
+                .unwrap_or("value");
+            if let Some(default) = defaults.get(field) {
+                let default = default_value(default);
+                input.insert("defaultValue".into(), default);
+            }
+        }
+    }
+
+    fn assumed(&self, path: &[Segment]) -> Option<&AssumedValue> {
+        self.details.assumed_values.get(&format_path(path, false))
+    }
+
+    fn assumed_code(&self, path: &[Segment]) -> Option<Value> {
+        match self.assumed(path)? {
+            AssumedValue::Code(code) => Some(default_value(&code.code)),
+            _ => None,
+        }
+    }
+
+    /// The template's default for one field of the data value at `path`.
+    fn default_field(&self, path: &[Segment], field: &str) -> Option<Value> {
+        self.details
+            .default_values
+            .get(&format_path(path, false))?
+            .get(field)
+            .map(|text| default_value(text))
+    }
+
+    fn default_code(&self, path: &[Segment]) -> Option<Value> {
+        self.default_field(path, "defining_code")
+    }
+
+    /// A term's items besides text and description, in the default language: the SDK
+    /// reads them from the OPT's own term definitions, which are in that language only.
+    fn term_annotations(&self, terms: &Terminology, code: &str) -> Option<Annotations> {
+        let items = terms.term_items.get(&self.default_language)?.get(code)?;
+        let mut annotations = Annotations::default();
+        for (id, text) in items {
+            if id == "comment" {
+                annotations.comment = Some(text.clone());
+            } else {
+                annotations.other.insert(id.clone(), text.clone());
+            }
+        }
+        Some(annotations)
     }
 
     fn locatable_node_id<'a>(&self, object: &'a ObjectConstraint) -> Option<&'a str> {
@@ -674,6 +844,7 @@ impl Builder {
                         term.description.clone()
                     }
                 });
+                node.annotations = self.term_annotations(terms, code);
                 node.name = name;
             }
             None => {
@@ -703,8 +874,16 @@ impl Builder {
     ) -> Vec<Node> {
         let names = self.explicit_names(attributes, terms);
         let has_node_id = !node_id.trim().is_empty();
+        // The SDK matches template annotations against the path before the node's own name.
+        let template_annotations = self.details.annotations.get(&format_path(&path, false));
         let build = |explicit: Option<&ExplicitName>| {
             let mut node = self.base_node(object, attribute, terms, explicit);
+            if let Some(items) = template_annotations {
+                node.annotations
+                    .get_or_insert_with(Annotations::default)
+                    .other
+                    .extend(items.clone());
+            }
             node.path = path.clone();
             if let (true, Some(explicit), Some(last)) =
                 (has_node_id, explicit, node.path.last_mut())
@@ -777,6 +956,7 @@ impl Builder {
         terms: &Terminology,
     ) {
         let mut primitive_inputs: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+        let mut cardinalities = Vec::new();
         for attribute in attributes {
             // A fixed name is already in the node's name and path.
             if attribute.name == "name" {
@@ -786,7 +966,19 @@ impl Builder {
             let mut children = Vec::new();
             for child in &attribute.children {
                 if let ObjectKind::Primitive(primitive) = &child.kind {
-                    primitive_inputs.insert(attribute.name.clone(), primitive_input(primitive));
+                    let mut input = primitive_input(primitive);
+                    // The SDK copies every C_STRING's `list_open`, false when absent.
+                    if let PrimitiveConstraint::String { .. } = primitive {
+                        let open = self
+                            .details
+                            .open_string_lists
+                            .contains(&format_path(&path, false));
+                        input.insert("listOpen".into(), open.into());
+                    }
+                    if let Some(AssumedValue::Primitive(value)) = self.assumed(&path) {
+                        input.insert("defaultValue".into(), default_value(value));
+                    }
+                    primitive_inputs.insert(attribute.name.clone(), input);
                 } else {
                     children.extend(self.object(child, &path, &attribute.name, terms));
                 }
@@ -795,6 +987,11 @@ impl Builder {
                 && let Some(transition) = ism_transition(node, &attribute.name, &children)
             {
                 node.children.push(transition);
+            }
+            // Taken before names are added to clashing paths, as the SDK takes them.
+            if let Some(cardinality) = &attribute.cardinality {
+                let paths: Vec<String> = children.iter().map(Node::aql_path).collect();
+                cardinalities.push((cardinality.interval.clone(), paths));
             }
             add_distinguishing_names(&mut children);
             node.children.extend(children);
@@ -829,7 +1026,7 @@ impl Builder {
                         in_context: true,
                         ..Node::default()
                     };
-                    add_inputs(&mut any, &BTreeMap::new());
+                    self.add_inputs(&mut any, &BTreeMap::new());
                     node.children.push(any);
                 }
             } else {
@@ -840,6 +1037,7 @@ impl Builder {
                 for index in &true_children {
                     let child = &mut node.children[*index];
                     child.node_id = node.node_id.clone();
+                    child.annotations = node.annotations.clone();
                     child.name = node.name.clone();
                     child.localized_name = node.localized_name.clone();
                     child.localized_names.extend(node.localized_names.clone());
@@ -872,7 +1070,21 @@ impl Builder {
 
         self.add_rm_attributes(node);
         if node.inputs.is_empty() {
-            add_inputs(node, &primitive_inputs);
+            self.add_inputs(node, &primitive_inputs);
+        }
+        make_ids_unique(&mut node.children);
+        for (interval, paths) in cardinalities {
+            let min = i64::from(interval.lower.unwrap_or(0));
+            let max = interval.upper.map_or(-1, i64::from);
+            // Only limits the children's occurrences do not already imply are shown.
+            if min <= 1 && max == -1 {
+                continue;
+            }
+            let mut ids = Vec::new();
+            ids_at_paths(node, &paths, &mut ids);
+            if min > 1 || max < ids.len() as i64 {
+                node.cardinalities.push(NodeCardinality { min, max, ids });
+            }
         }
         let rm_type = node.rm_type.clone();
         for child in &mut node.children {
@@ -931,7 +1143,7 @@ impl Builder {
             attribute_named: true,
             ..Node::default()
         };
-        add_inputs(&mut node, &BTreeMap::new());
+        self.add_inputs(&mut node, &BTreeMap::new());
         if name == "math_function" {
             // The RM takes its codes from the openEHR terminology ("event math function");
             // saying so lets a FLAT `|code` alone find its terminology.
@@ -1058,6 +1270,54 @@ impl Builder {
         value.insert("localizedDescriptions".into(), json!(descriptions));
         value.insert("ordinal".into(), score);
         Value::Object(value)
+    }
+}
+
+/// Sets `default` on the input with `suffix` (the one without a suffix for `None`).
+fn set_default(inputs: &mut [Map<String, Value>], suffix: Option<&str>, default: Option<Value>) {
+    let Some(default) = default else {
+        return;
+    };
+    if let Some(input) = inputs
+        .iter_mut()
+        .find(|input| input.get("suffix").and_then(Value::as_str) == suffix)
+    {
+        input.insert("defaultValue".into(), default);
+    }
+}
+
+/// A default value as the SDK writes it: a number when the text is a plain decimal
+/// number, else the text. (The SDK would also read a code with a leading zero as an octal
+/// number; such text stays text here.)
+fn default_value(text: &str) -> Value {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
+    let plain =
+        digits(whole) && fraction.is_none_or(digits) && (whole == "0" || !whole.starts_with('0'));
+    if plain {
+        let number = match fraction {
+            None => text.parse::<i64>().ok().map(Value::from),
+            Some(_) => text.parse::<f64>().ok().map(Value::from),
+        };
+        if let Some(number) = number {
+            return number;
+        }
+    }
+    Value::from(text)
+}
+
+/// The ids of the nodes under `node` (itself last) whose path is one of `paths`, in the
+/// SDK's order: children before their parent.
+fn ids_at_paths(node: &Node, paths: &[String], ids: &mut Vec<String>) {
+    for child in &node.children {
+        ids_at_paths(child, paths, ids);
+    }
+    if paths.contains(&node.aql_path()) {
+        ids.push(node.full_id());
     }
 }
 
@@ -1663,6 +1923,7 @@ fn pre_handle(node: &mut Node, builder: &Builder) {
                     node_id: coded.node_id.clone(),
                     path: coded.path.clone(),
                     inputs: coded.inputs.clone(),
+                    annotations: node.annotations.clone(),
                     ..Node::default()
                 };
                 for input in &mut merged.inputs {
@@ -1750,6 +2011,161 @@ fn make_ids_unique(children: &mut [Node]) {
         let count = seen.entry(child.id.clone()).or_default();
         *count += 1;
         child.id_number = (*count > 1).then_some(*count);
+    }
+}
+
+/// The web template for serialising with its keys in the order EHRbase sends them:
+/// `serde_json::to_vec(&InSdkOrder(&web_template(&template)))`.
+///
+/// EHRbase serialises the SDK's model classes with Jackson, which writes a class's fields
+/// in declaration order; `serde_json::Map` sorts its keys instead. Its `preserve_order`
+/// feature would keep insertion order, but Cargo unifies features, so that would change
+/// the key order of every JSON document the workspace builds (error bodies, FLAT, query
+/// results) and the map type under all of them, for the sake of one document. So this
+/// wrapper orders the keys of each kind of object by the SDK's field order while writing;
+/// keys it does not know follow, sorted.
+pub struct InSdkOrder<'a>(pub &'a Value);
+
+impl serde::Serialize for InSdkOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Ordered {
+            value: self.0,
+            shape: Shape::WebTemplate,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// The kinds of objects in a web template, each with its key order.
+#[derive(Clone, Copy)]
+enum Shape {
+    WebTemplate,
+    Node,
+    Input,
+    InputValue,
+    Validation,
+    Interval,
+    Annotations,
+    Cardinality,
+    /// Maps by language and the like: sorted.
+    Other,
+}
+
+impl Shape {
+    /// Field order of the SDK's WebTemplate, WebTemplateNode, WebTemplateInput,
+    /// WebTemplateInputValue, WebTemplateValidation, WebTemplateInterval,
+    /// WebTemplateAnnotation and WebtemplateCardinality.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Shape::WebTemplate => &[
+                "templateId",
+                "version",
+                "defaultLanguage",
+                "languages",
+                "tree",
+            ],
+            Shape::Node => &[
+                "id",
+                "name",
+                "localizedName",
+                "rmType",
+                "nodeId",
+                "min",
+                "max",
+                "localizedNames",
+                "localizedDescriptions",
+                "aqlPath",
+                "children",
+                "inputs",
+                "inContext",
+                "termBindings",
+                "dependsOn",
+                "annotations",
+                "proportionTypes",
+                "cardinalities",
+            ],
+            Shape::Input => &[
+                "suffix",
+                "type",
+                "list",
+                "listOpen",
+                "validation",
+                "terminology",
+                "defaultValue",
+            ],
+            Shape::InputValue => &[
+                "value",
+                "label",
+                "localizedLabels",
+                "localizedDescriptions",
+                "termBindings",
+                "ordinal",
+                "currentStates",
+                "validation",
+            ],
+            Shape::Validation => &["precision", "range", "pattern"],
+            Shape::Interval => &["min", "minOp", "max", "maxOp"],
+            Shape::Annotations => &["comment"],
+            Shape::Cardinality => &["min", "max", "ids"],
+            Shape::Other => &[],
+        }
+    }
+
+    /// The shape of the value under `key` (of each member, for an array).
+    fn of(self, key: &str) -> Shape {
+        match (self, key) {
+            (Shape::WebTemplate, "tree") | (Shape::Node, "children") => Shape::Node,
+            (Shape::Node, "inputs") => Shape::Input,
+            (Shape::Node, "annotations") => Shape::Annotations,
+            (Shape::Node, "cardinalities") => Shape::Cardinality,
+            (Shape::Input, "list") => Shape::InputValue,
+            (Shape::Input | Shape::InputValue, "validation") => Shape::Validation,
+            (Shape::Validation, "range" | "precision") => Shape::Interval,
+            _ => Shape::Other,
+        }
+    }
+}
+
+struct Ordered<'a> {
+    value: &'a Value,
+    shape: Shape,
+}
+
+impl serde::Serialize for Ordered<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.value {
+            Value::Object(object) => {
+                let known = self.shape.keys();
+                let mut keys: Vec<&String> = object.keys().collect();
+                keys.sort_by_key(|key| {
+                    known
+                        .iter()
+                        .position(|known| known == key)
+                        .unwrap_or(known.len())
+                });
+                let mut map = serializer.serialize_map(Some(keys.len()))?;
+                for key in keys {
+                    let value = Ordered {
+                        value: &object[key],
+                        shape: self.shape.of(key),
+                    };
+                    map.serialize_entry(key, &value)?;
+                }
+                map.end()
+            }
+            Value::Array(members) => {
+                let mut sequence = serializer.serialize_seq(Some(members.len()))?;
+                for member in members {
+                    sequence.serialize_element(&Ordered {
+                        value: member,
+                        shape: self.shape,
+                    })?;
+                }
+                sequence.end()
+            }
+            other => other.serialize(serializer),
+        }
     }
 }
 
