@@ -94,6 +94,9 @@ fn ehr_status_templates_validate_ehr_status_objects() {
     let status = templates::example::example(&template);
     assert_eq!(status.type_name(), "EHR_STATUS");
     assert_eq!(validate(&template, &status), vec![]);
+    // Committing the example must leave the EHR writable and queryable.
+    assert_eq!(status.get("is_modifiable"), Some(&RmValue::Boolean(true)));
+    assert_eq!(status.get("is_queryable"), Some(&RmValue::Boolean(true)));
 
     let items = "/other_details[at0001]/items";
     let mut broken = status.clone();

@@ -1327,7 +1327,10 @@ impl<'t> Generator<'t> {
 
     fn default_primitive(&mut self, definition: &AttributeDef) -> RmValue {
         match definition.kind {
-            ValueKind::Boolean => RmValue::Boolean(false),
+            // An example EHR_STATUS must not lock its EHR or hide it from queries.
+            ValueKind::Boolean => {
+                RmValue::Boolean(matches!(definition.name, "is_modifiable" | "is_queryable"))
+            }
             ValueKind::Integer | ValueKind::Integer64 => RmValue::Integer(1),
             ValueKind::Real | ValueKind::Double => RmValue::Real(1.0),
             ValueKind::String | ValueKind::Object => text(match definition.name {
