@@ -16,11 +16,10 @@ use templates::flat::InputDefaults;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Caller;
 use crate::error::{ApiError, Detail, ErrorCode};
 use crate::http::AuditHeader;
 use crate::openehr::{composition, definition, ehr};
-use crate::versioning::{new_audit, version_uid};
+use crate::versioning::{audit_by, version_uid};
 
 /// What the REST API would have answered, as an error the binary can print.
 #[derive(Debug)]
@@ -76,12 +75,7 @@ fn audit(state: &AppState, committer: &str, change_type: ChangeType) -> store::A
         committer_name: Some(committer.to_owned()),
         ..AuditHeader::default()
     };
-    // Whoever calls this holds the database itself, as the administrator does.
-    let caller = Caller {
-        user: committer.to_owned(),
-        is_admin: true,
-    };
-    new_audit(state, &caller, &header, change_type)
+    audit_by(state, committer, &header, change_type)
 }
 
 /// Stores an OPT as `POST /definition/template/adl1.4` does; returns its template id.
