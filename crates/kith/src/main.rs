@@ -83,8 +83,8 @@ struct SeedArgs {
     /// The mean number of compositions per person; most people have a few, some many.
     #[arg(long, default_value_t = 10.0)]
     compositions_per_person: f64,
-    /// How many people are written at once, each with one commit in flight.
-    #[arg(long, default_value_t = 64)]
+    /// How many commits are in flight at once; more means larger SQLite group commits.
+    #[arg(long, default_value_t = 2048)]
     concurrency: usize,
     /// Directory of the embedded database.
     #[arg(long, env = "KITH_DATA_DIR", default_value = "./kith-data")]

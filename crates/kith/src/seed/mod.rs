@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Semaphore;
+
 use server::AppState;
 use server::ingest::{self, IngestError};
 use store::SubjectKey;
@@ -46,7 +48,9 @@ pub struct SeedOptions {
     pub seed: u64,
     /// The mean number of compositions per person; each person's count is skewed around it.
     pub compositions_per_person: f64,
-    /// How many people are written at once (each with one commit in flight).
+    /// How many commits are in flight at once (a quarter as many people are written at
+    /// once). SQLite commits whatever has queued in one transaction, so more in flight
+    /// means fewer, larger transactions.
     pub concurrency: usize,
     /// Print progress on stderr this often; None for silence.
     pub progress_every: Option<Duration>,
@@ -60,7 +64,7 @@ impl Default for SeedOptions {
             people: 100,
             seed: 1,
             compositions_per_person: 10.0,
-            concurrency: 64,
+            concurrency: 2048,
             progress_every: None,
             committer: "kith seed".into(),
         }
@@ -95,7 +99,7 @@ pub enum SeedError {
         index: u64,
         nhs_number: String,
         what: String,
-        source: IngestError,
+        source: Box<IngestError>,
     },
     #[error("a seeding task failed: {0}")]
     Task(String),
@@ -138,10 +142,16 @@ pub async fn seed(state: &AppState, options: &SeedOptions) -> Result<SeedReport,
         options.compositions_per_person,
     ));
     let counters = Arc::new(Counters::default());
+    // Commits in flight, across people: a person with hundreds of compositions must not
+    // write them one group commit after another while everyone else is done.
+    let in_flight = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..options.concurrency.max(1) {
+    // People at a time: enough that their compositions, ten or so each, keep every commit
+    // slot busy; more would only hold more plans in memory.
+    for _ in 0..(options.concurrency / 4).max(1) {
         let (state, population, counters) = (state.clone(), population.clone(), counters.clone());
-        let (people, committer) = (options.people, options.committer.clone());
+        let in_flight = in_flight.clone();
+        let (people, committer) = (options.people, Arc::<str>::from(options.committer.as_str()));
         workers.spawn(async move {
             let mut by_template: BTreeMap<&'static str, u64> = BTreeMap::new();
             loop {
@@ -149,14 +159,21 @@ pub async fn seed(state: &AppState, options: &SeedOptions) -> Result<SeedReport,
                 if index >= people || counters.failed.load(Ordering::Relaxed) {
                     return Ok(by_template);
                 }
-                let person = population.person(index);
-                if let Err(error) =
-                    write_person(&state, &person, &committer, &counters, &mut by_template).await
-                {
-                    counters.failed.store(true, Ordering::Relaxed);
-                    return Err(error);
+                let person = Arc::new(population.person(index));
+                let written =
+                    write_person(&state, &person, &committer, &in_flight, &counters).await;
+                match written {
+                    Ok(()) => {
+                        for planned in &person.compositions {
+                            *by_template.entry(planned.template_id).or_insert(0) += 1;
+                        }
+                        counters.people.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(error) => {
+                        counters.failed.store(true, Ordering::Relaxed);
+                        return Err(error);
+                    }
                 }
-                counters.people.fetch_add(1, Ordering::Relaxed);
             }
         });
     }
@@ -212,53 +229,76 @@ pub async fn seed(state: &AppState, options: &SeedOptions) -> Result<SeedReport,
     })
 }
 
-/// One person's EHR and compositions, in order.
+/// The error of one person's write.
+fn person_error(person: &Person, what: String, source: IngestError) -> SeedError {
+    SeedError::Person {
+        index: person.index,
+        nhs_number: person.nhs_number.clone(),
+        what,
+        source: Box::new(source),
+    }
+}
+
+/// One person's EHR, then their compositions, each as soon as a commit slot is free.
 async fn write_person(
     state: &AppState,
-    person: &Person,
-    committer: &str,
-    counters: &Counters,
-    by_template: &mut BTreeMap<&'static str, u64>,
+    person: &Arc<Person>,
+    committer: &Arc<str>,
+    in_flight: &Arc<Semaphore>,
+    counters: &Arc<Counters>,
 ) -> Result<(), SeedError> {
-    let failed = |what: String| {
-        let nhs_number = person.nhs_number.clone();
-        move |source| SeedError::Person {
-            index: person.index,
-            nhs_number,
-            what,
-            source,
-        }
-    };
     let subject = SubjectKey {
         namespace: NHS_NUMBER_NAMESPACE.into(),
         id: person.nhs_number.clone(),
     };
-    ingest::create_ehr_for_subject(
-        state,
-        person.ehr_id,
-        &subject,
-        "nhs_number",
-        Some(person.status_details.clone()),
-        committer,
-    )
-    .await
-    .map_err(failed("creating the ehr".into()))?;
-    for planned in &person.compositions {
-        let what = || {
-            format!(
-                "composition {} ({})",
-                planned.object_id, planned.template_id
-            )
-        };
-        let composition =
-            ingest::composition_from_flat(state, planned.template_id, &planned.flat, &planned.time)
-                .await
-                .map_err(failed(what()))?;
-        ingest::commit_composition(state, person.ehr_id, composition, committer)
-            .await
-            .map_err(failed(what()))?;
-        counters.compositions.fetch_add(1, Ordering::Relaxed);
-        *by_template.entry(planned.template_id).or_insert(0) += 1;
+    {
+        let _slot = in_flight.acquire().await;
+        ingest::create_ehr_for_subject(
+            state,
+            person.ehr_id,
+            &subject,
+            "nhs_number",
+            Some(person.status_details.clone()),
+            committer,
+        )
+        .await
+        .map_err(|source| person_error(person, "creating the ehr".into(), source))?;
     }
-    Ok(())
+    let mut commits = tokio::task::JoinSet::new();
+    for position in 0..person.compositions.len() {
+        let (state, person, committer) = (state.clone(), person.clone(), committer.clone());
+        let (in_flight, counters) = (in_flight.clone(), counters.clone());
+        commits.spawn(async move {
+            let _slot = in_flight.acquire().await;
+            let planned = &person.compositions[position];
+            let failed = |source| {
+                let what = format!(
+                    "composition {} ({})",
+                    planned.object_id, planned.template_id
+                );
+                person_error(&person, what, source)
+            };
+            let composition = ingest::composition_from_flat(
+                &state,
+                planned.template_id,
+                &planned.flat,
+                &planned.time,
+            )
+            .await
+            .map_err(failed)?;
+            ingest::commit_composition(&state, person.ehr_id, composition, &committer)
+                .await
+                .map_err(failed)?;
+            counters.compositions.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        });
+    }
+    let mut first_error = None;
+    while let Some(joined) = commits.join_next().await {
+        let result = joined.unwrap_or_else(|error| Err(SeedError::Task(error.to_string())));
+        if let Err(error) = result {
+            first_error.get_or_insert(error);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
 }

@@ -1177,4 +1177,86 @@ mod tests {
         let mean = total as f64 / people as f64;
         assert!((8.5..11.5).contains(&mean), "mean {mean}");
     }
+
+    #[test]
+    fn the_population_looks_like_a_population() {
+        let population = Population::new(3, 10.0);
+        let people: Vec<Person> = (0..4_000).map(|index| population.person(index)).collect();
+        let share = |count: usize| count as f64 / people.len() as f64;
+        let flat_values = |person: &Person, template: &str, suffix: &str| -> Vec<f64> {
+            person
+                .compositions
+                .iter()
+                .filter(|c| c.template_id == template)
+                .flat_map(|c| c.flat.iter())
+                .filter(|(key, _)| key.ends_with(suffix))
+                .filter_map(|(_, value)| value.as_f64())
+                .collect()
+        };
+        let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len().max(1) as f64;
+
+        let older: Vec<&Person> = people.iter().filter(|p| p.age >= 65).collect();
+        assert!((0.12..0.26).contains(&share(older.len())), "share 65+");
+        let women = people.iter().filter(|p| p.sex == Sex::Female).count();
+        assert!((0.46..0.56).contains(&share(women)), "share of women");
+
+        // Blood pressure rises with age and with hypertension.
+        let systolic = |group: &[&Person]| {
+            let values: Vec<f64> = group
+                .iter()
+                .flat_map(|p| flat_values(p, VITAL_SIGNS, "systolic|magnitude"))
+                .collect();
+            mean(&values)
+        };
+        let young: Vec<&Person> = people
+            .iter()
+            .filter(|p| (18..40).contains(&p.age))
+            .collect();
+        let hypertensive: Vec<&Person> = people.iter().filter(|p| p.hypertensive).collect();
+        assert!(systolic(&older) > systolic(&young) + 10.0);
+        assert!(
+            systolic(&hypertensive) > 140.0,
+            "{}",
+            systolic(&hypertensive)
+        );
+        assert!((0.15..0.35).contains(&share(hypertensive.len())));
+
+        // A ReSPECT plan for a share of older people, some not for CPR.
+        let with_plan = |group: &[&Person]| {
+            group
+                .iter()
+                .filter(|p| p.compositions.iter().any(|c| c.template_id == RESPECT))
+                .count() as f64
+                / group.len() as f64
+        };
+        let very_old: Vec<&Person> = people.iter().filter(|p| p.age >= 80).collect();
+        assert!(with_plan(&very_old) > 0.25, "{}", with_plan(&very_old));
+        assert!(with_plan(&young) < 0.02);
+        let decisions: Vec<&Value> = people
+            .iter()
+            .flat_map(|p| p.compositions.iter())
+            .filter_map(|c| {
+                c.flat.get(
+                    "respect-3/respect_headings/a4._clinical_recommendations/cpr_decision/cpr_decision|code",
+                )
+            })
+            .collect();
+        let not_for_cpr = decisions.iter().filter(|code| **code == "at0005").count();
+        assert!(not_for_cpr > 0 && not_for_cpr < decisions.len());
+
+        // Skewed: most people have a few compositions, a few have many.
+        let mut counts: Vec<usize> = people.iter().map(|p| p.compositions.len()).collect();
+        counts.sort_unstable();
+        let median = counts[counts.len() / 2];
+        let top = counts[counts.len() * 99 / 100];
+        assert!(
+            median < 10 && top > 40,
+            "median {median}, 99th percentile {top}"
+        );
+
+        // Every subject id is distinct and valid.
+        let numbers: std::collections::HashSet<&str> =
+            people.iter().map(|p| p.nhs_number.as_str()).collect();
+        assert_eq!(numbers.len(), people.len());
+    }
 }
