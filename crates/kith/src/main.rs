@@ -1,4 +1,5 @@
-//! The `kith` binary: `kith serve` runs the platform.
+//! The `kith` binary: `kith serve` runs the platform; `kith seed` fills a store with a
+//! synthetic population; `kith template` and `kith composition` check files offline.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -22,6 +23,9 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Fill the store with a synthetic population, reproducible from the seed, through the
+    /// commit path the REST API uses.
+    Seed(SeedArgs),
     /// Work with operational templates offline.
     #[command(subcommand)]
     Template(TemplateCommand),
@@ -68,6 +72,31 @@ struct ServeArgs {
     body_limit: usize,
 }
 
+#[derive(clap::Args)]
+struct SeedArgs {
+    /// How many people to create (one EHR each).
+    #[arg(long)]
+    people: u64,
+    /// The same seed gives the same people, ids and compositions.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The mean number of compositions per person; most people have a few, some many.
+    #[arg(long, default_value_t = 10.0)]
+    compositions_per_person: f64,
+    /// How many commits are in flight at once; more means larger SQLite group commits.
+    #[arg(long, default_value_t = 2048)]
+    concurrency: usize,
+    /// Directory of the embedded database.
+    #[arg(long, env = "KITH_DATA_DIR", default_value = "./kith-data")]
+    data_dir: PathBuf,
+    /// A postgres:// URL selects PostgreSQL; without it Kith uses SQLite in the data directory.
+    #[arg(long, env = "KITH_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// The system id written into version ids and audit details.
+    #[arg(long, env = "KITH_SYSTEM_ID", default_value = "kith.local")]
+    system_id: String,
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -81,6 +110,10 @@ fn main() -> anyhow::Result<()> {
             .enable_all()
             .build()?
             .block_on(serve(args)),
+        Command::Seed(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(seed(args)),
         Command::Template(command) => template_command(command),
         Command::Composition(command) => composition_command(command),
     }
@@ -213,6 +246,53 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     axum::serve(listener, server::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    Ok(())
+}
+
+async fn seed(args: SeedArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.compositions_per_person >= 1.0,
+        "--compositions-per-person must be at least 1"
+    );
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
+    let store = store::open_store(args.database_url.as_deref(), &args.data_dir)
+        .await
+        .context("opening the store")?;
+    let backend = store.backend_name();
+    let config = server::Config {
+        system_id: args.system_id,
+        // Seeding serves no requests, so no token is needed and none is written.
+        admin_token: String::new(),
+        body_limit: server::DEFAULT_BODY_LIMIT,
+    };
+    let state = server::AppState::new(store, config).await?;
+    let options = kith::seed::SeedOptions {
+        people: args.people,
+        seed: args.seed,
+        compositions_per_person: args.compositions_per_person,
+        concurrency: args.concurrency,
+        progress_every: Some(std::time::Duration::from_secs(2)),
+        ..kith::seed::SeedOptions::default()
+    };
+    eprintln!(
+        "seed: {} people, seed {}, about {} compositions each, on {backend}",
+        options.people, options.seed, options.compositions_per_person
+    );
+    let report = kith::seed::seed(&state, &options).await?;
+    let by_template: Vec<String> = report
+        .compositions_by_template
+        .iter()
+        .map(|(template_id, count)| format!("{template_id}: {count}"))
+        .collect();
+    eprintln!("seed: compositions by template: {}", by_template.join(", "));
+    eprintln!(
+        "seed: done: {} people, {} compositions in {:.1} s: {:.0} compositions/s ({backend})",
+        report.people,
+        report.compositions,
+        report.elapsed.as_secs_f64(),
+        report.compositions_per_second()
+    );
     Ok(())
 }
 

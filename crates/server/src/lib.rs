@@ -8,6 +8,7 @@ mod admin;
 pub mod auth;
 pub mod error;
 pub mod http;
+pub mod ingest;
 mod openehr;
 mod status;
 mod versioning;

@@ -20,9 +20,20 @@ pub fn new_audit(
     header: &AuditHeader,
     change_type: ChangeType,
 ) -> Audit {
+    audit_by(state, &caller.user, header, change_type)
+}
+
+/// The audit of a commit: the committer named in the header, else `default_committer`.
+/// `server::ingest` calls this directly: it has no request, so no `Caller`.
+pub fn audit_by(
+    state: &AppState,
+    default_committer: &str,
+    header: &AuditHeader,
+    change_type: ChangeType,
+) -> Audit {
     let mut committer = json!({
         "_type": "PARTY_IDENTIFIED",
-        "name": header.committer_name.clone().unwrap_or_else(|| caller.user.clone()),
+        "name": header.committer_name.clone().unwrap_or_else(|| default_committer.to_owned()),
     });
     if let Some(id) = &header.committer_id {
         committer["external_ref"] = json!({

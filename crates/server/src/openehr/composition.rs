@@ -93,28 +93,17 @@ async fn written(
     })
 }
 
-/// `POST /ehr/{ehr_id}/composition`, in canonical JSON or XML, FLAT or STRUCTURED.
-pub async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(query): Query<FormatQuery>,
-    prefer: Prefer,
-    body: RawBody,
-) -> ApiResult<Reply> {
-    let ehr_id = ehr_id(&id)?;
-    let (mut composition, input) = composition_from_body(&state, &headers, &query, &body).await?;
-    let output = output_format(&query, &headers, Some(input))?;
-    let template_id = checked_template_id(&state, &composition).await?;
-    let lifecycle_state = version_header(&headers)?.unwrap_or(LifecycleState::Complete);
-    let audit = new_audit(
-        &state,
-        &caller,
-        &audit_header(&headers)?,
-        ChangeType::Creation,
-    );
+/// Validates a new composition against its template and commits it as version 1 of a new
+/// object, keeping the client's object id when its `uid` has one. The POST handler and
+/// [`crate::ingest`] both commit through here, so a bulk load is checked like a request.
+pub(crate) async fn commit_new(
+    state: &AppState,
+    ehr_id: Uuid,
+    mut composition: RmObject,
+    lifecycle_state: LifecycleState,
+    audit: store::Audit,
+) -> ApiResult<StoredVersion> {
+    let template_id = checked_template_id(state, &composition).await?;
     let object_id = client_object_id(&composition).unwrap_or_else(Uuid::new_v4);
     set_version_uid(
         &mut composition,
@@ -132,17 +121,41 @@ pub async fn create(
         data,
         index: super::index_rows(&composition, lifecycle_state),
     };
-    let stored = match super::commit_one(&state, ehr_id, audit, new_version).await {
-        Ok(stored) => stored,
+    match super::commit_one(state, ehr_id, audit, new_version).await {
+        Ok(stored) => Ok(stored),
         Err(StoreError::VersionConflict { .. }) | Err(StoreError::KindMismatch { .. }) => {
-            return Err(ApiError::at(
+            Err(ApiError::at(
                 ErrorCode::Conflict,
                 "/uid/value",
                 format!("an object with id {object_id} already exists"),
-            ));
+            ))
         }
-        Err(error) => return Err(error.into()),
-    };
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `POST /ehr/{ehr_id}/composition`, in canonical JSON or XML, FLAT or STRUCTURED.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<FormatQuery>,
+    prefer: Prefer,
+    body: RawBody,
+) -> ApiResult<Reply> {
+    let ehr_id = ehr_id(&id)?;
+    let (composition, input) = composition_from_body(&state, &headers, &query, &body).await?;
+    let output = output_format(&query, &headers, Some(input))?;
+    let lifecycle_state = version_header(&headers)?.unwrap_or(LifecycleState::Complete);
+    let audit = new_audit(
+        &state,
+        &caller,
+        &audit_header(&headers)?,
+        ChangeType::Creation,
+    );
+    let stored = commit_new(&state, ehr_id, composition, lifecycle_state, audit).await?;
     let reply = reply_for(api_base(&uri), ehr_id, &stored.meta, StatusCode::CREATED);
     written(&state, reply, stored, prefer, output).await
 }

@@ -26,6 +26,24 @@ pub(crate) fn encode_segment(segment: &str) -> String {
     encoded
 }
 
+/// Parses an OPT, stores it and keeps the parse; returns the template id. The upload
+/// handler and [`crate::ingest`] both store templates through here.
+pub(crate) async fn store_template(state: &AppState, opt: &[u8]) -> ApiResult<String> {
+    let template = templates::opt::parse(opt)
+        .map_err(|error| ApiError::new(ErrorCode::InvalidTemplate, error.to_string()))?;
+    let summary = TemplateRecord {
+        template_id: template.template_id.clone(),
+        concept: template.concept.clone(),
+        archetype_id: template.root.node_id.clone(),
+        created_at: OffsetDateTime::now_utc(),
+        opt: opt.to_vec(),
+    };
+    let template_id = summary.template_id.clone();
+    state.store.put_template(summary).await?;
+    state.remember_template(template);
+    Ok(template_id)
+}
+
 /// `POST /definition/template/adl1.4` with an OPT in XML.
 pub async fn upload_template(
     State(state): State<AppState>,
@@ -35,18 +53,7 @@ pub async fn upload_template(
     body: RawBody,
 ) -> ApiResult<Reply> {
     body.format_among(&[Format::Xml])?;
-    let template = templates::opt::parse(&body.bytes)
-        .map_err(|error| ApiError::new(ErrorCode::InvalidTemplate, error.to_string()))?;
-    let summary = TemplateRecord {
-        template_id: template.template_id.clone(),
-        concept: template.concept.clone(),
-        archetype_id: template.root.node_id.clone(),
-        created_at: OffsetDateTime::now_utc(),
-        opt: body.bytes.to_vec(),
-    };
-    let template_id = summary.template_id.clone();
-    state.store.put_template(summary).await?;
-    state.remember_template(template);
+    let template_id = store_template(&state, &body.bytes).await?;
     let location = format!(
         "{}/definition/template/adl1.4/{}",
         api_base(&uri),

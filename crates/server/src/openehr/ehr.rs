@@ -53,32 +53,25 @@ pub(crate) fn subject_key(status: &RmObject) -> Option<SubjectKey> {
     })
 }
 
-async fn create_ehr(
+/// Creates an EHR with its first EHR_STATUS version, after checking the status against
+/// the templates it names (if any), keeping the client's EHR_STATUS object id when its `uid`
+/// has one; returns that id. The POST and PUT handlers and [`crate::ingest`] all create
+/// EHRs through here.
+pub(crate) async fn commit_new_ehr(
     state: &AppState,
-    caller: &Caller,
-    uri: &OriginalUri,
-    headers: &axum::http::HeaderMap,
     ehr_id: Uuid,
-    body: RawBody,
-    (prefer, accept): (Prefer, Format),
-) -> ApiResult<Reply> {
-    let mut status = if body.is_empty() {
-        default_ehr_status()?
-    } else {
-        parse_body_deferring_mandatory(&body, "EHR_STATUS")?
-    };
+    mut status: RmObject,
+    audit: store::Audit,
+) -> ApiResult<Uuid> {
     let template_id = super::checked_optional_templates(state, &status).await?;
     let status_id = client_object_id(&status).unwrap_or_else(Uuid::new_v4);
     let status_uid = VersionUid::format(status_id, &state.config.system_id, 1);
     set_version_uid(&mut status, &status_uid)?;
-    let audit = new_audit(state, caller, &audit_header(headers)?, ChangeType::Creation);
-    let time_created = audit.time_committed;
-    let subject = subject_key(&status);
     let ehr = NewEhr {
         ehr_id,
         system_id: state.config.system_id.clone(),
-        time_created,
-        subject: subject.clone(),
+        time_created: audit.time_committed,
+        subject: subject_key(&status),
         contribution: NewContribution {
             ehr_id,
             contribution_id: Uuid::new_v4(),
@@ -97,6 +90,26 @@ async fn create_ehr(
         },
     };
     state.store.create_ehr(ehr).await?;
+    Ok(status_id)
+}
+
+async fn create_ehr(
+    state: &AppState,
+    caller: &Caller,
+    uri: &OriginalUri,
+    headers: &axum::http::HeaderMap,
+    ehr_id: Uuid,
+    body: RawBody,
+    (prefer, accept): (Prefer, Format),
+) -> ApiResult<Reply> {
+    let status = if body.is_empty() {
+        default_ehr_status()?
+    } else {
+        parse_body_deferring_mandatory(&body, "EHR_STATUS")?
+    };
+    let audit = new_audit(state, caller, &audit_header(headers)?, ChangeType::Creation);
+    let time_created = audit.time_committed;
+    let status_id = commit_new_ehr(state, ehr_id, status, audit).await?;
     let record = store::EhrRecord {
         ehr_id,
         system_id: state.config.system_id.clone(),

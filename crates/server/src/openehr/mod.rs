@@ -5,11 +5,11 @@
 // body) as arguments; bundling them would only hide what each handler needs.
 #![allow(clippy::too_many_arguments)]
 
-mod composition;
+pub(crate) mod composition;
 mod contribution;
-mod definition;
+pub(crate) mod definition;
 mod directory;
-mod ehr;
+pub(crate) mod ehr;
 mod ehr_status;
 mod simplified;
 
