@@ -104,15 +104,22 @@ pub struct Variable {
     pub span: Span,
 }
 
-impl Variable {
-    /// The RM class of the objects the variable binds, for path typing.
-    pub fn rm_class(&self) -> Option<u16> {
-        match self.class {
+impl VariableClass {
+    /// The RM class of the objects a variable of this class binds, for path typing.
+    pub fn rm_class(self) -> Option<u16> {
+        match self {
             VariableClass::Rm(class) => Some(class),
             VariableClass::Ehr => model::class_id("EHR"),
             VariableClass::Version { .. } => model::class_id("ORIGINAL_VERSION"),
             VariableClass::VersionedObject => model::class_id("VERSIONED_OBJECT"),
         }
+    }
+}
+
+impl Variable {
+    /// The RM class of the objects the variable binds, for path typing.
+    pub fn rm_class(&self) -> Option<u16> {
+        self.class.rm_class()
     }
 }
 
@@ -191,7 +198,7 @@ impl PathType {
 }
 
 /// Concrete classes conforming to `class`.
-fn concrete(class: u16) -> BTreeSet<u16> {
+pub(crate) fn concrete(class: u16) -> BTreeSet<u16> {
     (0..u16::try_from(model::CLASSES.len()).unwrap_or(u16::MAX))
         .filter(|candidate| {
             !model::class(*candidate).is_abstract && model::conforms(*candidate, class)
@@ -478,18 +485,7 @@ impl Checker<'_> {
             Some(Predicate::Parameter(parameter)) => Some(self.parameter_string(parameter)?),
             Some(Predicate::LatestVersion(_) | Predicate::AllVersions(_)) | None => None,
             Some(other) => {
-                let start = Variable {
-                    name: name.clone(),
-                    class: variable_class,
-                    node_id: None,
-                    predicate: None,
-                    parent,
-                    negated,
-                    optional,
-                    span: class.span,
-                }
-                .rm_class();
-                if let Some(start) = start {
+                if let Some(start) = variable_class.rm_class() {
                     self.predicate(other, start)?;
                 }
                 None

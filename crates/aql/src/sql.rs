@@ -372,13 +372,12 @@ impl Compiler<'_, '_> {
                 }
             }
             if variable.negated {
-                let Some((parent_alias, _)) = parent else {
+                if parent.is_none() {
                     return not_compiled("NOT at the top of FROM");
-                };
+                }
                 if variables.iter().any(|other| other.parent == Some(index)) {
                     return not_compiled("containment under NOT CONTAINS");
                 }
-                let _ = parent_alias;
                 self.conditions.push(format!(
                     "NOT EXISTS (SELECT 1 FROM query_node {alias} WHERE {})",
                     own.join(" AND ")
@@ -465,8 +464,7 @@ impl Compiler<'_, '_> {
         };
         let data_value = model::class_id("DATA_VALUE").unwrap_or(u16::MAX);
         let mut rel_path = String::new();
-        let mut classes: std::collections::BTreeSet<u16> =
-            concrete_ids(start).into_iter().collect();
+        let mut classes: std::collections::BTreeSet<u16> = crate::check::concrete(start);
         let mut position = 0;
         // Walk the steps into LOCATABLEs and plain objects until a data value is reached.
         while position < path.segments.len() {
@@ -913,9 +911,8 @@ impl Compiler<'_, '_> {
                 Ok(format!("{}.name {operator} {param}", source.alias))
             }
             Target::Value(target) if !target.tail.is_empty() => {
-                self.value_semi_join(&target, |compiler, kind, column| {
+                self.value_semi_join(&target, |compiler, _, column| {
                     if !matches!(column, "text" | "code" | "system" | "units") {
-                        let _ = kind;
                         return Ok(Some("1 = 0".to_owned()));
                     }
                     let param = compiler.param(SqlParam::Text(translated.clone()));
@@ -1141,30 +1138,14 @@ fn segment_names(segments: &[PathSegment]) -> Vec<&str> {
         .collect()
 }
 
-fn concrete_ids(class: u16) -> Vec<u16> {
-    (0..u16::try_from(model::CLASSES.len()).unwrap_or(u16::MAX))
-        .filter(|candidate| {
-            !model::class(*candidate).is_abstract && model::conforms(*candidate, class)
-        })
-        .collect()
-}
-
 fn concrete_names(class: u16) -> Vec<&'static str> {
-    concrete_ids(class)
+    crate::check::concrete(class)
         .into_iter()
         .map(|id| model::class(id).name)
         .collect()
 }
 
-/// A UUID in its canonical text form (hyphenated, any case).
+/// The bytes of a UUID written as text.
 pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
-    let hex: String = text.chars().filter(|character| *character != '-').collect();
-    if hex.len() != 32 || text.len() != 36 {
-        return None;
-    }
-    let mut bytes = [0u8; 16];
-    for (index, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(index * 2..index * 2 + 2)?, 16).ok()?;
-    }
-    Some(bytes)
+    uuid::Uuid::try_parse(text).ok().map(uuid::Uuid::into_bytes)
 }
