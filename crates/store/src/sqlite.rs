@@ -89,6 +89,17 @@ enum WriteOp {
     DeleteStoredQuery(String, Option<String>),
 }
 
+impl WriteOp {
+    /// The versions a write commits, if it commits any.
+    fn contribution(&self) -> Option<&NewContribution> {
+        match self {
+            WriteOp::CreateEhr(ehr) => Some(&ehr.contribution),
+            WriteOp::Commit(contribution) => Some(contribution),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, PartialEq)]
 enum WriteOutcome {
     Done,
@@ -411,10 +422,8 @@ impl PathIds {
 
     /// Path ids of every version of a write that commits versions, in version order.
     fn intern_op(&mut self, connection: &Connection, op: &WriteOp) -> Result<Vec<Vec<i64>>> {
-        let contribution = match op {
-            WriteOp::CreateEhr(ehr) => &ehr.contribution,
-            WriteOp::Commit(contribution) => contribution,
-            _ => return Ok(Vec::new()),
+        let Some(contribution) = op.contribution() else {
+            return Ok(Vec::new());
         };
         contribution
             .versions
@@ -449,7 +458,16 @@ fn apply_batch(
         return all_failed(paths, ops, &error);
     }
     let mut results = Vec::with_capacity(ops.len());
+    // The query rows of the requests that succeeded so far, written after their savepoints.
+    let mut pending = Vec::new();
     for op in ops {
+        // An erasure must see every row written before it.
+        if matches!(op, WriteOp::DeleteEhr(_))
+            && let Err(error) = write_index_rows(connection, &mut pending)
+        {
+            let _ = connection.execute_batch("ROLLBACK");
+            return all_failed(paths, ops, &error);
+        }
         let path_ids = match paths.intern_op(connection, op) {
             Ok(path_ids) => path_ids,
             Err(error) => {
@@ -471,7 +489,16 @@ fn apply_batch(
             let _ = connection.execute_batch("ROLLBACK");
             return all_failed(paths, ops, &error);
         }
+        if result.is_ok()
+            && let Some(contribution) = op.contribution()
+        {
+            pending.push((contribution, path_ids));
+        }
         results.push(result);
+    }
+    if let Err(error) = write_index_rows(connection, &mut pending) {
+        let _ = connection.execute_batch("ROLLBACK");
+        return all_failed(paths, ops, &error);
     }
     match connection.execute_batch("COMMIT") {
         Ok(()) => results,
@@ -711,9 +738,41 @@ fn commit(
                 version.template_id,
                 version.data,
             ])?;
-        let no_paths = Vec::new();
-        let version_path_ids = path_ids.get(position).unwrap_or(&no_paths);
-        replace_index_rows(connection, ehr_id, version, version_path_ids)?;
+        check_index_rows(&version.index, path_ids.get(position).map_or(0, Vec::len))?;
+    }
+    Ok(())
+}
+
+/// Refuses index rows that name a path they do not list, so that writing them after the
+/// request's savepoint (see [`write_index_rows`]) cannot fail for the request's own fault.
+fn check_index_rows(rows: &IndexRows, paths: usize) -> Result<()> {
+    let listed = |position: u32| (position as usize) < paths;
+    let parents = rows.nodes.iter().filter_map(|node| node.parent_path);
+    match parents
+        .chain(rows.values.iter().map(|value| value.path))
+        .find(|position| !listed(*position))
+    {
+        Some(position) => Err(StoreError::Database(format!(
+            "index row names path {position}, which is not listed"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Writes the query rows of the committed requests in `pending`, in commit order, and
+/// empties it. This runs outside any request's savepoint: a page changed inside a
+/// savepoint is first copied to the statement journal, and the index rows change pages
+/// all over the value indexes: that copying was a quarter of the writer's instructions.
+/// The rows of a request are written only once its savepoint was released, so a failed
+/// request leaves none; a failure here fails the whole transaction.
+fn write_index_rows(
+    connection: &Connection,
+    pending: &mut Vec<(&NewContribution, Vec<Vec<i64>>)>,
+) -> Result<()> {
+    for (contribution, path_ids) in pending.drain(..) {
+        for (version, version_path_ids) in contribution.versions.iter().zip(&path_ids) {
+            replace_index_rows(connection, contribution.ehr_id, version, version_path_ids)?;
+        }
     }
     Ok(())
 }
@@ -1570,5 +1629,82 @@ mod tests {
             .expect("counts");
         assert_eq!(versions, 4);
         assert_eq!(contributions, 4);
+    }
+
+    /// A contribution of one version carrying `values` value rows at one path.
+    fn indexed(ehr_id: Uuid, object_id: Uuid, version: u32, values: usize) -> WriteOp {
+        let mut contribution = contribution(ehr_id, object_id, version);
+        contribution.versions[0].index = IndexRows {
+            paths: vec!["openEHR-EHR-COMPOSITION.test.v1/context/start_time".to_owned()],
+            nodes: Vec::new(),
+            values: (0..values)
+                .map(|_| aql::index::ValueRow {
+                    root_seq: 0,
+                    path: 0,
+                    kind: aql::index::ValueKind::Count,
+                    num: Some(1.0),
+                    text: None,
+                    code: None,
+                    system: None,
+                    units: None,
+                    instant: None,
+                })
+                .collect(),
+        };
+        WriteOp::Commit(contribution)
+    }
+
+    fn value_rows(connection: &Connection, object_id: Uuid) -> i64 {
+        connection
+            .query_row(
+                "SELECT count(*) FROM query_value WHERE object_id = ?1",
+                [object_id.as_bytes()],
+                |row| row.get(0),
+            )
+            .expect("counts")
+    }
+
+    #[test]
+    fn query_rows_written_after_the_savepoints_keep_the_order_of_the_batch() {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let connection = open_writer(&directory.path().join("kith.db")).expect("opens");
+        migrate(&connection).expect("migrates");
+        let new_ehr = |ehr_id| {
+            WriteOp::CreateEhr(NewEhr {
+                ehr_id,
+                system_id: "test".to_owned(),
+                time_created: OffsetDateTime::now_utc(),
+                subject: None,
+                contribution: contribution(ehr_id, ehr_id, 1),
+            })
+        };
+        let (kept, erased) = (Uuid::new_v4(), Uuid::new_v4());
+        let (updated, refused, gone) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let mut paths = PathIds::default();
+        let results = apply_batch(
+            &connection,
+            &mut paths,
+            &[
+                new_ehr(kept),
+                new_ehr(erased),
+                indexed(kept, updated, 1, 3),
+                // The second version's rows replace the first's, in the same batch.
+                indexed(kept, updated, 2, 2),
+                // A refused request (version 2 of nothing) leaves no rows.
+                indexed(kept, refused, 2, 4),
+                // Rows committed before an erasure in the same batch are erased with it.
+                indexed(erased, gone, 1, 5),
+                WriteOp::DeleteEhr(erased),
+            ],
+        );
+        assert!(results[4].is_err(), "{results:?}");
+        assert_eq!(
+            results.iter().filter(|result| result.is_ok()).count(),
+            6,
+            "{results:?}"
+        );
+        assert_eq!(value_rows(&connection, updated), 2);
+        assert_eq!(value_rows(&connection, refused), 0);
+        assert_eq!(value_rows(&connection, gone), 0);
     }
 }
