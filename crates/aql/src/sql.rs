@@ -1013,12 +1013,12 @@ pub fn column_for(kind: ValueKind, tail: &[&str]) -> Option<ValueColumn> {
         (K::Ordinal | K::Scale, ["symbol", "defining_code", "terminology_id", "value"]) => system,
         (K::DateTime | K::Date | K::Time, ["value"]) => ValueColumn {
             compare_column: "instant",
-            output_column: "text",
+            output_column: "iso8601",
             output: Output::Text,
         },
         (K::Duration, ["value"]) => ValueColumn {
             compare_column: "num",
-            output_column: "text",
+            output_column: "iso8601",
             output: Output::Text,
         },
         (K::Identifier, ["id"]) => text,

@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "query_index",
         include_str!("../migrations/postgres/0003_query_index.sql"),
     ),
+    (
+        4,
+        "query_rows_narrower",
+        include_str!("../migrations/postgres/0004_query_rows_narrower.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations between servers starting together.
@@ -124,6 +129,7 @@ struct IndexParams {
     value_system: Vec<Option<String>>,
     value_units: Vec<Option<String>>,
     value_instant: Vec<Option<i64>>,
+    value_iso8601: Vec<Option<String>>,
 }
 
 impl IndexParams {
@@ -158,6 +164,7 @@ impl IndexParams {
             value_system: Vec::new(),
             value_units: Vec::new(),
             value_instant: Vec::new(),
+            value_iso8601: Vec::new(),
         };
         for node in &rows.nodes {
             params.node_seq.push(number(node.seq)?);
@@ -182,6 +189,7 @@ impl IndexParams {
             params.value_system.push(value.system.clone());
             params.value_units.push(value.units.clone());
             params.value_instant.push(value.instant);
+            params.value_iso8601.push(value.iso8601.clone());
         }
         Ok(params)
     }
@@ -534,6 +542,7 @@ impl PostgresStore {
                         &params.value_system,
                         &params.value_units,
                         &params.value_instant,
+                        &params.value_iso8601,
                     ],
                 ));
                 checks.push(Check::Any);
@@ -982,11 +991,11 @@ impl CommitStatements {
             insert_values: client
                 .prepare_cached(
                     "INSERT INTO query_value (ehr_id, object_id, item, root_seq, path_id, kind,
-                                              num, text, code, system, units, instant)
+                                              num, text, code, system, units, instant, iso8601)
                      SELECT $1::uuid, $2::uuid, * FROM unnest($3::int4[], $4::int4[], $5::int4[],
                                                   $6::int2[], $7::float8[], $8::text[],
                                                   $9::text[], $10::text[], $11::text[],
-                                                  $12::int8[])",
+                                                  $12::int8[], $13::text[])",
                 )
                 .await?,
         })
@@ -1557,7 +1566,7 @@ impl Store for PostgresStore {
         let values = client
             .prepare_cached(
                 "SELECT v.root_seq, p.path, v.kind, v.num, v.text, v.code, v.system, v.units,
-                        v.instant
+                        v.instant, v.iso8601
                  FROM query_value v JOIN query_path p ON p.path_id = v.path_id
                  WHERE v.ehr_id = $1 AND v.object_id = $2 ORDER BY v.item",
             )
@@ -1601,6 +1610,7 @@ impl Store for PostgresStore {
                 system: row.try_get(6)?,
                 units: row.try_get(7)?,
                 instant: row.try_get(8)?,
+                iso8601: row.try_get(9)?,
             };
             rows.values.push(value);
         }

@@ -44,6 +44,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "query_index",
         include_str!("../migrations/sqlite/0003_query_index.sql"),
     ),
+    (
+        4,
+        "query_rows_narrower",
+        include_str!("../migrations/sqlite/0004_query_rows_narrower.sql"),
+    ),
 ];
 
 /// An upper bound on one group commit, so one transaction's WAL growth stays bounded.
@@ -820,8 +825,8 @@ fn replace_index_rows(
     }
     let mut insert_value = connection.prepare_cached(
         "INSERT INTO query_value (ehr_id, object_id, item, root_seq, path_id, kind, num, text,
-                                  code, system, units, instant)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                  code, system, units, instant, iso8601)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?;
     for (item, value) in rows.values.iter().enumerate() {
         insert_value.execute(params![
@@ -837,6 +842,7 @@ fn replace_index_rows(
             value.system,
             value.units,
             value.instant,
+            value.iso8601,
         ])?;
     }
     Ok(())
@@ -873,7 +879,8 @@ fn read_index_rows(connection: &Connection, ehr_id: Uuid, object_id: Uuid) -> Re
         rows.nodes.push(node);
     }
     let mut statement = connection.prepare_cached(
-        "SELECT v.root_seq, p.path, v.kind, v.num, v.text, v.code, v.system, v.units, v.instant
+        "SELECT v.root_seq, p.path, v.kind, v.num, v.text, v.code, v.system, v.units, v.instant,
+                v.iso8601
          FROM query_value v JOIN query_path p ON p.path_id = v.path_id
          WHERE v.ehr_id = ?1 AND v.object_id = ?2 ORDER BY v.item",
     )?;
@@ -891,6 +898,7 @@ fn read_index_rows(connection: &Connection, ehr_id: Uuid, object_id: Uuid) -> Re
             system: row.get(6)?,
             units: row.get(7)?,
             instant: row.get(8)?,
+            iso8601: row.get(9)?,
         };
         rows.values.push(value);
     }
@@ -1648,6 +1656,7 @@ mod tests {
                     system: None,
                     units: None,
                     instant: None,
+                    iso8601: None,
                 })
                 .collect(),
         };

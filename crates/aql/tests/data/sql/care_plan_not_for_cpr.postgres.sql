@@ -1,4 +1,4 @@
-SELECT v0.ehr_id AS c0, s0.kind AS c1, s0.text AS c2
+SELECT v0.ehr_id AS c0, s0.kind AS c1, s0.iso8601 AS c2
 FROM ehr v0
 JOIN query_node v1 ON v1.rm_type IN ('COMPOSITION') AND v1.archetype_id = $1::text AND v1.ehr_id = v0.ehr_id
 JOIN query_node v2 ON v2.rm_type IN ('EVALUATION') AND v2.archetype_id = $2::text AND v2.ehr_id = v1.ehr_id AND v2.object_id = v1.object_id AND v2.seq > v1.seq AND v2.seq <= v1.last_seq

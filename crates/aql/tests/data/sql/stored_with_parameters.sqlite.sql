@@ -1,4 +1,4 @@
-SELECT s0.kind AS c0, s0.text AS c1, s1.kind AS c2, s1.num AS c3, s1.num AS c4
+SELECT s0.kind AS c0, s0.iso8601 AS c1, s1.kind AS c2, s1.num AS c3, s1.num AS c4
 FROM ehr v0
 JOIN query_node v1 ON v1.rm_type IN ('COMPOSITION') AND v1.ehr_id = v0.ehr_id
 JOIN query_node v2 ON v2.rm_type IN ('OBSERVATION') AND v2.archetype_id = ?2 AND v2.ehr_id = v1.ehr_id AND v2.object_id = v1.object_id AND v2.seq > v1.seq AND v2.seq <= v1.last_seq

@@ -1,4 +1,4 @@
-SELECT s0.kind AS c0, s0.text AS c1
+SELECT s0.kind AS c0, s0.iso8601 AS c1
 FROM query_node v0
 LEFT JOIN query_value s0 ON s0.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = $9::text AND rel_path = $8::text) AND s0.ehr_id = v0.ehr_id AND s0.object_id = v0.object_id AND s0.root_seq = v0.seq AND s0.kind IN (9)
 WHERE v0.rm_type IN ('COMPOSITION')
