@@ -24,6 +24,8 @@
 //! One per archetype root (a LOCATABLE with `archetype_details`), numbered in document order
 //! from 0 (the object's root): `seq`, and `last_seq`, the highest number in its subtree. A
 //! root B lies inside root A of the same object exactly when `A.seq < B.seq <= A.last_seq`.
+//! The stores keep a node's archetype id as the id of its own path key (the archetype id
+//! alone, see [`split_path_key`]) in `archetype_path_id`, not as text in every row.
 //!
 //! # Value rows
 //! One per DATA_VALUE reached from the object without crossing into another data value

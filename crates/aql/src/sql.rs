@@ -355,7 +355,9 @@ impl Compiler<'_, '_> {
             own.push(format!("{alias}.rm_type IN ({list})"));
             if let Some(node_id) = &variable.node_id {
                 let param = self.param(SqlParam::Text(node_id.clone()));
-                own.push(format!("{alias}.archetype_id = {param}"));
+                own.push(format!(
+                    "{alias}.archetype_path_id = (SELECT path_id FROM query_path WHERE path = {param})"
+                ));
             }
             let parent = variable.parent.map(|parent| {
                 (

@@ -116,7 +116,7 @@ struct IndexParams {
     node_seq: Vec<i32>,
     node_last_seq: Vec<i32>,
     node_rm_type: Vec<&'static str>,
-    node_archetype_id: Vec<String>,
+    node_archetype: Vec<i32>,
     node_parent_path: Vec<Option<i32>>,
     node_name: Vec<Option<String>>,
     value_item: Vec<i32>,
@@ -151,7 +151,7 @@ impl IndexParams {
             node_seq: Vec::new(),
             node_last_seq: Vec::new(),
             node_rm_type: Vec::new(),
-            node_archetype_id: Vec::new(),
+            node_archetype: Vec::new(),
             node_parent_path: Vec::new(),
             node_name: Vec::new(),
             value_item: Vec::new(),
@@ -170,7 +170,11 @@ impl IndexParams {
             params.node_seq.push(number(node.seq)?);
             params.node_last_seq.push(number(node.last_seq)?);
             params.node_rm_type.push(node.rm_type);
-            params.node_archetype_id.push(node.archetype_id.clone());
+            params
+                .node_archetype
+                .push(path_ids.get(&node.archetype_id).copied().ok_or_else(|| {
+                    StoreError::Database(format!("unknown archetype key {}", node.archetype_id))
+                })?);
             params
                 .node_parent_path
                 .push(node.parent_path.map(path_id).transpose()?);
@@ -240,7 +244,9 @@ impl PostgresStore {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             for version in &contribution.versions {
-                for path in &version.index.paths {
+                // The nodes' archetypes are keyed by the archetype id itself.
+                let archetypes = version.index.nodes.iter().map(|node| &node.archetype_id);
+                for path in version.index.paths.iter().chain(archetypes) {
                     match known.get(path) {
                         Some(id) => {
                             ids.insert(path.clone(), *id);
@@ -518,7 +524,7 @@ impl PostgresStore {
                         &params.node_seq,
                         &params.node_last_seq,
                         &params.node_rm_type,
-                        &params.node_archetype_id,
+                        &params.node_archetype,
                         &params.node_parent_path,
                         &params.node_name,
                     ],
@@ -983,9 +989,9 @@ impl CommitStatements {
             insert_nodes: client
                 .prepare_cached(
                     "INSERT INTO query_node (ehr_id, object_id, seq, last_seq, rm_type,
-                                             archetype_id, parent_path_id, name)
+                                             archetype_path_id, parent_path_id, name)
                      SELECT $1::uuid, $2::uuid, * FROM unnest($3::int4[], $4::int4[], $5::text[],
-                                                  $6::text[], $7::int4[], $8::text[])",
+                                                  $6::int4[], $7::int4[], $8::text[])",
                 )
                 .await?,
             insert_values: client
@@ -1558,8 +1564,9 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let nodes = client
             .prepare_cached(
-                "SELECT n.seq, n.last_seq, n.rm_type, n.archetype_id, p.path, n.name
-                 FROM query_node n LEFT JOIN query_path p ON p.path_id = n.parent_path_id
+                "SELECT n.seq, n.last_seq, n.rm_type, a.path, p.path, n.name
+                 FROM query_node n JOIN query_path a ON a.path_id = n.archetype_path_id
+                 LEFT JOIN query_path p ON p.path_id = n.parent_path_id
                  WHERE n.ehr_id = $1 AND n.object_id = $2 ORDER BY n.seq",
             )
             .await?;

@@ -401,10 +401,12 @@ struct PathIds {
 }
 
 impl PathIds {
-    /// The ids of `rows.paths`, inserting the paths not yet known.
+    /// The ids of `rows.paths`, then of the path keys of the nodes' archetypes (the
+    /// archetype id itself) in node order, inserting the keys not yet known.
     fn intern(&mut self, connection: &Connection, rows: &IndexRows) -> Result<Vec<i64>> {
-        let mut ids = Vec::with_capacity(rows.paths.len());
-        for path in &rows.paths {
+        let mut ids = Vec::with_capacity(rows.paths.len() + rows.nodes.len());
+        let archetypes = rows.nodes.iter().map(|node| &node.archetype_id);
+        for path in rows.paths.iter().chain(archetypes) {
             if let Some(id) = self.ids.get(path) {
                 ids.push(*id);
                 continue;
@@ -484,7 +486,7 @@ fn apply_batch(
             let _ = connection.execute_batch("ROLLBACK");
             return all_failed(paths, ops, &error);
         }
-        let result = apply_op(connection, op, &path_ids);
+        let result = apply_op(connection, op);
         let close = if result.is_ok() {
             "RELEASE request"
         } else {
@@ -520,14 +522,12 @@ fn apply_batch(
     }
 }
 
-/// Applies one write; `path_ids` are the interned paths of its versions' index rows.
-fn apply_op(connection: &Connection, op: &WriteOp, path_ids: &[Vec<i64>]) -> Result<WriteOutcome> {
+/// Applies one write, except its versions' query rows (see [`write_index_rows`]).
+fn apply_op(connection: &Connection, op: &WriteOp) -> Result<WriteOutcome> {
     match op {
-        WriteOp::CreateEhr(ehr) => {
-            create_ehr(connection, ehr, path_ids).map(|()| WriteOutcome::Done)
-        }
+        WriteOp::CreateEhr(ehr) => create_ehr(connection, ehr).map(|()| WriteOutcome::Done),
         WriteOp::Commit(contribution) => {
-            commit(connection, contribution, path_ids).map(|()| WriteOutcome::Done)
+            commit(connection, contribution).map(|()| WriteOutcome::Done)
         }
         WriteOp::DeleteEhr(ehr_id) => delete_ehr(connection, *ehr_id).map(WriteOutcome::Existed),
         WriteOp::PutTemplate(template) => {
@@ -548,7 +548,7 @@ fn apply_op(connection: &Connection, op: &WriteOp, path_ids: &[Vec<i64>]) -> Res
     }
 }
 
-fn create_ehr(connection: &Connection, ehr: &NewEhr, path_ids: &[Vec<i64>]) -> Result<()> {
+fn create_ehr(connection: &Connection, ehr: &NewEhr) -> Result<()> {
     let ehr_status_id = crate::new_ehr_status_id(ehr)?;
     let (created_micros, created_offset) = split_time(ehr.time_created);
     let inserted = connection
@@ -591,14 +591,10 @@ fn create_ehr(connection: &Connection, ehr: &NewEhr, path_ids: &[Vec<i64>]) -> R
             other => other?,
         };
     }
-    commit(connection, &ehr.contribution, path_ids)
+    commit(connection, &ehr.contribution)
 }
 
-fn commit(
-    connection: &Connection,
-    contribution: &NewContribution,
-    path_ids: &[Vec<i64>],
-) -> Result<()> {
+fn commit(connection: &Connection, contribution: &NewContribution) -> Result<()> {
     let ehr_id = contribution.ehr_id;
     let mut found: Option<(Option<Vec<u8>>, bool)> = None;
     {
@@ -646,7 +642,7 @@ fn commit(
         other => other?,
     };
 
-    for (position, version) in contribution.versions.iter().enumerate() {
+    for version in &contribution.versions {
         let object_id = version.object_id;
         let existing: Option<(String, u32)> = {
             let mut statement = connection.prepare_cached(
@@ -743,15 +739,15 @@ fn commit(
                 version.template_id,
                 version.data,
             ])?;
-        check_index_rows(&version.index, path_ids.get(position).map_or(0, Vec::len))?;
+        check_index_rows(&version.index)?;
     }
     Ok(())
 }
 
 /// Refuses index rows that name a path they do not list, so that writing them after the
 /// request's savepoint (see [`write_index_rows`]) cannot fail for the request's own fault.
-fn check_index_rows(rows: &IndexRows, paths: usize) -> Result<()> {
-    let listed = |position: u32| (position as usize) < paths;
+fn check_index_rows(rows: &IndexRows) -> Result<()> {
+    let listed = |position: u32| (position as usize) < rows.paths.len();
     let parents = rows.nodes.iter().filter_map(|node| node.parent_path);
     match parents
         .chain(rows.values.iter().map(|value| value.path))
@@ -807,18 +803,21 @@ fn replace_index_rows(
         })
     };
     let mut insert_node = connection.prepare_cached(
-        "INSERT INTO query_node (ehr_id, object_id, seq, last_seq, rm_type, archetype_id,
+        "INSERT INTO query_node (ehr_id, object_id, seq, last_seq, rm_type, archetype_path_id,
                                  parent_path_id, name)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
-    for node in &rows.nodes {
+    for (position, node) in rows.nodes.iter().enumerate() {
+        let archetype = rows.paths.len() + position;
         insert_node.execute(params![
             key[0],
             key[1],
             node.seq,
             node.last_seq,
             node.rm_type,
-            node.archetype_id,
+            path_ids.get(archetype).ok_or_else(|| {
+                StoreError::Database(format!("index node {position} has no archetype key"))
+            })?,
             node.parent_path.map(path_id).transpose()?,
             node.name,
         ])?;
@@ -860,8 +859,9 @@ fn read_index_rows(connection: &Connection, ehr_id: Uuid, object_id: Uuid) -> Re
         })
     };
     let mut statement = connection.prepare_cached(
-        "SELECT n.seq, n.last_seq, n.rm_type, n.archetype_id, p.path, n.name
-         FROM query_node n LEFT JOIN query_path p ON p.path_id = n.parent_path_id
+        "SELECT n.seq, n.last_seq, n.rm_type, a.path, p.path, n.name
+         FROM query_node n JOIN query_path a ON a.path_id = n.archetype_path_id
+         LEFT JOIN query_path p ON p.path_id = n.parent_path_id
          WHERE n.ehr_id = ?1 AND n.object_id = ?2 ORDER BY n.seq",
     )?;
     let mut found = statement.query(key)?;

@@ -1811,8 +1811,9 @@ mod migrations {
     ];
     const PATH: &str = "openEHR-EHR-COMPOSITION.test.v1/context/start_time";
 
-    /// Schema 3's value rows of one object: a coded text, a date-time and a duration, all
-    /// with their text in `text`. `{ehr}` and `{object}` are the ids as SQL literals.
+    /// Schema 3's rows of one object: its root, with its archetype id as text, and a coded
+    /// text, a date-time and a duration, all with their text in `text`. `ehr` and `object`
+    /// are the ids as SQL literals.
     fn schema_3_rows(ehr: &str, object: &str) -> String {
         let row = |item: u32, kind: u8, num: &str, text: &str, code: &str, instant: &str| {
             format!(
@@ -1828,6 +1829,12 @@ mod migrations {
             format!(
                 "INSERT INTO query_path (path, archetype_id, rel_path)
                  VALUES ('{PATH}', 'openEHR-EHR-COMPOSITION.test.v1', '/context/start_time');"
+            ),
+            format!(
+                "INSERT INTO query_node (ehr_id, object_id, seq, last_seq, rm_type, archetype_id,
+                                         parent_path_id, name)
+                 VALUES ({ehr}, {object}, 0, 0, 'COMPOSITION', 'openEHR-EHR-COMPOSITION.test.v1',
+                         NULL, 'Test');"
             ),
             row(0, 3, "NULL", "'event'", "'433'", "NULL"),
             row(
@@ -1859,7 +1866,14 @@ mod migrations {
         };
         IndexRows {
             paths: vec![PATH.to_owned()],
-            nodes: Vec::new(),
+            nodes: vec![aql::index::NodeRow {
+                seq: 0,
+                last_seq: 0,
+                rm_type: "COMPOSITION",
+                archetype_id: "openEHR-EHR-COMPOSITION.test.v1".to_owned(),
+                parent_path: None,
+                name: Some("Test".to_owned()),
+            }],
             values: vec![
                 ValueRow {
                     text: Some("event".to_owned()),

@@ -13,3 +13,16 @@ ALTER TABLE query_value DROP CONSTRAINT query_value_pkey;
 CREATE INDEX query_value_object ON query_value (ehr_id, object_id);
 ALTER TABLE query_node DROP CONSTRAINT query_node_pkey;
 CREATE INDEX query_node_object ON query_node (ehr_id, object_id);
+
+-- A node names its archetype by the archetype's own path key (the archetype id, with an
+-- empty `rel_path`) instead of repeating the id's text in every row.
+INSERT INTO query_path (path, archetype_id, rel_path)
+SELECT DISTINCT archetype_id, archetype_id, '' FROM query_node
+ON CONFLICT (path) DO NOTHING;
+ALTER TABLE query_node ADD COLUMN archetype_path_id integer;
+UPDATE query_node n SET archetype_path_id = p.path_id FROM query_path p
+WHERE p.path = n.archetype_id;
+ALTER TABLE query_node ALTER COLUMN archetype_path_id SET NOT NULL;
+DROP INDEX query_node_archetype;
+ALTER TABLE query_node DROP COLUMN archetype_id;
+CREATE INDEX query_node_archetype ON query_node (archetype_path_id);
