@@ -1,4 +1,5 @@
--- Query rows made cheaper to write and to keep (BENCHMARKS.md, "Query rows at commit").
+-- Query rows made cheaper to write and to keep (BENCHMARKS.md, "Query rows at
+-- commit: profile and reductions").
 
 -- Dates, times and durations are compared by `instant` or `num` and only returned as
 -- written: their text moves to `iso8601`, out of the text index, which held them all
