@@ -122,7 +122,7 @@ pub fn compile(checked: &Checked<'_>, dialect: Dialect, filter: &RowFilter) -> C
         joins: String::new(),
         conditions: Vec::new(),
         outputs: Vec::new(),
-        value_joins: 0,
+        value_joins: Vec::new(),
     }
     .query(filter)
 }
@@ -144,7 +144,10 @@ struct Compiler<'c, 'q> {
     conditions: Vec<String>,
     /// Output expressions of the statement.
     outputs: Vec<String>,
-    value_joins: usize,
+    /// The value rows joined for SELECT, by (row source, archetype, relative path, kinds): one
+    /// join per data value however many of its attributes are read, so that they come from
+    /// the same value.
+    value_joins: Vec<(String, Option<String>, String, Vec<ValueKind>)>,
 }
 
 /// A value path resolved against the index: the variable's row source, the relative path key
@@ -622,10 +625,7 @@ impl Compiler<'_, '_> {
                     if value.tail.is_empty() {
                         return not_compiled("a whole data value");
                     }
-                    let row = format!("s{}", self.value_joins);
-                    self.value_joins += 1;
-                    let on = self.value_rows(&value, &row, true).join(" AND ");
-                    let _ = write!(self.joins, "\nLEFT JOIN query_value {row} ON {on}");
+                    let row = self.value_join(&value);
                     let kind = self.output(format!("{row}.kind"));
                     let mut columns = Vec::new();
                     for value_kind in &value.kinds {
@@ -644,10 +644,7 @@ impl Compiler<'_, '_> {
                     AggregateArgument::Path(path) => match self.target(path)? {
                         Target::EhrId(source) => format!("{}.ehr_id", source.alias),
                         Target::Value(value) if !value.tail.is_empty() => {
-                            let row = format!("s{}", self.value_joins);
-                            self.value_joins += 1;
-                            let on = self.value_rows(&value, &row, true).join(" AND ");
-                            let _ = write!(self.joins, "\nLEFT JOIN query_value {row} ON {on}");
+                            let row = self.value_join(&value);
                             let columns: Vec<_> = value
                                 .kinds
                                 .iter()
@@ -688,6 +685,24 @@ impl Compiler<'_, '_> {
                 not_compiled("a literal, parameter or function as a column")
             }
         }
+    }
+
+    /// The alias of the value rows of `value`, joined once.
+    fn value_join(&mut self, value: &ValuePath<'_>) -> String {
+        let key = (
+            value.source.alias.clone(),
+            value.archetype.clone(),
+            value.rel_path.clone(),
+            value.kinds.clone(),
+        );
+        if let Some(position) = self.value_joins.iter().position(|known| *known == key) {
+            return format!("s{position}");
+        }
+        let row = format!("s{}", self.value_joins.len());
+        self.value_joins.push(key);
+        let on = self.value_rows(value, &row, true).join(" AND ");
+        let _ = write!(self.joins, "\nLEFT JOIN query_value {row} ON {on}");
+        row
     }
 
     fn output(&mut self, expr: String) -> usize {
@@ -801,8 +816,14 @@ impl Compiler<'_, '_> {
                 };
                 let mut alternatives = Vec::new();
                 for item in items {
-                    let value = self.operand_value(item)?;
-                    alternatives.push(self.compare(path, ComparisonOp::Equal, &value)?);
+                    // A parameter holding an array stands for its items.
+                    let values = match self.operand_value(item)? {
+                        Value::Array(values) => values,
+                        value => vec![value],
+                    };
+                    for value in values {
+                        alternatives.push(self.compare(path, ComparisonOp::Equal, &value)?);
+                    }
                 }
                 if alternatives.is_empty() {
                     return Ok("1 = 0".to_owned());

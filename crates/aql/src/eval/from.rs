@@ -153,7 +153,7 @@ fn version_meta(
     meta
 }
 
-pub(crate) fn mentions_version(expr: &ContainsExpr) -> bool {
+pub fn mentions_version(expr: &ContainsExpr) -> bool {
     match expr {
         ContainsExpr::Class(class) => class.class.name.eq_ignore_ascii_case("VERSION"),
         ContainsExpr::Contains { parent, child, .. } => {
