@@ -123,6 +123,11 @@ pub fn compile(checked: &Checked<'_>, dialect: Dialect, filter: &RowFilter) -> C
         conditions: Vec::new(),
         outputs: Vec::new(),
         value_joins: Vec::new(),
+        transparent: checked
+            .variables
+            .iter()
+            .map(|variable| is_transparent_version(checked, variable))
+            .collect(),
     }
     .query(filter)
 }
@@ -148,6 +153,9 @@ struct Compiler<'c, 'q> {
     /// join per data value however many of its attributes are read, so that they come from
     /// the same value.
     value_joins: Vec<(String, Option<String>, String, Vec<ValueKind>)>,
+    /// Per variable: a `VERSION v[LATEST_VERSION]` nothing reads, which binds exactly the
+    /// latest objects the index rows describe, so it needs no row source of its own.
+    transparent: Vec<bool>,
 }
 
 /// A value path resolved against the index: the variable's row source, the relative path key
@@ -164,7 +172,9 @@ struct ValuePath<'p> {
 /// What a path in the query reads.
 enum Target<'p> {
     EhrId(Source),
-    RootName(Source),
+    /// A text kept in a column of the row sources (a root's name, the EHR's subject, a
+    /// composition's template id): the SQL expression that reads it.
+    Text(String),
     Value(ValuePath<'p>),
     Object(Source),
 }
@@ -213,7 +223,8 @@ impl Compiler<'_, '_> {
             .checked
             .variables
             .iter()
-            .position(|variable| !variable.negated)
+            .enumerate()
+            .position(|(index, variable)| !variable.negated && !self.transparent[index])
             .map(|index| format!("v{index}"));
         let Some(driving) = driving else {
             return not_compiled("the query binds no variable");
@@ -238,6 +249,13 @@ impl Compiler<'_, '_> {
             self.conditions.push(sql);
         }
 
+        if query
+            .top
+            .as_ref()
+            .is_some_and(|top| top.direction == Some(crate::ast::TopDirection::Backward))
+        {
+            return not_compiled("TOP BACKWARD");
+        }
         if query.select.distinct && !query.order_by.is_empty() {
             return not_compiled("DISTINCT with ORDER BY");
         }
@@ -312,10 +330,24 @@ impl Compiler<'_, '_> {
     /// The row sources of the FROM variables and the conditions that relate them.
     fn bindings(&mut self) -> Compiled<()> {
         let variables = self.checked.variables.clone();
+        let transparent = self.transparent.clone();
+        // The nearest ancestor that has a row source (skipping transparent versions).
+        let parent_of = |index: usize| {
+            let mut parent = variables[index].parent;
+            while let Some(candidate) = parent
+                && transparent[candidate]
+            {
+                parent = variables[candidate].parent;
+            }
+            parent
+        };
         for (index, variable) in variables.iter().enumerate() {
             let alias = format!("v{index}");
             if variable.optional {
                 return not_compiled("OR in FROM");
+            }
+            if transparent[index] {
+                continue;
             }
             let rm_class = match variable.class {
                 VariableClass::Ehr => {
@@ -360,7 +392,7 @@ impl Compiler<'_, '_> {
                 let param = self.param(SqlParam::Text(node_id.clone()));
                 own.push(format!("{alias}.archetype_id = {param}"));
             }
-            let parent = variable.parent.map(|parent| {
+            let parent = parent_of(index).map(|parent| {
                 (
                     format!("v{parent}"),
                     variables[parent].class == VariableClass::Ehr,
@@ -450,17 +482,54 @@ impl Compiler<'_, '_> {
             return not_compiled("a predicate on a path's variable");
         }
         let names = segment_names(&path.segments);
+        let alias = &source.alias;
         if source.is_ehr {
+            if path
+                .segments
+                .iter()
+                .any(|segment| segment.predicate.is_some())
+            {
+                return not_compiled("a predicate in an EHR path");
+            }
+            // The subject of the latest EHR_STATUS is kept on the EHR's row.
             return match names.as_slice() {
                 ["ehr_id", "value"] => Ok(Target::EhrId(source)),
-                _ => not_compiled("an EHR attribute other than ehr_id/value"),
+                ["ehr_status", "subject", "external_ref", "id", "value"] => {
+                    Ok(Target::Text(format!("{alias}.subject_id")))
+                }
+                ["ehr_status", "subject", "external_ref", "namespace"] => {
+                    Ok(Target::Text(format!("{alias}.subject_namespace")))
+                }
+                ["system_id", "value"] => Ok(Target::Text(format!("{alias}.system_id"))),
+                _ => not_compiled("an EHR attribute other than its id, system id or subject"),
             };
         }
         if names.is_empty() {
             return Ok(Target::Object(source));
         }
-        if names == ["name", "value"] && path.segments[0].predicate.is_none() {
-            return Ok(Target::RootName(source));
+        if path
+            .segments
+            .iter()
+            .any(|segment| segment.predicate.is_some())
+            && matches!(
+                names.as_slice(),
+                ["name", "value"] | ["archetype_details", ..]
+            )
+        {
+            return not_compiled("a predicate in a path to a root's name or template");
+        }
+        if names == ["name", "value"] {
+            return Ok(Target::Text(format!("{alias}.name")));
+        }
+        if names == ["archetype_details", "template_id", "value"]
+            && variable
+                .rm_class()
+                .is_some_and(|class| model::class(class).name == "COMPOSITION")
+        {
+            // A composition is the root of its object: its template is the latest version's.
+            return Ok(Target::Text(format!(
+                "(SELECT t.template_id FROM versioned_object t_o JOIN version t ON t.ehr_id = t_o.ehr_id AND t.object_id = t_o.object_id AND t.version = t_o.latest_version WHERE t_o.ehr_id = {alias}.ehr_id AND t_o.object_id = {alias}.object_id)"
+            )));
         }
         let Some(start) = variable.rm_class() else {
             return not_compiled("a variable without an RM class");
@@ -610,9 +679,7 @@ impl Compiler<'_, '_> {
                 Target::EhrId(source) => {
                     Ok(Cell::EhrId(self.output(format!("{}.ehr_id", source.alias))))
                 }
-                Target::RootName(source) => {
-                    Ok(Cell::Text(self.output(format!("{}.name", source.alias))))
-                }
+                Target::Text(expr) => Ok(Cell::Text(self.output(expr))),
                 Target::Object(source) => {
                     let alias = &source.alias;
                     Ok(Cell::Object {
@@ -723,12 +790,34 @@ impl Compiler<'_, '_> {
         if aggregated {
             return not_compiled("ORDER BY with aggregates");
         }
+        // A column's alias stands for the column's expression.
+        let query = self.checked.query;
+        let expr = match expr {
+            Expr::Path(path) if path.segments.is_empty() && path.predicate.is_none() => query
+                .select
+                .columns
+                .iter()
+                .find(|column| {
+                    column
+                        .alias
+                        .as_ref()
+                        .is_some_and(|alias| alias.name == path.variable.name)
+                })
+                .map_or(expr, |column| &column.expr),
+            _ => expr,
+        };
         let Expr::Path(path) = expr else {
             return not_compiled("ORDER BY on something other than a path");
         };
+        // A selected column sorts by the value in each row (docs/aql.md).
+        let selected = query
+            .select
+            .columns
+            .iter()
+            .any(|column| column.expr == *expr);
         let key = match self.target(path)? {
             Target::EhrId(source) => format!("{}.ehr_id", source.alias),
-            Target::RootName(source) => format!("{}.name{}", source.alias, self.text_collation()),
+            Target::Text(expr) => format!("{expr}{}", self.text_collation()),
             Target::Value(value) if !value.tail.is_empty() => {
                 let columns: Vec<_> = value
                     .kinds
@@ -738,22 +827,88 @@ impl Compiler<'_, '_> {
                     .collect();
                 let column = match columns.as_slice() {
                     [column, rest @ ..] if rest.iter().all(|other| other == column) => *column,
+                    _ if selected => {
+                        let row = self.value_join(&value);
+                        return Ok(self.mixed_order_key(&row, &value.kinds, &value.tail, nulls));
+                    }
                     _ => return not_compiled("ORDER BY values of several types"),
                 };
-                let conditions = self.value_rows(&value, "o", true).join(" AND ");
-                // A path with several values sorts by its first (docs/aql.md).
                 let collation = if column == "text" || column == "code" {
                     self.text_collation()
                 } else {
                     ""
                 };
-                format!(
-                    "(SELECT o.{column} FROM query_value o WHERE {conditions} ORDER BY o.item LIMIT 1){collation}"
-                )
+                if selected {
+                    let row = self.value_join(&value);
+                    format!("{row}.{column}{collation}")
+                } else {
+                    // A path with several values sorts by its first (docs/aql.md).
+                    let conditions = self.value_rows(&value, "o", true).join(" AND ");
+                    format!(
+                        "(SELECT o.{column} FROM query_value o WHERE {conditions} ORDER BY o.item LIMIT 1){collation}"
+                    )
+                }
             }
             Target::Object(_) | Target::Value(_) => return not_compiled("ORDER BY a whole object"),
         };
         Ok(format!("{key} {nulls}"))
+    }
+
+    /// The sort keys of a selected value whose kinds keep it in different columns: numbers,
+    /// then strings, then booleans (docs/aql.md), each by its own column. Strings kept in
+    /// different columns (dates as instants, durations by length, texts) sort in that order
+    /// of kinds, which only matters for a path whose values mix them.
+    fn mixed_order_key(
+        &self,
+        row: &str,
+        kinds: &[ValueKind],
+        tail: &[&str],
+        nulls: &str,
+    ) -> String {
+        // (rank, column) groups in sort order, with their kind codes.
+        let mut groups: Vec<((u8, u8), &'static str, Vec<u8>)> = Vec::new();
+        for kind in kinds {
+            let Some(column) = column_for(*kind, tail) else {
+                continue;
+            };
+            let column = column.compare_column;
+            let rank = match (kind, column) {
+                (ValueKind::Boolean, _) => (2, 0),
+                (_, "instant") => (1, 0),
+                (ValueKind::Duration, _) => (1, 1),
+                (_, "text" | "code" | "system" | "units") => (1, 2),
+                _ => (0, 0),
+            };
+            match groups
+                .iter_mut()
+                .find(|group| group.0 == rank && group.1 == column)
+            {
+                Some(group) => group.2.push(kind.code()),
+                None => groups.push((rank, column, vec![kind.code()])),
+            }
+        }
+        groups.sort_by_key(|group| (group.0, group.1));
+        let mut rank_cases = String::from("CASE");
+        let mut keys = Vec::new();
+        for (position, (_, column, codes)) in groups.iter().enumerate() {
+            let codes = codes
+                .iter()
+                .map(u8::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = write!(rank_cases, " WHEN {row}.kind IN ({codes}) THEN {position}");
+            let collation = if matches!(*column, "text" | "code" | "system" | "units") {
+                self.text_collation()
+            } else {
+                ""
+            };
+            keys.push(format!(
+                "CASE WHEN {row}.kind IN ({codes}) THEN {row}.{column}{collation} END {nulls}"
+            ));
+        }
+        rank_cases.push_str(" END");
+        keys.insert(0, format!("{rank_cases} {nulls}"));
+        keys.join(", ")
     }
 
     fn condition(&mut self, condition: &Condition) -> Compiled<String> {
@@ -774,7 +929,7 @@ impl Compiler<'_, '_> {
             Condition::Not { operand, .. } => Ok(format!("NOT ({})", self.condition(operand)?)),
             Condition::Exists { path, .. } => match self.target(path)? {
                 Target::EhrId(_) | Target::Object(_) => Ok("1 = 1".to_owned()),
-                Target::RootName(source) => Ok(format!("{}.name IS NOT NULL", source.alias)),
+                Target::Text(expr) => Ok(format!("{expr} IS NOT NULL")),
                 Target::Value(value) => self.value_semi_join(&value, |_, _, _| Ok(None)),
             },
             Condition::Comparison {
@@ -868,7 +1023,7 @@ impl Compiler<'_, '_> {
                 }
                 _ => not_compiled("ordering EHR ids"),
             },
-            Target::RootName(source) => {
+            Target::Text(expr) => {
                 let Value::String(text) = value else {
                     return Ok(if op == ComparisonOp::NotEqual {
                         "1 = 1"
@@ -879,11 +1034,7 @@ impl Compiler<'_, '_> {
                 };
                 let param = self.param(SqlParam::Text(text.clone()));
                 let collation = self.text_collation();
-                Ok(format!(
-                    "{}.name{collation} {} {param}",
-                    source.alias,
-                    op.as_str()
-                ))
+                Ok(format!("{expr}{collation} {} {param}", op.as_str()))
             }
             Target::Object(_) => not_compiled("a comparison of a whole object"),
             Target::Value(target) if target.tail.is_empty() => {
@@ -927,12 +1078,24 @@ impl Compiler<'_, '_> {
         let dialect = self.dialect;
         let (operator, translated) = like_pattern(dialect, pattern);
         match self.target(path)? {
-            Target::RootName(source) => {
+            Target::Text(expr) => {
                 let param = self.param(SqlParam::Text(translated));
-                Ok(format!("{}.name {operator} {param}", source.alias))
+                Ok(format!("{expr} {operator} {param}"))
             }
             Target::Value(target) if !target.tail.is_empty() => {
-                self.value_semi_join(&target, |compiler, _, column| {
+                self.value_semi_join(&target, |compiler, kind, column| {
+                    // Dates and durations match LIKE as their text.
+                    let column = if matches!(
+                        kind,
+                        ValueKind::DateTime
+                            | ValueKind::Date
+                            | ValueKind::Time
+                            | ValueKind::Duration
+                    ) {
+                        "text"
+                    } else {
+                        column
+                    };
                     if !matches!(column, "text" | "code" | "system" | "units") {
                         return Ok(Some("1 = 0".to_owned()));
                     }
@@ -1169,4 +1332,57 @@ fn concrete_names(class: u16) -> Vec<&'static str> {
 /// The bytes of a UUID written as text.
 pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     uuid::Uuid::try_parse(text).ok().map(uuid::Uuid::into_bytes)
+}
+
+/// Whether a VERSION variable only links its parent to its contents: latest versions, no
+/// predicate beyond `LATEST_VERSION`, not negated, and no path of the query starts at it.
+fn is_transparent_version(checked: &Checked<'_>, variable: &crate::check::Variable) -> bool {
+    variable.class == (VariableClass::Version { all: false })
+        && !variable.negated
+        && matches!(variable.predicate, None | Some(Predicate::LatestVersion(_)))
+        && !uses_variable(checked.query, &variable.name)
+}
+
+/// Whether any path of SELECT, WHERE or ORDER BY starts at the variable.
+fn uses_variable(query: &crate::ast::Query, name: &str) -> bool {
+    fn uses(expr: &Expr, name: &str) -> bool {
+        match expr {
+            Expr::Path(path) => path.variable.name == name,
+            Expr::Function(call) => call.args.iter().any(|arg| uses(arg, name)),
+            Expr::Aggregate(call) => match &call.argument {
+                AggregateArgument::Path(path) => path.variable.name == name,
+                AggregateArgument::AllRows(_) => false,
+            },
+            Expr::Literal(_) | Expr::Parameter(_) => false,
+        }
+    }
+    fn holds_use(condition: &Condition, name: &str) -> bool {
+        match condition {
+            Condition::Comparison { left, right, .. } => uses(left, name) || uses(right, name),
+            Condition::Like { operand, .. } => uses(operand, name),
+            Condition::Matches {
+                operand, matches, ..
+            } => {
+                uses(operand, name)
+                    || matches!(matches, MatchesOperand::ValueList { items, .. } if items.iter().any(|item| uses(item, name)))
+            }
+            Condition::Exists { path, .. } => path.variable.name == name,
+            Condition::Not { operand, .. } => holds_use(operand, name),
+            Condition::And { operands, .. }
+            | Condition::Or { operands, .. }
+            | Condition::Xor { operands, .. } => {
+                operands.iter().any(|operand| holds_use(operand, name))
+            }
+        }
+    }
+    query
+        .select
+        .columns
+        .iter()
+        .any(|column| uses(&column.expr, name))
+        || query
+            .where_clause
+            .as_ref()
+            .is_some_and(|where_clause| holds_use(where_clause, name))
+        || query.order_by.iter().any(|item| uses(&item.expr, name))
 }

@@ -30,6 +30,15 @@ fn id(text: &str) -> Uuid {
     Uuid::parse_str(text).unwrap_or_else(|error| panic!("{text}: {error}"))
 }
 
+/// The EHR_STATUS's subject as the commit path keys it.
+fn subject_of(status: &serde_json::Value) -> Option<store::SubjectKey> {
+    let reference = &status["subject"]["external_ref"];
+    Some(store::SubjectKey {
+        namespace: reference["namespace"].as_str()?.to_owned(),
+        id: reference["id"]["value"].as_str()?.to_owned(),
+    })
+}
+
 /// Commits a corpus dataset version by version, as the commit path would.
 async fn load(app: &TestApp, dataset: &Dataset) {
     for ehr in &dataset.ehrs {
@@ -72,7 +81,7 @@ async fn load(app: &TestApp, dataset: &Dataset) {
                             .filter(|_| kind == ObjectKind::Composition)
                             .map(str::to_owned),
                         status: (kind == ObjectKind::EhrStatus).then(|| StatusFacts {
-                            subject: None,
+                            subject: subject_of(&version.data),
                             is_modifiable: version.data["is_modifiable"] != json!(false),
                         }),
                         data: serde_json::to_vec(&version.data).expect("json"),
@@ -105,7 +114,10 @@ async fn load(app: &TestApp, dataset: &Dataset) {
                         ehr_id,
                         system_id: ehr.system_id.clone(),
                         time_created: instant(&ehr.time_created),
-                        subject: None,
+                        subject: commit.versions[0]
+                            .status
+                            .as_ref()
+                            .and_then(|facts| facts.subject.clone()),
                         contribution: commit,
                     })
                     .await

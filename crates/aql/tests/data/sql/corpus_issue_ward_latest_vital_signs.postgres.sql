@@ -1,0 +1,1 @@
+-- not compiled: OR in FROM
