@@ -128,6 +128,8 @@ pub fn compile(checked: &Checked<'_>, dialect: Dialect, filter: &RowFilter) -> C
             .iter()
             .map(|variable| is_transparent_version(checked, variable))
             .collect(),
+        branch_bound: std::collections::BTreeMap::new(),
+        aggregate_joins: Vec::new(),
     }
     .query(filter)
 }
@@ -138,6 +140,8 @@ struct Source {
     alias: String,
     /// `ehr` rows have no object id or seq.
     is_ehr: bool,
+    /// Bound only in the rows of its OR operand (NULL in the others).
+    optional: bool,
 }
 
 struct Compiler<'c, 'q> {
@@ -156,6 +160,10 @@ struct Compiler<'c, 'q> {
     /// Per variable: a `VERSION v[LATEST_VERSION]` nothing reads, which binds exactly the
     /// latest objects the index rows describe, so it needs no row source of its own.
     transparent: Vec<bool>,
+    /// Per OR operand: the conditions that its variables are bound.
+    branch_bound: std::collections::BTreeMap<usize, Vec<String>>,
+    /// The value joins aggregates read: each multiplies the rows by its values.
+    aggregate_joins: Vec<String>,
 }
 
 /// A value path resolved against the index: the variable's row source, the relative path key
@@ -213,6 +221,7 @@ impl Compiler<'_, '_> {
         Ok(Source {
             alias: format!("v{index}"),
             is_ehr: variable.class == VariableClass::Ehr,
+            optional: variable.optional,
         })
     }
 
@@ -274,6 +283,15 @@ impl Compiler<'_, '_> {
                     .extend((first_output..self.outputs.len()).map(|index| format!("c{index}")));
             }
             cells.push(cell);
+        }
+        // An aggregate of a path takes its values without multiplying the rows the other
+        // aggregates see (docs/aql.md): one such join is exact, more (or one beside
+        // COUNT(*)) would count the product.
+        let counts_rows = query.select.columns.iter().any(|column| {
+            matches!(&column.expr, Expr::Aggregate(call) if matches!(call.argument, AggregateArgument::AllRows(_)))
+        });
+        if self.aggregate_joins.len() > 1 || (counts_rows && !self.aggregate_joins.is_empty()) {
+            return not_compiled("aggregates of different paths, or of a path beside COUNT(*)");
         }
         let mut order = Vec::new();
         for item in &query.order_by {
@@ -341,12 +359,22 @@ impl Compiler<'_, '_> {
             }
             parent
         };
+        // One OR in FROM, its operands classes (with what they contain): a row per operand
+        // binding, from a small table of operand numbers the operands' rows join on.
+        let mut operands = 0;
+        for variable in variables.iter().filter(|variable| variable.optional) {
+            match variable.branches.as_slice() {
+                [(0, operand)] if !variable.negated => operands = operands.max(operand + 1),
+                _ => return not_compiled("OR in FROM other than one OR of classes"),
+            }
+        }
+        let mut branch_table = false;
         for (index, variable) in variables.iter().enumerate() {
             let alias = format!("v{index}");
-            if variable.optional {
-                return not_compiled("OR in FROM");
-            }
             if transparent[index] {
+                if variable.optional {
+                    return not_compiled("VERSION under OR");
+                }
                 continue;
             }
             let rm_class = match variable.class {
@@ -419,6 +447,31 @@ impl Compiler<'_, '_> {
                 ));
                 continue;
             }
+            if let [(_, operand)] = variable.branches.as_slice() {
+                if self.from.is_empty() {
+                    return not_compiled("OR at the top of FROM");
+                }
+                if !branch_table {
+                    let numbers = (0..operands)
+                        .map(|number| format!("SELECT {number} AS operand"))
+                        .collect::<Vec<_>>()
+                        .join(" UNION ALL ");
+                    let _ = write!(self.joins, "\nJOIN ({numbers}) operands ON 1 = 1");
+                    branch_table = true;
+                }
+                own.insert(0, format!("operands.operand = {operand}"));
+                let _ = write!(
+                    self.joins,
+                    "\nLEFT JOIN query_node {alias} ON {}",
+                    own.join(" AND ")
+                );
+                // The operand's row exists only when all its variables are bound.
+                self.branch_bound
+                    .entry(*operand)
+                    .or_default()
+                    .push(format!("{alias}.seq IS NOT NULL"));
+                continue;
+            }
             if self.from.is_empty() {
                 self.from = format!("query_node {alias}");
                 self.conditions.extend(own);
@@ -429,6 +482,17 @@ impl Compiler<'_, '_> {
                     own.join(" AND ")
                 );
             }
+        }
+        if branch_table {
+            let alternatives: Vec<String> = self
+                .branch_bound
+                .iter()
+                .map(|(operand, bound)| {
+                    format!("(operands.operand = {operand} AND {})", bound.join(" AND "))
+                })
+                .collect();
+            self.conditions
+                .push(format!("({})", alternatives.join(" OR ")));
         }
         if self.from.is_empty() {
             return not_compiled("nothing to select from");
@@ -712,6 +776,9 @@ impl Compiler<'_, '_> {
                         Target::EhrId(source) => format!("{}.ehr_id", source.alias),
                         Target::Value(value) if !value.tail.is_empty() => {
                             let row = self.value_join(&value);
+                            if !self.aggregate_joins.contains(&row) {
+                                self.aggregate_joins.push(row.clone());
+                            }
                             let columns: Vec<_> = value
                                 .kinds
                                 .iter()
@@ -911,7 +978,34 @@ impl Compiler<'_, '_> {
         keys.join(", ")
     }
 
+    /// A condition in two-valued logic: an atomic condition on a variable that is unbound in
+    /// a row (the other operand of an OR in FROM) is false there, not NULL.
     fn condition(&mut self, condition: &Condition) -> Compiled<String> {
+        let sql = self.condition_of_bound(condition)?;
+        if matches!(
+            condition,
+            Condition::And { .. }
+                | Condition::Or { .. }
+                | Condition::Xor { .. }
+                | Condition::Not { .. }
+        ) {
+            return Ok(sql);
+        }
+        let mut guards = Vec::new();
+        for path in condition_paths(condition) {
+            let source = self.source_of(&path.variable.name)?;
+            let guard = format!("{}.seq IS NOT NULL", source.alias);
+            if source.optional && !guards.contains(&guard) {
+                guards.push(guard);
+            }
+        }
+        if guards.is_empty() {
+            return Ok(sql);
+        }
+        Ok(format!("({} AND {sql})", guards.join(" AND ")))
+    }
+
+    fn condition_of_bound(&mut self, condition: &Condition) -> Compiled<String> {
         match condition {
             Condition::And { operands, .. } => self.join_conditions(operands, " AND "),
             Condition::Or { operands, .. } => self.join_conditions(operands, " OR "),
@@ -1385,4 +1479,48 @@ fn uses_variable(query: &crate::ast::Query, name: &str) -> bool {
             .as_ref()
             .is_some_and(|where_clause| holds_use(where_clause, name))
         || query.order_by.iter().any(|item| uses(&item.expr, name))
+}
+
+/// The paths an atomic condition reads.
+fn condition_paths(condition: &Condition) -> Vec<&Path> {
+    fn expr_paths<'e>(expr: &'e Expr, into: &mut Vec<&'e Path>) {
+        match expr {
+            Expr::Path(path) => into.push(path),
+            Expr::Function(call) => {
+                for arg in &call.args {
+                    expr_paths(arg, into);
+                }
+            }
+            Expr::Aggregate(call) => {
+                if let AggregateArgument::Path(path) = &call.argument {
+                    into.push(path);
+                }
+            }
+            Expr::Literal(_) | Expr::Parameter(_) => {}
+        }
+    }
+    let mut paths = Vec::new();
+    match condition {
+        Condition::Comparison { left, right, .. } => {
+            expr_paths(left, &mut paths);
+            expr_paths(right, &mut paths);
+        }
+        Condition::Like { operand, .. } => expr_paths(operand, &mut paths),
+        Condition::Matches {
+            operand, matches, ..
+        } => {
+            expr_paths(operand, &mut paths);
+            if let MatchesOperand::ValueList { items, .. } = matches {
+                for item in items {
+                    expr_paths(item, &mut paths);
+                }
+            }
+        }
+        Condition::Exists { path, .. } => paths.push(path),
+        Condition::Not { .. }
+        | Condition::And { .. }
+        | Condition::Or { .. }
+        | Condition::Xor { .. } => {}
+    }
+    paths
 }
