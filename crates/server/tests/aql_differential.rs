@@ -31,7 +31,7 @@ use serde_json::{Map, Value, json};
 use support::{BASE, Backend, TestApp};
 
 const DEFAULT_SEED: u64 = 0x4b49_5448;
-const DEFAULT_COUNT: usize = 400;
+const DEFAULT_COUNT: usize = 600;
 /// Copies of the ward dataset's EHRs, besides the originals.
 const COPIES: usize = 3;
 /// Queries whose oracle answer (before paging) is longer are replaced by another: they test
@@ -1285,6 +1285,36 @@ impl Generator<'_> {
         }
     }
 
+    /// Makes a query one that must be refused, so that refusals are compared too: an
+    /// unknown variable, a parameter not given, a string compared with a number.
+    fn spoil(&mut self, generated: &mut Generated) {
+        let and = |condition: &Option<String>, extra: String| match condition {
+            Some(condition) => format!("({condition}) AND {extra}"),
+            None => extra,
+        };
+        match self.rng.below(3) {
+            0 => generated.columns.push(Column {
+                expr: "undeclared/name/value".into(),
+                alias: None,
+                sortable: false,
+            }),
+            1 => {
+                if let Some((path, _)) = self.path(|info| info.kind != Kind::Object) {
+                    generated.condition =
+                        Some(and(&generated.condition, format!("{path} = $not_given")));
+                }
+            }
+            _ => {
+                if let Some((path, _)) =
+                    self.path(|info| info.kind == Kind::Number && info.compilable)
+                {
+                    generated.condition =
+                        Some(and(&generated.condition, format!("{path} > 'high'")));
+                }
+            }
+        }
+    }
+
     fn query(&mut self) -> Option<Generated> {
         self.vars.clear();
         self.parameters = Map::new();
@@ -1411,6 +1441,9 @@ impl Generator<'_> {
         if self.rng.percent(12) {
             generated.rest_offset = self.rng.percent(70).then(|| self.rng.below(5) as u64);
             generated.rest_fetch = self.rng.percent(70).then(|| 1 + self.rng.below(8) as u64);
+        }
+        if self.rng.percent(4) {
+            self.spoil(&mut generated);
         }
         generated.parameters = std::mem::take(&mut self.parameters);
         Some(generated)
