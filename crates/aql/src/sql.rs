@@ -130,6 +130,7 @@ pub fn compile(checked: &Checked<'_>, dialect: Dialect, filter: &RowFilter) -> C
             .collect(),
         branch_bound: std::collections::BTreeMap::new(),
         aggregate_joins: Vec::new(),
+        column_joins: Vec::new(),
     }
     .query(filter)
 }
@@ -164,6 +165,8 @@ struct Compiler<'c, 'q> {
     branch_bound: std::collections::BTreeMap<usize, Vec<String>>,
     /// The value joins aggregates read: each multiplies the rows by its values.
     aggregate_joins: Vec<String>,
+    /// The value joins of the other columns.
+    column_joins: Vec<String>,
 }
 
 /// A value path resolved against the index: the variable's row source, the relative path key
@@ -175,6 +178,8 @@ struct ValuePath<'p> {
     rel_path: String,
     tail: Vec<&'p str>,
     kinds: Vec<ValueKind>,
+    /// Whether the path may yield several values (it steps through a list).
+    multiple: bool,
 }
 
 /// What a path in the query reads.
@@ -292,6 +297,17 @@ impl Compiler<'_, '_> {
         });
         if self.aggregate_joins.len() > 1 || (counts_rows && !self.aggregate_joins.is_empty()) {
             return not_compiled("aggregates of different paths, or of a path beside COUNT(*)");
+        }
+        if self
+            .aggregate_joins
+            .iter()
+            .any(|join| self.column_joins.contains(join))
+        {
+            return not_compiled("an aggregate of a path that also groups");
+        }
+        if query.select.distinct && cells.iter().any(|cell| matches!(cell, Cell::Object { .. })) {
+            // DISTINCT compares objects by content, not by identity.
+            return not_compiled("DISTINCT whole objects");
         }
         let mut order = Vec::new();
         for item in &query.order_by {
@@ -696,12 +712,18 @@ impl Compiler<'_, '_> {
             .node_id
             .clone()
             .filter(|node| node.contains("-EHR-") || node.starts_with("openEHR-"));
+        if kinds.is_empty() && !tail.is_empty() {
+            return not_compiled("a path to an object inside a data value");
+        }
+        let multiple =
+            crate::check::type_path(start, &path.segments).map_or(true, |typed| typed.multiple);
         Ok(Target::Value(ValuePath {
             source,
             archetype,
             rel_path,
             tail,
             kinds,
+            multiple,
         }))
     }
 
@@ -756,7 +778,14 @@ impl Compiler<'_, '_> {
                     if value.tail.is_empty() {
                         return not_compiled("a whole data value");
                     }
-                    let row = self.value_join(&value);
+                    // Each occurrence of a multi-valued path multiplies the rows on its own
+                    // (docs/aql.md); a single value is read once however often it is named.
+                    let row = if value.multiple {
+                        self.fresh_value_join(&value)
+                    } else {
+                        self.value_join(&value)
+                    };
+                    self.column_joins.push(row.clone());
                     let kind = self.output(format!("{row}.kind"));
                     let mut columns = Vec::new();
                     for value_kind in &value.kinds {
@@ -821,17 +850,27 @@ impl Compiler<'_, '_> {
         }
     }
 
-    /// The alias of the value rows of `value`, joined once.
+    /// The alias of the value rows of `value`, joined once (the first join of it).
     fn value_join(&mut self, value: &ValuePath<'_>) -> String {
-        let key = (
+        let key = Self::join_key(value);
+        if let Some(position) = self.value_joins.iter().position(|known| *known == key) {
+            return format!("s{position}");
+        }
+        self.fresh_value_join(value)
+    }
+
+    fn join_key(value: &ValuePath<'_>) -> (String, Option<String>, String, Vec<ValueKind>) {
+        (
             value.source.alias.clone(),
             value.archetype.clone(),
             value.rel_path.clone(),
             value.kinds.clone(),
-        );
-        if let Some(position) = self.value_joins.iter().position(|known| *known == key) {
-            return format!("s{position}");
-        }
+        )
+    }
+
+    /// A join of the value rows of `value` of its own.
+    fn fresh_value_join(&mut self, value: &ValuePath<'_>) -> String {
+        let key = Self::join_key(value);
         let row = format!("s{}", self.value_joins.len());
         self.value_joins.push(key);
         let on = self.value_rows(value, &row, true).join(" AND ");
