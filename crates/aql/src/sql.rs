@@ -1031,7 +1031,7 @@ impl Compiler<'_, '_> {
             return Ok(sql);
         }
         let mut guards = Vec::new();
-        for path in condition_paths(condition) {
+        for path in condition.paths() {
             let source = self.source_of(&path.variable.name)?;
             let guard = format!("{}.seq IS NOT NULL", source.alias);
             if source.optional && !guards.contains(&guard) {
@@ -1478,88 +1478,5 @@ fn is_transparent_version(checked: &Checked<'_>, variable: &crate::check::Variab
 
 /// Whether any path of SELECT, WHERE or ORDER BY starts at the variable.
 fn uses_variable(query: &crate::ast::Query, name: &str) -> bool {
-    fn uses(expr: &Expr, name: &str) -> bool {
-        match expr {
-            Expr::Path(path) => path.variable.name == name,
-            Expr::Function(call) => call.args.iter().any(|arg| uses(arg, name)),
-            Expr::Aggregate(call) => match &call.argument {
-                AggregateArgument::Path(path) => path.variable.name == name,
-                AggregateArgument::AllRows(_) => false,
-            },
-            Expr::Literal(_) | Expr::Parameter(_) => false,
-        }
-    }
-    fn holds_use(condition: &Condition, name: &str) -> bool {
-        match condition {
-            Condition::Comparison { left, right, .. } => uses(left, name) || uses(right, name),
-            Condition::Like { operand, .. } => uses(operand, name),
-            Condition::Matches {
-                operand, matches, ..
-            } => {
-                uses(operand, name)
-                    || matches!(matches, MatchesOperand::ValueList { items, .. } if items.iter().any(|item| uses(item, name)))
-            }
-            Condition::Exists { path, .. } => path.variable.name == name,
-            Condition::Not { operand, .. } => holds_use(operand, name),
-            Condition::And { operands, .. }
-            | Condition::Or { operands, .. }
-            | Condition::Xor { operands, .. } => {
-                operands.iter().any(|operand| holds_use(operand, name))
-            }
-        }
-    }
-    query
-        .select
-        .columns
-        .iter()
-        .any(|column| uses(&column.expr, name))
-        || query
-            .where_clause
-            .as_ref()
-            .is_some_and(|where_clause| holds_use(where_clause, name))
-        || query.order_by.iter().any(|item| uses(&item.expr, name))
-}
-
-/// The paths an atomic condition reads.
-fn condition_paths(condition: &Condition) -> Vec<&Path> {
-    fn expr_paths<'e>(expr: &'e Expr, into: &mut Vec<&'e Path>) {
-        match expr {
-            Expr::Path(path) => into.push(path),
-            Expr::Function(call) => {
-                for arg in &call.args {
-                    expr_paths(arg, into);
-                }
-            }
-            Expr::Aggregate(call) => {
-                if let AggregateArgument::Path(path) = &call.argument {
-                    into.push(path);
-                }
-            }
-            Expr::Literal(_) | Expr::Parameter(_) => {}
-        }
-    }
-    let mut paths = Vec::new();
-    match condition {
-        Condition::Comparison { left, right, .. } => {
-            expr_paths(left, &mut paths);
-            expr_paths(right, &mut paths);
-        }
-        Condition::Like { operand, .. } => expr_paths(operand, &mut paths),
-        Condition::Matches {
-            operand, matches, ..
-        } => {
-            expr_paths(operand, &mut paths);
-            if let MatchesOperand::ValueList { items, .. } = matches {
-                for item in items {
-                    expr_paths(item, &mut paths);
-                }
-            }
-        }
-        Condition::Exists { path, .. } => paths.push(path),
-        Condition::Not { .. }
-        | Condition::And { .. }
-        | Condition::Or { .. }
-        | Condition::Xor { .. } => {}
-    }
-    paths
+    query.paths().iter().any(|path| path.variable.name == name)
 }

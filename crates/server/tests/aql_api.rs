@@ -563,6 +563,18 @@ async fn a_query_that_can_never_match_says_so(app: TestApp) {
             .contains("no uploaded template uses openEHR-EHR-OBSERVATION.blood_pressure.v2"),
         "{result}"
     );
+    // A node id the archetype does not have in any template.
+    let query = format!(
+        "SELECT o FROM EHR e CONTAINS OBSERVATION o[{OBSERVATION}] WHERE o/data[at0001]/events[at0099]/time/value > '2020-01-01'"
+    );
+    let result = app.get(&query_url(&query)).await.json();
+    assert_eq!(
+        result["meta"]["warnings"],
+        json!([format!(
+            "o/data[at0001]/events[at0099]/time/value does not exist in {OBSERVATION} in any uploaded template, so it yields nothing"
+        )]),
+        "{result}"
+    );
     // An archetype a template uses, or one under OR or NOT, is no reason to warn.
     for query in [
         format!(
