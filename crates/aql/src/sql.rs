@@ -270,9 +270,7 @@ impl Compiler<'_, '_> {
         {
             return not_compiled("TOP BACKWARD");
         }
-        if query.select.distinct && !query.order_by.is_empty() {
-            return not_compiled("DISTINCT with ORDER BY");
-        }
+
         let aggregated = query
             .select
             .columns
@@ -309,21 +307,56 @@ impl Compiler<'_, '_> {
             // DISTINCT compares objects by content, not by identity.
             return not_compiled("DISTINCT whole objects");
         }
+        // (expression, direction) of every sort key.
         let mut order = Vec::new();
         for item in &query.order_by {
-            order.push(self.order_key(&item.expr, item.direction, aggregated)?);
+            let nulls = match item.direction {
+                SortDirection::Ascending => "ASC NULLS LAST",
+                SortDirection::Descending => "DESC NULLS FIRST",
+            };
+            if query.select.distinct {
+                // Only a selected column's value is left to sort on after DISTINCT.
+                let selected = match &item.expr {
+                    Expr::Path(path) if path.segments.is_empty() => self
+                        .checked
+                        .aliases
+                        .iter()
+                        .flatten()
+                        .any(|alias| *alias == path.variable.name),
+                    expr => query
+                        .select
+                        .columns
+                        .iter()
+                        .any(|column| column.expr == *expr),
+                };
+                if !selected {
+                    return not_compiled("DISTINCT with ORDER BY something not selected");
+                }
+            }
+            for key in self.order_key(&item.expr, aggregated)? {
+                order.push((key, nulls));
+            }
         }
 
+        // With DISTINCT, the sort keys are computed inside as hidden columns (a key is a
+        // function of the selected value, so it splits no row) and sorted on outside.
+        let wrap = query.select.distinct && !order.is_empty();
         let mut text = String::from("SELECT ");
         if query.select.distinct {
             text.push_str("DISTINCT ");
         }
-        let outputs: Vec<String> = self
+        let mut outputs: Vec<String> = self
             .outputs
             .iter()
             .enumerate()
             .map(|(index, expr)| format!("{expr} AS c{index}"))
             .collect();
+        if wrap {
+            for (index, (key, _)) in order.iter_mut().enumerate() {
+                outputs.push(format!("{key} AS k{index}"));
+                *key = format!("d.k{index}");
+            }
+        }
         text.push_str(&outputs.join(", "));
         let _ = write!(text, "\nFROM {}{}", self.from, self.joins);
         if !self.conditions.is_empty() {
@@ -332,8 +365,18 @@ impl Compiler<'_, '_> {
         if !group_by.is_empty() {
             let _ = write!(text, "\nGROUP BY {}", group_by.join(", "));
         }
+        if wrap {
+            let columns: Vec<String> = (0..self.outputs.len())
+                .map(|index| format!("d.c{index}"))
+                .collect();
+            text = format!("SELECT {} FROM ({text}) d", columns.join(", "));
+        }
         if !order.is_empty() {
-            let _ = write!(text, "\nORDER BY {}", order.join(", "));
+            let keys: Vec<String> = order
+                .iter()
+                .map(|(key, nulls)| format!("{key} {nulls}"))
+                .collect();
+            let _ = write!(text, "\nORDER BY {}", keys.join(", "));
         }
         let limit = query
             .limit
@@ -600,6 +643,10 @@ impl Compiler<'_, '_> {
         }
         if names == ["name", "value"] {
             return Ok(Target::Text(format!("{alias}.name")));
+        }
+        if names == ["archetype_node_id"] && path.segments[0].predicate.is_none() {
+            // The variable binds archetype roots, whose node id is their archetype id.
+            return Ok(Target::Text(format!("{alias}.archetype_id")));
         }
         if names == ["archetype_details", "template_id", "value"]
             && variable
@@ -883,16 +930,9 @@ impl Compiler<'_, '_> {
         self.outputs.len() - 1
     }
 
-    fn order_key(
-        &mut self,
-        expr: &Expr,
-        direction: SortDirection,
-        aggregated: bool,
-    ) -> Compiled<String> {
-        let nulls = match direction {
-            SortDirection::Ascending => "ASC NULLS LAST",
-            SortDirection::Descending => "DESC NULLS FIRST",
-        };
+    /// The sort expressions of one ORDER BY item, most significant first (without the
+    /// direction).
+    fn order_key(&mut self, expr: &Expr, aggregated: bool) -> Compiled<Vec<String>> {
         if aggregated {
             return not_compiled("ORDER BY with aggregates");
         }
@@ -935,7 +975,7 @@ impl Compiler<'_, '_> {
                     [column, rest @ ..] if rest.iter().all(|other| other == column) => *column,
                     _ if selected => {
                         let row = self.value_join(&value);
-                        return Ok(self.mixed_order_key(&row, &value.kinds, &value.tail, nulls));
+                        return Ok(self.mixed_order_key(&row, &value.kinds, &value.tail));
                     }
                     _ => return not_compiled("ORDER BY values of several types"),
                 };
@@ -957,20 +997,14 @@ impl Compiler<'_, '_> {
             }
             Target::Object(_) | Target::Value(_) => return not_compiled("ORDER BY a whole object"),
         };
-        Ok(format!("{key} {nulls}"))
+        Ok(vec![key])
     }
 
     /// The sort keys of a selected value whose kinds keep it in different columns: numbers,
     /// then strings, then booleans (docs/aql.md), each by its own column. Strings kept in
     /// different columns (dates as instants, durations by length, texts) sort in that order
     /// of kinds, which only matters for a path whose values mix them.
-    fn mixed_order_key(
-        &self,
-        row: &str,
-        kinds: &[ValueKind],
-        tail: &[&str],
-        nulls: &str,
-    ) -> String {
+    fn mixed_order_key(&self, row: &str, kinds: &[ValueKind], tail: &[&str]) -> Vec<String> {
         // (rank, column) groups in sort order, with their kind codes.
         let mut groups: Vec<((u8, u8), &'static str, Vec<u8>)> = Vec::new();
         for kind in kinds {
@@ -1009,12 +1043,12 @@ impl Compiler<'_, '_> {
                 ""
             };
             keys.push(format!(
-                "CASE WHEN {row}.kind IN ({codes}) THEN {row}.{column}{collation} END {nulls}"
+                "CASE WHEN {row}.kind IN ({codes}) THEN {row}.{column}{collation} END"
             ));
         }
         rank_cases.push_str(" END");
-        keys.insert(0, format!("{rank_cases} {nulls}"));
-        keys.join(", ")
+        keys.insert(0, rank_cases);
+        keys
     }
 
     /// A condition in two-valued logic: an atomic condition on a variable that is unbound in
