@@ -163,8 +163,9 @@ struct Compiler<'c, 'q> {
     transparent: Vec<bool>,
     /// Per OR operand: the conditions that its variables are bound.
     branch_bound: std::collections::BTreeMap<usize, Vec<String>>,
-    /// The value joins aggregates read: each multiplies the rows by its values.
-    aggregate_joins: Vec<String>,
+    /// The value joins aggregates read, and whether each may multiply the rows (a path
+    /// with several values).
+    aggregate_joins: Vec<(String, bool)>,
     /// The value joins of the other columns.
     column_joins: Vec<String>,
 }
@@ -293,13 +294,21 @@ impl Compiler<'_, '_> {
         let counts_rows = query.select.columns.iter().any(|column| {
             matches!(&column.expr, Expr::Aggregate(call) if matches!(call.argument, AggregateArgument::AllRows(_)))
         });
-        if self.aggregate_joins.len() > 1 || (counts_rows && !self.aggregate_joins.is_empty()) {
-            return not_compiled("aggregates of different paths, or of a path beside COUNT(*)");
+        let multiplying = self
+            .aggregate_joins
+            .iter()
+            .filter(|(_, multiple)| *multiple)
+            .count();
+        if multiplying > 1 || (multiplying == 1 && (counts_rows || self.aggregate_joins.len() > 1))
+        {
+            return not_compiled(
+                "aggregates of a path with several values beside COUNT(*) or other paths",
+            );
         }
         if self
             .aggregate_joins
             .iter()
-            .any(|join| self.column_joins.contains(join))
+            .any(|(join, _)| self.column_joins.contains(join))
         {
             return not_compiled("an aggregate of a path that also groups");
         }
@@ -852,8 +861,8 @@ impl Compiler<'_, '_> {
                         Target::EhrId(source) => format!("{}.ehr_id", source.alias),
                         Target::Value(value) if !value.tail.is_empty() => {
                             let row = self.value_join(&value);
-                            if !self.aggregate_joins.contains(&row) {
-                                self.aggregate_joins.push(row.clone());
+                            if !self.aggregate_joins.iter().any(|(known, _)| *known == row) {
+                                self.aggregate_joins.push((row.clone(), value.multiple));
                             }
                             let columns: Vec<_> = value
                                 .kinds
