@@ -484,19 +484,25 @@ fn named_ehrs(checked: &Checked<'_>) -> Option<Vec<[u8; 16]>> {
         .variables
         .iter()
         .find(|variable| variable.class == VariableClass::Ehr && !variable.negated)?;
-    let value_of = |operand: &PredicateOperand| -> Option<String> {
-        match operand {
-            PredicateOperand::Literal(literal) => match &literal.value {
-                LiteralValue::String(text) => Some(text.clone()),
-                _ => None,
-            },
-            PredicateOperand::Parameter(parameter) => checked
-                .parameters
-                .get(&parameter.name)
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+    // A string literal, or a parameter given a string.
+    let text_of = |literal: Option<&ast::Literal>, parameter: Option<&ast::Parameter>| match (
+        literal, parameter,
+    ) {
+        (Some(literal), _) => match &literal.value {
+            LiteralValue::String(text) => Some(text.clone()),
             _ => None,
-        }
+        },
+        (None, Some(parameter)) => checked
+            .parameters
+            .get(&parameter.name)
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        (None, None) => None,
+    };
+    let value_of = |operand: &PredicateOperand| match operand {
+        PredicateOperand::Literal(literal) => text_of(Some(literal), None),
+        PredicateOperand::Parameter(parameter) => text_of(None, Some(parameter)),
+        _ => None,
     };
     let is_ehr_id = |segments: &[ast::PathSegment]| {
         segments.len() == 2
@@ -532,15 +538,8 @@ fn named_ehrs(checked: &Checked<'_>) -> Option<Vec<[u8; 16]>> {
             && is_ehr_id(&path.segments)
         {
             let text = match &**right {
-                Expr::Literal(literal) => match &literal.value {
-                    LiteralValue::String(text) => Some(text.clone()),
-                    _ => None,
-                },
-                Expr::Parameter(parameter) => checked
-                    .parameters
-                    .get(&parameter.name)
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                Expr::Literal(literal) => text_of(Some(literal), None),
+                Expr::Parameter(parameter) => text_of(None, Some(parameter)),
                 _ => None,
             }?;
             return Some(aql::sql::parse_uuid(&text).into_iter().collect());

@@ -114,17 +114,7 @@ impl Execution {
                 "the body must be a JSON object with q, offset, fetch and query_parameters",
             ));
         };
-        let mut execution = Execution {
-            text: None,
-            parameters: Map::new(),
-            offset: None,
-            fetch: None,
-            ehr_id: None,
-            explain: url
-                .iter()
-                .any(|(name, value)| name == "explain" && (value == "true" || value.is_empty())),
-            href: None,
-        };
+        let mut execution = Execution::empty(&url);
         if let Some(q) = object.remove("q") {
             match q {
                 Value::String(text) => execution.text = Some(text),
@@ -177,7 +167,12 @@ impl Execution {
         if !body.is_empty() {
             return Execution::from_body(body, url);
         }
-        Ok(Execution {
+        Ok(Execution::empty(&url))
+    }
+
+    /// Nothing given yet but `?explain` from the URL of a POST.
+    fn empty(url: &[(String, String)]) -> Execution {
+        Execution {
             text: None,
             parameters: Map::new(),
             offset: None,
@@ -187,7 +182,7 @@ impl Execution {
                 .iter()
                 .any(|(name, value)| name == "explain" && (value == "true" || value.is_empty())),
             href: None,
-        })
+        }
     }
 
     /// Adds the `openEHR-EHR-id` header's scope; it must agree with an `ehr_id` parameter.
