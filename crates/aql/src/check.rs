@@ -48,6 +48,10 @@ pub enum CheckErrorKind {
     UnknownAttribute,
     MissingParameter,
     TypeMismatch,
+    /// A whole RM object (not one of its values) compared.
+    ObjectComparison,
+    /// A query the language gives no meaning to (a variable under NOT CONTAINS used).
+    InvalidQuery,
     Unsupported,
 }
 
@@ -61,6 +65,8 @@ impl CheckErrorKind {
             CheckErrorKind::UnknownAttribute => "unknown_attribute",
             CheckErrorKind::MissingParameter => "missing_parameter",
             CheckErrorKind::TypeMismatch => "type_mismatch",
+            CheckErrorKind::ObjectComparison => "object_comparison",
+            CheckErrorKind::InvalidQuery => "invalid_query",
             CheckErrorKind::Unsupported => "unsupported",
         }
     }
@@ -101,6 +107,9 @@ pub struct Variable {
     pub negated: bool,
     /// Under an OR: it may be NULL in a row.
     pub optional: bool,
+    /// The OR operands it is declared in, outermost first: (OR number in FROM, operand
+    /// index). A row binds the variables of one operand of each OR.
+    pub branches: Vec<(usize, usize)>,
     pub span: Span,
 }
 
@@ -164,6 +173,10 @@ pub struct PathType {
     pub holders: BTreeSet<u16>,
     /// Whether a step goes through a list, so the path may yield several values.
     pub multiple: bool,
+    /// Whether the path may end at values of different kinds (a primitive of one type or
+    /// another, or an object): `items[at0002]/value/value` is a string of a DV_TEXT, an
+    /// integer of a DV_ORDINAL or an object of a DV_STATE. Nothing is refused for its type.
+    pub mixed: bool,
 }
 
 impl PathType {
@@ -214,6 +227,7 @@ pub fn type_path(start: u16, segments: &[PathSegment]) -> Result<PathType, Check
         classes = BTreeSet::from([start]);
     }
     let mut multiple = false;
+    let mut mixed = false;
     let mut holders = BTreeSet::new();
     let mut primitive = None;
     for (position, segment) in segments.iter().enumerate() {
@@ -229,7 +243,7 @@ pub fn type_path(start: u16, segments: &[PathSegment]) -> Result<PathType, Check
             ));
         }
         let mut next = BTreeSet::new();
-        let mut next_primitive = None;
+        let mut next_primitives: Vec<Primitive> = Vec::new();
         let mut found = false;
         for class in &classes {
             // The EHR's references are navigated into the objects they name.
@@ -250,20 +264,20 @@ pub fn type_path(start: u16, segments: &[PathSegment]) -> Result<PathType, Check
             };
             found = true;
             multiple |= attribute.list;
-            match attribute.kind {
-                ValueKind::Object => next.extend(concrete(attribute.class)),
-                ValueKind::String => next_primitive = Some(Primitive::String),
-                ValueKind::Integer | ValueKind::Integer64 => {
-                    next_primitive = Some(next_primitive.map_or(Primitive::Integer, |known| {
-                        if known == Primitive::Real {
-                            Primitive::Real
-                        } else {
-                            Primitive::Integer
-                        }
-                    }));
+            let found_primitive = match attribute.kind {
+                ValueKind::Object => {
+                    next.extend(concrete(attribute.class));
+                    None
                 }
-                ValueKind::Real | ValueKind::Double => next_primitive = Some(Primitive::Real),
-                ValueKind::Boolean => next_primitive = Some(Primitive::Boolean),
+                ValueKind::String => Some(Primitive::String),
+                ValueKind::Integer | ValueKind::Integer64 => Some(Primitive::Integer),
+                ValueKind::Real | ValueKind::Double => Some(Primitive::Real),
+                ValueKind::Boolean => Some(Primitive::Boolean),
+            };
+            if let Some(found_primitive) = found_primitive
+                && !next_primitives.contains(&found_primitive)
+            {
+                next_primitives.push(found_primitive);
             }
             if attribute.kind != ValueKind::Object {
                 holders.insert(*class);
@@ -287,15 +301,23 @@ pub fn type_path(start: u16, segments: &[PathSegment]) -> Result<PathType, Check
                 next.retain(|class| model::conforms(*class, kind));
             }
         }
-        if next.is_empty() && next_primitive.is_none() {
+        if next.is_empty() && next_primitives.is_empty() {
             return Err(error(
                 CheckErrorKind::UnknownAttribute,
                 segment.span,
                 format!("'{name}' cannot hold what the path asks for"),
             ));
         }
+        // Integers and reals are both numbers.
+        if next_primitives.contains(&Primitive::Real) {
+            next_primitives.retain(|kind| *kind != Primitive::Integer);
+        }
+        mixed = next_primitives.len() > 1 || (!next_primitives.is_empty() && !next.is_empty());
         classes = next;
-        primitive = next_primitive.filter(|_| classes.is_empty());
+        primitive = match next_primitives.as_slice() {
+            [one] if classes.is_empty() => Some(*one),
+            _ => None,
+        };
         if primitive.is_none() {
             holders.clear();
         }
@@ -305,6 +327,7 @@ pub fn type_path(start: u16, segments: &[PathSegment]) -> Result<PathType, Check
         primitive,
         holders,
         multiple,
+        mixed,
     })
 }
 
@@ -337,6 +360,8 @@ pub fn check<'q>(
         parameters: HashMap::new(),
         given: parameters,
         anonymous: 0,
+        branch: Vec::new(),
+        ors: 0,
     };
     checker.contains(&query.from, None, false, false)?;
     let aliases: Vec<Option<String>> = query
@@ -367,6 +392,9 @@ struct Checker<'p> {
     parameters: HashMap<String, Value>,
     given: &'p serde_json::Map<String, Value>,
     anonymous: usize,
+    /// The OR operands the class being declared is inside: (OR number, operand index).
+    branch: Vec<(usize, usize)>,
+    ors: usize,
 }
 
 impl Checker<'_> {
@@ -396,8 +424,13 @@ impl Checker<'_> {
                 }
             }
             ContainsExpr::Or { operands, .. } => {
-                for operand in operands {
-                    self.contains(operand, parent, negated, true)?;
+                let or = self.ors;
+                self.ors += 1;
+                for (index, operand) in operands.iter().enumerate() {
+                    self.branch.push((or, index));
+                    let result = self.contains(operand, parent, negated, true);
+                    self.branch.pop();
+                    result?;
                 }
             }
             ContainsExpr::Not { operand, .. } => {
@@ -512,6 +545,7 @@ impl Checker<'_> {
             parent,
             negated,
             optional,
+            branches: self.branch.clone(),
             span: class.span,
         });
         Ok(self.variables.len() - 1)
@@ -644,7 +678,7 @@ impl Checker<'_> {
         let variable = &self.variables[index];
         if variable.negated {
             return Err(error(
-                CheckErrorKind::UnknownVariable,
+                CheckErrorKind::InvalidQuery,
                 path.variable.span,
                 format!(
                     "'{}' is under NOT CONTAINS and binds nothing to select or test",
@@ -720,9 +754,9 @@ impl Checker<'_> {
                     let Some(typed) = typed else {
                         continue;
                     };
-                    if typed.primitive.is_none() && !typed.is_temporal_object() {
+                    if typed.primitive.is_none() && !typed.mixed && !typed.is_temporal_object() {
                         return Err(error(
-                            CheckErrorKind::TypeMismatch,
+                            CheckErrorKind::ObjectComparison,
                             condition.span(),
                             format!(
                                 "this compares a whole {} rather than a value of it; add the attribute to compare (for example /value or /magnitude)",
@@ -745,6 +779,7 @@ impl Checker<'_> {
             } => {
                 let typed = self.expr(operand, &[])?;
                 if let Some(typed) = typed
+                    && !typed.mixed
                     && typed.primitive != Some(Primitive::String)
                 {
                     return Err(error(
@@ -920,7 +955,7 @@ mod tests {
             ),
             (
                 "SELECT c FROM EHR e CONTAINS COMPOSITION c WHERE c/context = 1",
-                "type_mismatch: line 1, column 50: this compares a whole EVENT_CONTEXT rather than a value of it; add the attribute to compare (for example /value or /magnitude)",
+                "object_comparison: line 1, column 50: this compares a whole EVENT_CONTEXT rather than a value of it; add the attribute to compare (for example /value or /magnitude)",
             ),
             (
                 "SELECT c FROM EHR e CONTAINS COMPOSITION c[openEHR-EHR-OBSERVATION.x.v1]",
@@ -932,7 +967,7 @@ mod tests {
             ),
             (
                 "SELECT o FROM EHR e CONTAINS COMPOSITION c NOT CONTAINS OBSERVATION o",
-                "unknown_variable: line 1, column 8: 'o' is under NOT CONTAINS and binds nothing to select or test",
+                "invalid_query: line 1, column 8: 'o' is under NOT CONTAINS and binds nothing to select or test",
             ),
         ];
         let wrong: Vec<String> = cases

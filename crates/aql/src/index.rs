@@ -21,7 +21,8 @@
 //! that constrains the name of another node checks it on the document).
 //!
 //! # Node rows
-//! One per archetype root (a LOCATABLE with `archetype_details`), numbered in document order
+//! One per archetype root (a LOCATABLE with `archetype_details`, or whose node id is an
+//! archetype id), numbered in document order
 //! from 0 (the object's root): `seq`, and `last_seq`, the highest number in its subtree. A
 //! root B lies inside root A of the same object exactly when `A.seq < B.seq <= A.last_seq`.
 //! The stores keep a node's archetype id as the id of its own path key (the archetype id
@@ -196,6 +197,66 @@ pub fn index_rows(object: &RmObject) -> IndexRows {
     builder.rows
 }
 
+/// Whether a LOCATABLE with this `archetype_node_id` is an archetype root: it has
+/// `archetype_details`, or its node id is an archetype id (compositions written without
+/// `archetype_details` on inner roots are common, and still name the archetype).
+fn is_root(object: &RmObject, node_id: &str) -> bool {
+    object.get("archetype_details").is_some() || is_archetype_id(node_id)
+}
+
+/// `originator-RM-ENTITY.concept.v1`, as opposed to an at- or id-code.
+pub fn is_archetype_id(node_id: &str) -> bool {
+    let mut parts = node_id.split('.');
+    let qualified = parts.next().unwrap_or_default();
+    let version = node_id.rsplit('.').next().unwrap_or_default();
+    qualified.matches('-').count() >= 2
+        && node_id.split('.').count() >= 3
+        && version.starts_with('v')
+        && version[1..].starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// The archetype root numbered `seq` in [`index_rows`]'s document order (0 is `object`
+/// itself), found by the same walk, so that a node row leads back to its object.
+pub fn root_at(object: &RmObject, seq: u32) -> Option<&RmObject> {
+    fn walk<'a>(object: &'a RmObject, seq: u32, next: &mut u32) -> Option<&'a RmObject> {
+        for (attribute, value) in object.attributes() {
+            if SKIPPED.contains(&attribute.name) {
+                continue;
+            }
+            let children: &[RmValue] = match value {
+                RmValue::Object(_) => std::slice::from_ref(value),
+                RmValue::List(items) => items,
+                _ => continue,
+            };
+            for child in children {
+                let RmValue::Object(child) = child else {
+                    continue;
+                };
+                if child.is_a("DATA_VALUE") {
+                    continue;
+                }
+                if child
+                    .get_str("archetype_node_id")
+                    .is_some_and(|node_id| is_root(child, node_id))
+                {
+                    if *next == seq {
+                        return Some(child);
+                    }
+                    *next += 1;
+                }
+                if let Some(found) = walk(child, seq, next) {
+                    return Some(found);
+                }
+            }
+        }
+        None
+    }
+    if seq == 0 {
+        return Some(object);
+    }
+    walk(object, seq, &mut 1)
+}
+
 #[derive(Default)]
 struct Builder {
     rows: IndexRows,
@@ -264,7 +325,7 @@ impl Builder {
             path.push('[');
             path.push_str(node_id);
             path.push(']');
-            if child.get("archetype_details").is_some() {
+            if is_root(child, node_id) {
                 let parent_path = self.intern(path);
                 self.root(child, node_id, Some(parent_path));
             } else {
@@ -540,6 +601,16 @@ mod tests {
             ]
         );
         assert_eq!(rows.nodes[1].name.as_deref(), Some("Blood pressure"));
+        let object = composition();
+        for node in &rows.nodes {
+            let root = root_at(&object, node.seq).expect("every numbered root is found");
+            assert_eq!(root.type_name(), node.rm_type);
+            assert_eq!(
+                root.get_str("archetype_node_id"),
+                Some(node.archetype_id.as_str())
+            );
+        }
+        assert!(root_at(&object, 3).is_none());
     }
 
     #[test]

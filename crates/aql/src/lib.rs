@@ -60,6 +60,7 @@ mod lexer;
 mod parser;
 mod print;
 pub mod result;
+pub mod rows;
 pub mod sql;
 
 pub use ast::Query;

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ast::{Expr, Query};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultSet {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,4 +67,26 @@ pub struct ResultMeta {
     pub resultsize: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// The columns of a query's result: named by their alias, or `#0`, `#1`… by position when
+/// they have none (the REST specification's rule), with the path in canonical AQL for path
+/// columns.
+pub fn columns(query: &Query) -> Vec<ResultColumn> {
+    query
+        .select
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(index, column)| ResultColumn {
+            name: column
+                .alias
+                .as_ref()
+                .map_or_else(|| format!("#{index}"), |alias| alias.name.clone()),
+            path: match &column.expr {
+                Expr::Path(path) => Some(path.to_string()),
+                _ => None,
+            },
+        })
+        .collect()
 }

@@ -6,23 +6,17 @@
 //! review the diff, the evaluator is not the specification. The same files are meant for the
 //! SQL backends, committed through the real commit path.
 
+mod corpus_case;
 mod corpus_data;
 
+use corpus_case::*;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aql::eval::{Clock, Dataset, EvalErrorKind};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
-/// A dataset file: the templates its compositions follow (files in `testdata/templates`)
-/// and the EHRs.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CorpusDataset {
-    pub templates: Vec<String>,
-    #[serde(flatten)]
-    pub dataset: Dataset,
-}
+use serde_json::Value;
 
 pub fn template(file: &str) -> templates::model::Template {
     let path = format!(
@@ -33,92 +27,12 @@ pub fn template(file: &str) -> templates::model::Template {
     templates::opt::parse(&bytes).unwrap_or_else(|error| panic!("{file}: {error}"))
 }
 
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus")
-}
-
 /// The clock of the corpus; cases only use the date functions where any later date gives
 /// the same answer, so that a backend on the real clock agrees.
 fn clock() -> Clock {
     Clock {
         now: "2025-06-01T12:00:00.000+00:00".into(),
     }
-}
-
-/// One `.test` file.
-struct Case {
-    query: String,
-    parameters: Map<String, Value>,
-    expect: Expect,
-}
-
-#[derive(Debug, PartialEq)]
-enum Expect {
-    Rows {
-        ordered: bool,
-        columns: Vec<String>,
-        rows: Vec<Value>,
-    },
-    Error(String),
-}
-
-fn parse_case(text: &str, path: &Path) -> Case {
-    let mut sections: Vec<(String, Vec<&str>)> = vec![(String::new(), Vec::new())];
-    for line in text.lines() {
-        if let Some(header) = line.strip_prefix("== ") {
-            sections.push((header.trim().to_string(), Vec::new()));
-        } else {
-            sections.last_mut().expect("a section").1.push(line);
-        }
-    }
-    let mut case = Case {
-        query: sections[0].1.join("\n").trim().to_string(),
-        parameters: Map::new(),
-        expect: Expect::Error(String::new()),
-    };
-    let json = |lines: &[&str]| -> Value {
-        let text = lines.join("\n");
-        serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
-    };
-    let mut columns = Vec::new();
-    for (header, lines) in &sections[1..] {
-        let mut words = header.split_whitespace();
-        match words.next() {
-            Some("parameters") => match json(lines) {
-                Value::Object(map) => case.parameters = map,
-                other => panic!("{}: parameters must be an object: {other}", path.display()),
-            },
-            Some("columns") => {
-                columns = serde_json::from_value(json(lines))
-                    .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-            }
-            Some("rows") => {
-                let ordered = match words.next() {
-                    Some("ordered") => true,
-                    Some("unordered") => false,
-                    other => panic!(
-                        "{}: rows ordered or unordered, not {other:?}",
-                        path.display()
-                    ),
-                };
-                let rows = lines
-                    .iter()
-                    .filter(|line| !line.trim().is_empty())
-                    .map(|line| json(&[line]))
-                    .collect();
-                case.expect = Expect::Rows {
-                    ordered,
-                    columns: columns.clone(),
-                    rows,
-                };
-            }
-            Some("error") => {
-                case.expect = Expect::Error(words.next().unwrap_or_default().to_string());
-            }
-            other => panic!("{}: unknown section {other:?}", path.display()),
-        }
-    }
-    case
 }
 
 fn error_code(kind: EvalErrorKind) -> &'static str {
@@ -132,38 +46,6 @@ fn error_code(kind: EvalErrorKind) -> &'static str {
         EvalErrorKind::Unsupported => "unsupported",
         EvalErrorKind::Invalid => "invalid_query",
     }
-}
-
-/// Numbers by value, rounded to 9 significant digits (averages differ in the last bits
-/// between engines), so that rows compare and sort as text.
-fn normalise(value: &Value) -> Value {
-    match value {
-        Value::Number(number) => {
-            let real = number.as_f64().unwrap_or(f64::NAN);
-            #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
-            if real.fract() == 0.0 && real.abs() < 9.0e15 {
-                Value::from(real as i64)
-            } else {
-                let rounded: f64 = format!("{real:.9e}").parse().unwrap_or(real);
-                Value::from(rounded)
-            }
-        }
-        Value::Array(items) => Value::Array(items.iter().map(normalise).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(key, value)| (key.clone(), normalise(value)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-fn comparable_rows(rows: &[Value], ordered: bool) -> Vec<String> {
-    let mut texts: Vec<String> = rows.iter().map(|row| normalise(row).to_string()).collect();
-    if !ordered {
-        texts.sort();
-    }
-    texts
 }
 
 /// What the evaluator gives for a case, in the case's own terms.
@@ -186,39 +68,6 @@ fn run(case: &Case, dataset: &Dataset, ordered: bool) -> Expect {
     }
 }
 
-fn render(case: &Case, expect: &Expect) -> String {
-    let mut out = format!("{}\n", case.query);
-    if !case.parameters.is_empty() {
-        out.push_str("== parameters\n");
-        out.push_str(&serde_json::to_string(&case.parameters).expect("json"));
-        out.push('\n');
-    }
-    match expect {
-        Expect::Rows {
-            ordered,
-            columns,
-            rows,
-        } => {
-            out.push_str("== columns\n");
-            out.push_str(&serde_json::to_string(columns).expect("json"));
-            out.push('\n');
-            out.push_str(if *ordered {
-                "== rows ordered\n"
-            } else {
-                "== rows unordered\n"
-            });
-            for row in rows {
-                out.push_str(&serde_json::to_string(row).expect("json"));
-                out.push('\n');
-            }
-        }
-        Expect::Error(code) => {
-            out.push_str(&format!("== error {code}\n"));
-        }
-    }
-    out
-}
-
 /// Runs one case file against `dataset`; rewrites it under `UPDATE_EXPECT`. Returns the
 /// mismatch, if any.
 fn check(dataset: &Dataset, path: &Path) -> Option<String> {
@@ -233,24 +82,7 @@ fn check(dataset: &Dataset, path: &Path) -> Option<String> {
         fs::write(path, render(&case, &actual)).expect("write case");
         return None;
     }
-    let same = match (&case.expect, &actual) {
-        (
-            Expect::Rows {
-                ordered,
-                columns,
-                rows,
-            },
-            Expect::Rows {
-                columns: actual_columns,
-                rows: actual_rows,
-                ..
-            },
-        ) => {
-            columns == actual_columns
-                && comparable_rows(rows, *ordered) == comparable_rows(actual_rows, *ordered)
-        }
-        (expected, actual) => expected == actual,
-    };
+    let same = same(&case.expect, &actual);
     (!same).then(|| {
         format!(
             "{}:\n--- expected\n{}--- actual\n{}",
@@ -261,38 +93,12 @@ fn check(dataset: &Dataset, path: &Path) -> Option<String> {
     })
 }
 
-fn datasets() -> Vec<(PathBuf, CorpusDataset)> {
-    let mut directories: Vec<PathBuf> = fs::read_dir(corpus_dir())
-        .expect("corpus directory")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.join("dataset.json").exists())
-        .collect();
-    directories.sort();
-    directories
-        .into_iter()
-        .map(|directory| {
-            let bytes = fs::read(directory.join("dataset.json")).expect("dataset");
-            let dataset = serde_json::from_slice(&bytes)
-                .unwrap_or_else(|error| panic!("{}: {error}", directory.display()));
-            (directory, dataset)
-        })
-        .collect()
-}
-
 #[test]
 fn corpus() {
     let mut failures = Vec::new();
     let mut count = 0;
     for (directory, corpus) in datasets() {
-        let mut cases: Vec<PathBuf> = fs::read_dir(&directory)
-            .expect("dataset directory")
-            .map(|entry| entry.expect("entry").path())
-            .filter(|path| {
-                path.extension()
-                    .is_some_and(|extension| extension == "test")
-            })
-            .collect();
-        cases.sort();
+        let cases = case_files(&directory);
         for case in cases {
             count += 1;
             if let Some(mismatch) = check(&corpus.dataset, &case) {

@@ -70,6 +70,12 @@ struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "KITH_BODY_LIMIT", default_value_t = server::DEFAULT_BODY_LIMIT)]
     body_limit: usize,
+    /// The most EHRs an AQL query that does not compile to SQL may read the documents of.
+    #[arg(long, env = "KITH_AQL_EVALUATION_LIMIT", default_value_t = server::DEFAULT_AQL_EVALUATION_LIMIT)]
+    aql_evaluation_limit: usize,
+    /// Seconds an AQL query may run before it is abandoned with a 408.
+    #[arg(long, env = "KITH_QUERY_TIMEOUT", default_value_t = server::DEFAULT_QUERY_TIMEOUT.as_secs())]
+    query_timeout: u64,
 }
 
 #[derive(clap::Args)]
@@ -237,6 +243,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         system_id: args.system_id,
         admin_token: token,
         body_limit: args.body_limit,
+        aql_evaluation_limit: args.aql_evaluation_limit,
+        query_timeout: std::time::Duration::from_secs(args.query_timeout),
     };
     let state = server::AppState::new(store, config).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -265,6 +273,8 @@ async fn seed(args: SeedArgs) -> anyhow::Result<()> {
         // Seeding serves no requests, so no token is needed and none is written.
         admin_token: String::new(),
         body_limit: server::DEFAULT_BODY_LIMIT,
+        aql_evaluation_limit: server::DEFAULT_AQL_EVALUATION_LIMIT,
+        query_timeout: server::DEFAULT_QUERY_TIMEOUT,
     };
     let state = server::AppState::new(store, config).await?;
     let options = kith::seed::SeedOptions {

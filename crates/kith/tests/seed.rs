@@ -29,6 +29,8 @@ async fn state(store: Arc<dyn Store>) -> AppState {
         system_id: "kith.local".into(),
         admin_token: String::new(),
         body_limit: server::DEFAULT_BODY_LIMIT,
+        aql_evaluation_limit: server::DEFAULT_AQL_EVALUATION_LIMIT,
+        query_timeout: server::DEFAULT_QUERY_TIMEOUT,
     };
     AppState::new(store, config).await.expect("app state")
 }

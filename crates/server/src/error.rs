@@ -10,10 +10,24 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use store::StoreError;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Detail {
     pub path: String,
     pub message: String,
+    /// Where in a query (1-based line, and column in characters), for AQL errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// What the AQL grammar allows at that point, for syntax errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expected: Vec<String>,
+    /// The token found there, for syntax errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<String>,
+    /// A guess at what was meant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// Stable error codes; the status of each is fixed here and nowhere else.
@@ -43,6 +57,18 @@ pub enum ErrorCode {
     InvalidTemplate,
     InvalidSimplifiedFormat,
     Unprocessable,
+    AqlSyntax,
+    AqlUnknownClass,
+    AqlUnknownVariable,
+    AqlDuplicateVariable,
+    AqlUnknownAttribute,
+    AqlMissingParameter,
+    AqlTypeMismatch,
+    AqlObjectComparison,
+    AqlUnsupported,
+    AqlInvalid,
+    QueryTooBroad,
+    QueryTimeout,
     Internal,
 }
 
@@ -65,7 +91,19 @@ impl ErrorCode {
             | IfMatchRequired
             | AlreadyDeleted
             | InvalidTemplate
-            | InvalidSimplifiedFormat => StatusCode::BAD_REQUEST,
+            | InvalidSimplifiedFormat
+            | AqlSyntax
+            | AqlUnknownClass
+            | AqlUnknownVariable
+            | AqlDuplicateVariable
+            | AqlUnknownAttribute
+            | AqlMissingParameter
+            | AqlTypeMismatch
+            | AqlObjectComparison
+            | AqlUnsupported
+            | AqlInvalid
+            | QueryTooBroad => StatusCode::BAD_REQUEST,
+            QueryTimeout => StatusCode::REQUEST_TIMEOUT,
             Conflict => StatusCode::CONFLICT,
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             UnknownTemplate | TemplateViolation | Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
@@ -100,6 +138,18 @@ impl ErrorCode {
             InvalidTemplate => "invalid_template",
             InvalidSimplifiedFormat => "invalid_simplified_format",
             Unprocessable => "unprocessable",
+            AqlSyntax => "aql_syntax_error",
+            AqlUnknownClass => "aql_unknown_class",
+            AqlUnknownVariable => "aql_unknown_variable",
+            AqlDuplicateVariable => "aql_duplicate_variable",
+            AqlUnknownAttribute => "aql_unknown_attribute",
+            AqlMissingParameter => "aql_missing_parameter",
+            AqlTypeMismatch => "aql_type_mismatch",
+            AqlObjectComparison => "aql_object_comparison",
+            AqlUnsupported => "aql_unsupported",
+            AqlInvalid => "aql_invalid_query",
+            QueryTooBroad => "query_too_broad",
+            QueryTimeout => "query_timeout",
             Internal => "internal_error",
         }
     }
@@ -132,6 +182,7 @@ impl ApiError {
             details: vec![Detail {
                 path: path.into(),
                 message: message.clone(),
+                ..Detail::default()
             }],
             message,
             headers: Vec::new(),

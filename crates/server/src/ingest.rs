@@ -160,6 +160,7 @@ pub async fn composition_from_flat(
                 .map(|error| Detail {
                     path: error.path,
                     message: error.message,
+                    ..Default::default()
                 })
                 .collect();
             IngestError(error)

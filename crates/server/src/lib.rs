@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod ingest;
 mod openehr;
+pub mod query;
 mod status;
 mod versioning;
 
@@ -37,7 +38,16 @@ pub struct Config {
     pub admin_token: String,
     /// Largest accepted request body in bytes.
     pub body_limit: usize,
+    /// The most EHRs a query that does not compile to SQL may read the documents of.
+    pub aql_evaluation_limit: usize,
+    /// How long a query may run before it is abandoned with a 408.
+    pub query_timeout: std::time::Duration,
 }
+
+/// [`Config::aql_evaluation_limit`] unless configured.
+pub const DEFAULT_AQL_EVALUATION_LIMIT: usize = 10_000;
+/// [`Config::query_timeout`] unless configured.
+pub const DEFAULT_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Shared state of every request.
 #[derive(Clone)]

@@ -1,36 +1,12 @@
 //! The openEHR REST API and the admin API end to end: the real router on a real store,
 //! every test run on SQLite and (with `KITH_TEST_DATABASE_URL`) on PostgreSQL.
 
+#[macro_use]
 mod support;
 
 use axum::http::Method;
 use serde_json::{Value, json};
 use support::{Answer, BASE, SYSTEM_ID, TOKEN, TestApp, testdata};
-
-macro_rules! api_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(app) = super::TestApp::new(super::support::Backend::Sqlite).await {
-                        super::$name(app).await;
-                    }
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(app) = super::TestApp::new(super::support::Backend::Postgres).await {
-                        super::$name(app).await;
-                    }
-                }
-            )*
-        }
-    };
-}
 
 api_tests!(
     health_and_status_need_no_token,
@@ -2245,9 +2221,9 @@ async fn ehr_names_its_latest_status_version(app: TestApp) {
 async fn stored_query_versions_match_by_prefix(app: TestApp) {
     let url = format!("{BASE}/definition/query");
     for (version, text) in [
-        ("1.9.0", "SELECT 1"),
-        ("1.10.2", "SELECT 2"),
-        ("2.0.0", "SELECT 3"),
+        ("1.9.0", "SELECT c/uid/value FROM COMPOSITION c"),
+        ("1.10.2", "SELECT c/name/value FROM COMPOSITION c"),
+        ("2.0.0", "SELECT e/ehr_id/value FROM EHR e"),
     ] {
         app.call(
             Method::PUT,
@@ -2278,7 +2254,7 @@ async fn stored_query_versions_match_by_prefix(app: TestApp) {
         Method::PUT,
         &format!("{url}/unqualified/1.0.0"),
         &[("content-type", "text/plain")],
-        b"SELECT 1".to_vec(),
+        b"SELECT e/ehr_id/value FROM EHR e".to_vec(),
     )
     .await
     .expect(200);
@@ -2469,6 +2445,8 @@ async fn templates_are_parsed_at_upload_and_after_a_restart(app: TestApp) {
         system_id: SYSTEM_ID.into(),
         admin_token: TOKEN.into(),
         body_limit: server::DEFAULT_BODY_LIMIT,
+        aql_evaluation_limit: server::DEFAULT_AQL_EVALUATION_LIMIT,
+        query_timeout: server::DEFAULT_QUERY_TIMEOUT,
     };
     let restarted = server::app(
         server::AppState::new(app.store.clone(), config)

@@ -6,6 +6,7 @@
 //! before the store is called; the store decides only whether the commit is consistent
 //! (optimistic concurrency, one EHR per subject, unknown objects) and makes it durable.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,6 +15,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use aql::index::IndexRows;
+pub use aql::rows::SqlValue;
+pub use aql::sql::{Dialect, SqlQuery};
 
 mod codec;
 pub mod postgres;
@@ -444,9 +447,34 @@ pub trait Store: Send + Sync + 'static {
     /// paths listed in order of first use. Empty when the object has none or is unknown.
     async fn index_of(&self, ehr_id: Uuid, object_id: Uuid) -> Result<IndexRows>;
 
+    /// The SQL dialect this backend runs compiled AQL statements in.
+    fn dialect(&self) -> Dialect;
+
+    /// Runs a statement compiled by `aql::sql::compile` for [`Store::dialect`], and reads,
+    /// in the same snapshot, the latest document of every object its whole-object cells
+    /// name (so that the rows and the documents agree even while others commit).
+    async fn run_query(&self, query: &SqlQuery) -> Result<QueryRows>;
+
+    /// The database's plan for a compiled statement, one line per plan node.
+    async fn explain_query(&self, query: &SqlQuery) -> Result<Vec<String>>;
+
+    /// The versions of an EHR's objects with their documents, in commit order (by commit
+    /// time, then contribution): every version, or only the latest of each object. For the
+    /// evaluator, which answers the queries that do not compile to SQL.
+    async fn ehr_versions(&self, ehr_id: Uuid, latest_only: bool) -> Result<Vec<StoredVersion>>;
+
     /// Bytes the database occupies on disk (SQLite: the database and WAL files; PostgreSQL:
     /// the total relation size of Kith's tables), for the benchmark's storage figures.
     async fn storage_bytes(&self) -> Result<u64>;
+}
+
+/// What [`Store::run_query`] read: the statement's rows, and the decompressed canonical JSON
+/// of the latest version of every object the rows' whole-object cells name, keyed by
+/// (EHR id, object id).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryRows {
+    pub rows: Vec<Vec<SqlValue>>,
+    pub documents: HashMap<([u8; 16], [u8; 16]), Vec<u8>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -25,9 +25,9 @@ use crate::codec::{
     parse_lifecycle_state, sort_stored_queries, truncate_to_micros, with_offset,
 };
 use crate::{
-    Audit, ContributionRecord, EhrRecord, IndexRows, NewContribution, NewEhr, ObjectKind, Result,
-    StatusFacts, Store, StoreError, StoredQuery, StoredVersion, SubjectKey, TemplateRecord,
-    VersionMeta, VersionSelector, VersionedObjectMeta,
+    Audit, ContributionRecord, Dialect, EhrRecord, IndexRows, NewContribution, NewEhr, ObjectKind,
+    QueryRows, Result, SqlQuery, StatusFacts, Store, StoreError, StoredQuery, StoredVersion,
+    SubjectKey, TemplateRecord, VersionMeta, VersionSelector, VersionedObjectMeta,
 };
 
 /// Numbered migrations, applied in order and recorded in `schema_migrations`.
@@ -1042,6 +1042,9 @@ macro_rules! version_query {
     };
 }
 
+// After `version_query!`, which it uses.
+mod query;
+
 fn version_meta_from_row(row: &Row, ehr_id: Uuid) -> Result<VersionMeta> {
     Ok(VersionMeta {
         ehr_id,
@@ -1622,6 +1625,25 @@ impl Store for PostgresStore {
             rows.values.push(value);
         }
         Ok(rows)
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn run_query(&self, query: &SqlQuery) -> Result<QueryRows> {
+        let mut client = self.client().await?;
+        query::run(&mut client, query).await
+    }
+
+    async fn explain_query(&self, query: &SqlQuery) -> Result<Vec<String>> {
+        let client = self.client().await?;
+        query::explain(&client, query).await
+    }
+
+    async fn ehr_versions(&self, ehr_id: Uuid, latest_only: bool) -> Result<Vec<StoredVersion>> {
+        let client = self.client().await?;
+        query::ehr_versions(&client, ehr_id, latest_only).await
     }
 
     async fn storage_bytes(&self) -> Result<u64> {

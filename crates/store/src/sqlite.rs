@@ -22,9 +22,9 @@ use crate::codec::{
     split_time,
 };
 use crate::{
-    Audit, ContributionRecord, EhrRecord, IndexRows, NewContribution, NewEhr, ObjectKind, Result,
-    StatusFacts, Store, StoreError, StoredQuery, StoredVersion, SubjectKey, TemplateRecord,
-    VersionMeta, VersionSelector, VersionedObjectMeta,
+    Audit, ContributionRecord, Dialect, EhrRecord, IndexRows, NewContribution, NewEhr, ObjectKind,
+    QueryRows, Result, SqlQuery, StatusFacts, Store, StoreError, StoredQuery, StoredVersion,
+    SubjectKey, TemplateRecord, VersionMeta, VersionSelector, VersionedObjectMeta,
 };
 
 /// Numbered migrations, applied in order and recorded in `schema_migrations`.
@@ -1135,6 +1135,9 @@ macro_rules! version_query {
     };
 }
 
+// After `version_query!`, which it uses.
+mod query;
+
 fn version_meta_from_row(row: &Row<'_>, ehr_id: Uuid) -> Result<VersionMeta> {
     let kind: String = row.get(2)?;
     let change_type: String = row.get(4)?;
@@ -1505,6 +1508,27 @@ impl Store for SqliteStore {
 
     async fn index_of(&self, ehr_id: Uuid, object_id: Uuid) -> Result<IndexRows> {
         self.read(move |connection| read_index_rows(connection, ehr_id, object_id))
+            .await
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn run_query(&self, query: &SqlQuery) -> Result<QueryRows> {
+        let query = query.clone();
+        self.read(move |connection| query::run(connection, &query))
+            .await
+    }
+
+    async fn explain_query(&self, query: &SqlQuery) -> Result<Vec<String>> {
+        let query = query.clone();
+        self.read(move |connection| query::explain(connection, &query))
+            .await
+    }
+
+    async fn ehr_versions(&self, ehr_id: Uuid, latest_only: bool) -> Result<Vec<StoredVersion>> {
+        self.read(move |connection| query::ehr_versions(connection, ehr_id, latest_only))
             .await
     }
 

@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::ast::*;
-use crate::result::{ResultColumn, ResultSet};
+use crate::result::{ResultSet, columns};
 
+pub use from::mentions_version;
 use path::Row;
 use value::Datum;
 
@@ -84,7 +85,11 @@ pub enum ChangeType {
     Creation,
     Amendment,
     Modification,
+    Synthesis,
     Deleted,
+    AttestationOnly,
+    FormatConversion,
+    Unknown,
 }
 
 impl ChangeType {
@@ -93,7 +98,11 @@ impl ChangeType {
             ChangeType::Creation => ("creation", "249"),
             ChangeType::Amendment => ("amendment", "250"),
             ChangeType::Modification => ("modification", "251"),
+            ChangeType::Synthesis => ("synthesis", "252"),
             ChangeType::Deleted => ("deleted", "523"),
+            ChangeType::AttestationOnly => ("attestation", "666"),
+            ChangeType::FormatConversion => ("format conversion", "817"),
+            ChangeType::Unknown => ("unknown", "253"),
         };
         openehr_coded(rubric, code)
     }
@@ -151,7 +160,7 @@ pub enum EvalErrorKind {
     ObjectComparison,
     TypeMismatch,
     /// A construct the query language has but Kith does not evaluate (regular expressions
-    /// in predicates, terminology services, VERSIONED_OBJECT).
+    /// in predicates, terminology services).
     Unsupported,
     /// A query the language does not give a meaning to (ORDER BY a path that is not grouped
     /// in an aggregate query, a variable under NOT CONTAINS used elsewhere).
@@ -231,6 +240,21 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year_of_era + era * 400 + i64::from(month <= 2), month, day)
 }
 
+fn refusal(error: crate::check::CheckError) -> EvalError {
+    use crate::check::CheckErrorKind as Kind;
+    let kind = match error.kind {
+        Kind::UnknownClass => EvalErrorKind::UnknownClass,
+        Kind::UnknownVariable => EvalErrorKind::UnknownVariable,
+        Kind::DuplicateVariable => EvalErrorKind::DuplicateVariable,
+        Kind::MissingParameter => EvalErrorKind::MissingParameter,
+        Kind::UnknownAttribute | Kind::TypeMismatch => EvalErrorKind::TypeMismatch,
+        Kind::ObjectComparison => EvalErrorKind::ObjectComparison,
+        Kind::InvalidQuery => EvalErrorKind::Invalid,
+        Kind::Unsupported => EvalErrorKind::Unsupported,
+    };
+    EvalError::new(kind, error.span, error.message)
+}
+
 /// Runs `query` over `dataset` with the system clock.
 pub fn evaluate(
     query: &Query,
@@ -247,6 +271,9 @@ pub fn evaluate_at(
     dataset: &Dataset,
     clock: &Clock,
 ) -> EvalResult<ResultSet> {
+    // The semantic checker's refusals are the language's, for every engine; the
+    // evaluator's own checks below only bind names.
+    crate::check::check(query, parameters).map_err(refusal)?;
     let variables = check::check(query, parameters)?;
     let needs_versions = from::mentions_version(&query.from);
     let views: Vec<from::EhrView<'_>> = dataset
@@ -281,24 +308,6 @@ pub fn evaluate_at(
         columns: columns(query),
         rows: output,
     })
-}
-
-fn columns(query: &Query) -> Vec<ResultColumn> {
-    query
-        .select
-        .columns
-        .iter()
-        .map(|column| ResultColumn {
-            name: column
-                .alias
-                .as_ref()
-                .map_or_else(|| column.expr.to_string(), |alias| alias.name.clone()),
-            path: match &column.expr {
-                Expr::Path(path) => Some(path.to_string()),
-                _ => None,
-            },
-        })
-        .collect()
 }
 
 /// What every stage reads: the request's parameters, the FROM variables (name to slot) and

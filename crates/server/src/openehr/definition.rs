@@ -269,6 +269,7 @@ async fn store_query_at(
             "the query text is empty",
         ));
     }
+    crate::query::check_stored(&text)?;
     let version = match version {
         Some(version) => {
             semantic_version(&version).ok_or_else(|| {
@@ -380,6 +381,43 @@ fn version_matches(pattern: &str, version: &str) -> bool {
     wanted.all(|part| actual.next() == Some(part))
 }
 
+/// A stored query by name and version: the version given, the highest matching a partial
+/// one (`1` or `1.2`), or the highest of all when none is given; 404 otherwise.
+pub(crate) async fn find_stored_query(
+    state: &AppState,
+    name: &str,
+    version: Option<&str>,
+) -> ApiResult<StoredQuery> {
+    let not_found = || match version {
+        Some(version) => ApiError::new(
+            ErrorCode::ObjectNotFound,
+            format!("stored query {name} version {version} does not exist"),
+        ),
+        None => ApiError::new(
+            ErrorCode::ObjectNotFound,
+            format!("stored query {name} does not exist"),
+        ),
+    };
+    let Some(version) = version else {
+        return state
+            .store
+            .get_stored_query(name, None)
+            .await?
+            .ok_or_else(not_found);
+    };
+    match state.store.get_stored_query(name, Some(version)).await? {
+        Some(query) => Ok(query),
+        None => state
+            .store
+            .list_stored_queries(name)
+            .await?
+            .into_iter()
+            .filter(|query| query.name == name && version_matches(version, &query.version))
+            .max_by_key(|query| semantic_version(&query.version))
+            .ok_or_else(not_found),
+    }
+}
+
 /// `GET /definition/query/{qualified_query_name}/{version}`: the version, or the highest
 /// version matching a partial one (`1` or `1.2`).
 pub async fn get_query(
@@ -387,23 +425,7 @@ pub async fn get_query(
     _caller: Caller,
     Path((name, version)): Path<(String, String)>,
 ) -> ApiResult<Reply> {
-    let not_found = || {
-        ApiError::new(
-            ErrorCode::ObjectNotFound,
-            format!("stored query {name} version {version} does not exist"),
-        )
-    };
-    let query = match state.store.get_stored_query(&name, Some(&version)).await? {
-        Some(query) => query,
-        None => state
-            .store
-            .list_stored_queries(&name)
-            .await?
-            .into_iter()
-            .filter(|query| query.name == name && version_matches(&version, &query.version))
-            .max_by_key(|query| semantic_version(&query.version))
-            .ok_or_else(not_found)?,
-    };
+    let query = find_stored_query(&state, &name, Some(&version)).await?;
     Ok(Reply::new(StatusCode::OK).body(
         Format::Json,
         serde_json::to_vec(&query_json(&query, true)).unwrap_or_default(),

@@ -11,6 +11,7 @@ pub(crate) mod definition;
 mod directory;
 pub(crate) mod ehr;
 mod ehr_status;
+mod query;
 mod simplified;
 
 use axum::Router;
@@ -103,6 +104,15 @@ pub fn router() -> Router<AppState> {
             "/definition/template/adl1.4/{template_id}/example",
             get(definition::example_composition),
         )
+        .route("/query/aql", get(query::adhoc_get).post(query::adhoc_post))
+        .route(
+            "/query/{name}",
+            get(query::stored_get).post(query::stored_post),
+        )
+        .route(
+            "/query/{name}/{version}",
+            get(query::stored_version_get).post(query::stored_version_post),
+        )
         .route("/definition/query", get(definition::list_queries))
         .route(
             "/definition/query/{name}",
@@ -186,6 +196,7 @@ pub(crate) fn template_violation(
         .map(|violation| crate::error::Detail {
             path: violation.path,
             message: violation.message,
+            ..Default::default()
         })
         .collect();
     error

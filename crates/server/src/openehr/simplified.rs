@@ -231,6 +231,7 @@ fn conversion_error(code: ErrorCode, message: String, errors: Vec<FormatError>) 
         .map(|error| Detail {
             path: error.path,
             message: error.message,
+            ..Default::default()
         })
         .collect();
     error

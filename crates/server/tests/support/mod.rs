@@ -77,6 +77,7 @@ impl Drop for PostgresDatabase {
     }
 }
 
+#[derive(Debug, Clone, Copy)]
 pub enum Backend {
     Sqlite,
     Postgres,
@@ -158,6 +159,14 @@ impl TestApp {
     }
 
     pub async fn with_limit(backend: Backend, body_limit: usize) -> Option<TestApp> {
+        Self::with_config(backend, |config| config.body_limit = body_limit).await
+    }
+
+    /// An app whose configuration `adjust` changes from the tests' defaults.
+    pub async fn with_config(
+        backend: Backend,
+        adjust: impl FnOnce(&mut server::Config),
+    ) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, database) = match backend {
             Backend::Sqlite => (
@@ -178,11 +187,14 @@ impl TestApp {
                 (store, Some(database))
             }
         };
-        let config = server::Config {
+        let mut config = server::Config {
             system_id: SYSTEM_ID.into(),
             admin_token: TOKEN.into(),
-            body_limit,
+            body_limit: server::DEFAULT_BODY_LIMIT,
+            aql_evaluation_limit: server::DEFAULT_AQL_EVALUATION_LIMIT,
+            query_timeout: server::DEFAULT_QUERY_TIMEOUT,
         };
+        adjust(&mut config);
         let state = server::AppState::new(store.clone(), config)
             .await
             .expect("state");
@@ -282,4 +294,32 @@ impl TestApp {
         answer.expect(201);
         answer.etag()
     }
+}
+
+/// Declares each listed `async fn name(app: TestApp)` of the including file as a test on
+/// SQLite and one on PostgreSQL (skipped without `KITH_TEST_DATABASE_URL`).
+#[allow(unused_macros)]
+macro_rules! api_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = super::TestApp::new(super::support::Backend::Sqlite).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = super::TestApp::new(super::support::Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
 }
