@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "query_rows_narrower",
         include_str!("../migrations/postgres/0004_query_rows_narrower.sql"),
     ),
+    (
+        5,
+        "ehr_subject_id",
+        include_str!("../migrations/postgres/0005_ehr_subject_id.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations between servers starting together.

@@ -49,6 +49,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "query_rows_narrower",
         include_str!("../migrations/sqlite/0004_query_rows_narrower.sql"),
     ),
+    (
+        5,
+        "ehr_subject_id",
+        include_str!("../migrations/sqlite/0005_ehr_subject_id.sql"),
+    ),
 ];
 
 /// An upper bound on one group commit, so one transaction's WAL growth stays bounded.
