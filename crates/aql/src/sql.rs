@@ -194,19 +194,26 @@ enum Target<'p> {
 }
 
 impl Compiler<'_, '_> {
+    /// The placeholder of a parameter; an equal parameter already bound is reused, so that
+    /// conditions that differ only in the value kind read the same.
     fn param(&mut self, param: SqlParam) -> String {
-        self.params.push(param);
+        let number = match self.params.iter().position(|known| *known == param) {
+            Some(position) => position + 1,
+            None => {
+                self.params.push(param.clone());
+                self.params.len()
+            }
+        };
         match self.dialect {
-            Dialect::Sqlite => format!("?{}", self.params.len()),
+            Dialect::Sqlite => format!("?{number}"),
             Dialect::Postgres => {
-                let cast = match self.params.last() {
-                    Some(SqlParam::Text(_)) => "::text",
-                    Some(SqlParam::Integer(_)) => "::int8",
-                    Some(SqlParam::Real(_)) => "::float8",
-                    Some(SqlParam::Uuid(_)) => "::uuid",
-                    None => "",
+                let cast = match param {
+                    SqlParam::Text(_) => "::text",
+                    SqlParam::Integer(_) => "::int8",
+                    SqlParam::Real(_) => "::float8",
+                    SqlParam::Uuid(_) => "::uuid",
                 };
-                format!("${}{cast}", self.params.len())
+                format!("${number}{cast}")
             }
         }
     }
@@ -1295,21 +1302,36 @@ impl Compiler<'_, '_> {
         mut per_kind: impl FnMut(&mut Self, ValueKind, &'static str) -> Compiled<Option<String>>,
     ) -> Compiled<String> {
         let mut conditions = self.value_rows(target, "r", false);
-        let mut alternatives = Vec::new();
+        // Kinds whose condition reads the same share one alternative (`r.kind IN (4, 5) AND
+        // r.num > $1`), which the value index serves with one range.
+        let mut groups: Vec<(Option<String>, Vec<String>)> = Vec::new();
         let mut any = true;
         for kind in &target.kinds {
             let Some(column) = column_for(*kind, &target.tail) else {
                 continue;
             };
-            match per_kind(self, *kind, column.compare_column)? {
-                Some(condition) => {
-                    any = false;
-                    alternatives.push(format!("(r.kind = {} AND {condition})", kind.code()));
-                }
-                None => alternatives.push(format!("r.kind = {}", kind.code())),
+            let condition = per_kind(self, *kind, column.compare_column)?;
+            any &= condition.is_none();
+            let code = kind.code().to_string();
+            match groups.iter_mut().find(|(known, _)| *known == condition) {
+                Some((_, codes)) => codes.push(code),
+                None => groups.push((condition, vec![code])),
             }
         }
         if !any {
+            let alternatives: Vec<String> = groups
+                .iter()
+                .map(|(condition, codes)| {
+                    let kinds = match codes.as_slice() {
+                        [one] => format!("r.kind = {one}"),
+                        many => format!("r.kind IN ({})", many.join(", ")),
+                    };
+                    match condition {
+                        Some(condition) => format!("({kinds} AND {condition})"),
+                        None => kinds,
+                    }
+                })
+                .collect();
             conditions.push(format!("({})", alternatives.join(" OR ")));
         } else if !target.tail.is_empty() && !target.kinds.is_empty() {
             // EXISTS of an attribute: the column for it must hold something.

@@ -4,10 +4,10 @@ JOIN query_node v2 ON v2.rm_type IN ('COMPOSITION') AND v2.archetype_path_id = (
 JOIN (SELECT 0 AS operand UNION ALL SELECT 1 AS operand) operands ON 1 = 1
 LEFT JOIN query_node v3 ON operands.operand = 0 AND v3.rm_type IN ('OBSERVATION') AND v3.archetype_path_id = (SELECT path_id FROM query_path WHERE path = ?2) AND v3.ehr_id = v2.ehr_id AND v3.object_id = v2.object_id AND v3.seq > v2.seq AND v3.seq <= v2.last_seq
 LEFT JOIN query_node v4 ON operands.operand = 1 AND v4.rm_type IN ('OBSERVATION') AND v4.archetype_path_id = (SELECT path_id FROM query_path WHERE path = ?3) AND v4.ehr_id = v2.ehr_id AND v4.object_id = v2.object_id AND v4.seq > v2.seq AND v4.seq <= v2.last_seq
-LEFT JOIN query_value s0 ON s0.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?25 AND rel_path = ?24) AND s0.ehr_id = v2.ehr_id AND s0.object_id = v2.object_id AND s0.root_seq = v2.seq AND s0.kind IN (9)
-LEFT JOIN query_value s1 ON s1.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?27 AND rel_path = ?26) AND s1.ehr_id = v3.ehr_id AND s1.object_id = v3.object_id AND s1.root_seq = v3.seq AND s1.kind IN (4, 5)
-LEFT JOIN query_value s2 ON s2.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?29 AND rel_path = ?28) AND s2.ehr_id = v3.ehr_id AND s2.object_id = v3.object_id AND s2.root_seq = v3.seq AND s2.kind IN (4, 5)
-LEFT JOIN query_value s3 ON s3.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?31 AND rel_path = ?30) AND s3.ehr_id = v4.ehr_id AND s3.object_id = v4.object_id AND s3.root_seq = v4.seq AND s3.kind IN (4, 5)
+LEFT JOIN query_value s0 ON s0.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?1 AND rel_path = ?24) AND s0.ehr_id = v2.ehr_id AND s0.object_id = v2.object_id AND s0.root_seq = v2.seq AND s0.kind IN (9)
+LEFT JOIN query_value s1 ON s1.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?2 AND rel_path = ?25) AND s1.ehr_id = v3.ehr_id AND s1.object_id = v3.object_id AND s1.root_seq = v3.seq AND s1.kind IN (4, 5)
+LEFT JOIN query_value s2 ON s2.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?2 AND rel_path = ?26) AND s2.ehr_id = v3.ehr_id AND s2.object_id = v3.object_id AND s2.root_seq = v3.seq AND s2.kind IN (4, 5)
+LEFT JOIN query_value s3 ON s3.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?3 AND rel_path = ?27) AND s3.ehr_id = v4.ehr_id AND s3.object_id = v4.object_id AND s3.root_seq = v4.seq AND s3.kind IN (4, 5)
 WHERE ((operands.operand = 0 AND v3.seq IS NOT NULL) OR (operands.operand = 1 AND v4.seq IS NOT NULL))
   AND (v0.subject_id = ?4 OR v0.subject_id = ?5 OR v0.subject_id = ?6 OR v0.subject_id = ?7 OR v0.subject_id = ?8 OR v0.subject_id = ?9 OR v0.subject_id = ?10 OR v0.subject_id = ?11 OR v0.subject_id = ?12 OR v0.subject_id = ?13 OR v0.subject_id = ?14 OR v0.subject_id = ?15 OR v0.subject_id = ?16 OR v0.subject_id = ?17 OR v0.subject_id = ?18 OR v0.subject_id = ?19 OR v0.subject_id = ?20 OR v0.subject_id = ?21 OR v0.subject_id = ?22 OR v0.subject_id = ?23)
 ORDER BY s0.instant DESC NULLS FIRST, s1.num ASC NULLS LAST, s3.num ASC NULLS LAST
@@ -35,11 +35,7 @@ ORDER BY s0.instant DESC NULLS FIRST, s1.num ASC NULLS LAST, s3.num ASC NULLS LA
 -- 22: '8880000019'
 -- 23: '8880000020'
 -- 24: '/context/start_time'
--- 25: 'openEHR-EHR-COMPOSITION.encounter.v1'
--- 26: '/data[at0001]/events[at0006]/data[at0003]/items[at0004]/value'
--- 27: 'openEHR-EHR-OBSERVATION.blood_pressure.v2'
--- 28: '/data[at0001]/events[at0006]/data[at0003]/items[at0005]/value'
--- 29: 'openEHR-EHR-OBSERVATION.blood_pressure.v2'
--- 30: '/data[at0002]/events[at0003]/data[at0001]/items[at0004]/value'
--- 31: 'openEHR-EHR-OBSERVATION.pulse.v1'
+-- 25: '/data[at0001]/events[at0006]/data[at0003]/items[at0004]/value'
+-- 26: '/data[at0001]/events[at0006]/data[at0003]/items[at0005]/value'
+-- 27: '/data[at0002]/events[at0003]/data[at0001]/items[at0004]/value'
 -- cells: [Text(0), Value { kind: 1, columns: [(DateTime, 2, Text)] }, Value { kind: 3, columns: [(Quantity, 4, Real), (Count, 5, Integer)] }, Value { kind: 6, columns: [(Quantity, 7, Real), (Count, 8, Integer)] }, Value { kind: 9, columns: [(Quantity, 10, Real), (Count, 11, Integer)] }]
