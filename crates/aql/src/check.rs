@@ -107,6 +107,9 @@ pub struct Variable {
     pub negated: bool,
     /// Under an OR: it may be NULL in a row.
     pub optional: bool,
+    /// The OR operands it is declared in, outermost first: (OR number in FROM, operand
+    /// index). A row binds the variables of one operand of each OR.
+    pub branches: Vec<(usize, usize)>,
     pub span: Span,
 }
 
@@ -357,6 +360,8 @@ pub fn check<'q>(
         parameters: HashMap::new(),
         given: parameters,
         anonymous: 0,
+        branch: Vec::new(),
+        ors: 0,
     };
     checker.contains(&query.from, None, false, false)?;
     let aliases: Vec<Option<String>> = query
@@ -387,6 +392,9 @@ struct Checker<'p> {
     parameters: HashMap<String, Value>,
     given: &'p serde_json::Map<String, Value>,
     anonymous: usize,
+    /// The OR operands the class being declared is inside: (OR number, operand index).
+    branch: Vec<(usize, usize)>,
+    ors: usize,
 }
 
 impl Checker<'_> {
@@ -416,8 +424,13 @@ impl Checker<'_> {
                 }
             }
             ContainsExpr::Or { operands, .. } => {
-                for operand in operands {
-                    self.contains(operand, parent, negated, true)?;
+                let or = self.ors;
+                self.ors += 1;
+                for (index, operand) in operands.iter().enumerate() {
+                    self.branch.push((or, index));
+                    let result = self.contains(operand, parent, negated, true);
+                    self.branch.pop();
+                    result?;
                 }
             }
             ContainsExpr::Not { operand, .. } => {
@@ -532,6 +545,7 @@ impl Checker<'_> {
             parent,
             negated,
             optional,
+            branches: self.branch.clone(),
             span: class.span,
         });
         Ok(self.variables.len() - 1)

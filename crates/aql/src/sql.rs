@@ -123,6 +123,14 @@ pub fn compile(checked: &Checked<'_>, dialect: Dialect, filter: &RowFilter) -> C
         conditions: Vec::new(),
         outputs: Vec::new(),
         value_joins: Vec::new(),
+        transparent: checked
+            .variables
+            .iter()
+            .map(|variable| is_transparent_version(checked, variable))
+            .collect(),
+        branch_bound: std::collections::BTreeMap::new(),
+        aggregate_joins: Vec::new(),
+        column_joins: Vec::new(),
     }
     .query(filter)
 }
@@ -133,6 +141,8 @@ struct Source {
     alias: String,
     /// `ehr` rows have no object id or seq.
     is_ehr: bool,
+    /// Bound only in the rows of its OR operand (NULL in the others).
+    optional: bool,
 }
 
 struct Compiler<'c, 'q> {
@@ -148,6 +158,15 @@ struct Compiler<'c, 'q> {
     /// join per data value however many of its attributes are read, so that they come from
     /// the same value.
     value_joins: Vec<(String, Option<String>, String, Vec<ValueKind>)>,
+    /// Per variable: a `VERSION v[LATEST_VERSION]` nothing reads, which binds exactly the
+    /// latest objects the index rows describe, so it needs no row source of its own.
+    transparent: Vec<bool>,
+    /// Per OR operand: the conditions that its variables are bound.
+    branch_bound: std::collections::BTreeMap<usize, Vec<String>>,
+    /// The value joins aggregates read: each multiplies the rows by its values.
+    aggregate_joins: Vec<String>,
+    /// The value joins of the other columns.
+    column_joins: Vec<String>,
 }
 
 /// A value path resolved against the index: the variable's row source, the relative path key
@@ -159,12 +178,16 @@ struct ValuePath<'p> {
     rel_path: String,
     tail: Vec<&'p str>,
     kinds: Vec<ValueKind>,
+    /// Whether the path may yield several values (it steps through a list).
+    multiple: bool,
 }
 
 /// What a path in the query reads.
 enum Target<'p> {
     EhrId(Source),
-    RootName(Source),
+    /// A text kept in a column of the row sources (a root's name, the EHR's subject, a
+    /// composition's template id): the SQL expression that reads it.
+    Text(String),
     Value(ValuePath<'p>),
     Object(Source),
 }
@@ -203,6 +226,7 @@ impl Compiler<'_, '_> {
         Ok(Source {
             alias: format!("v{index}"),
             is_ehr: variable.class == VariableClass::Ehr,
+            optional: variable.optional,
         })
     }
 
@@ -213,7 +237,8 @@ impl Compiler<'_, '_> {
             .checked
             .variables
             .iter()
-            .position(|variable| !variable.negated)
+            .enumerate()
+            .position(|(index, variable)| !variable.negated && !self.transparent[index])
             .map(|index| format!("v{index}"));
         let Some(driving) = driving else {
             return not_compiled("the query binds no variable");
@@ -238,6 +263,13 @@ impl Compiler<'_, '_> {
             self.conditions.push(sql);
         }
 
+        if query
+            .top
+            .as_ref()
+            .is_some_and(|top| top.direction == Some(crate::ast::TopDirection::Backward))
+        {
+            return not_compiled("TOP BACKWARD");
+        }
         if query.select.distinct && !query.order_by.is_empty() {
             return not_compiled("DISTINCT with ORDER BY");
         }
@@ -256,6 +288,26 @@ impl Compiler<'_, '_> {
                     .extend((first_output..self.outputs.len()).map(|index| format!("c{index}")));
             }
             cells.push(cell);
+        }
+        // An aggregate of a path takes its values without multiplying the rows the other
+        // aggregates see (docs/aql.md): one such join is exact, more (or one beside
+        // COUNT(*)) would count the product.
+        let counts_rows = query.select.columns.iter().any(|column| {
+            matches!(&column.expr, Expr::Aggregate(call) if matches!(call.argument, AggregateArgument::AllRows(_)))
+        });
+        if self.aggregate_joins.len() > 1 || (counts_rows && !self.aggregate_joins.is_empty()) {
+            return not_compiled("aggregates of different paths, or of a path beside COUNT(*)");
+        }
+        if self
+            .aggregate_joins
+            .iter()
+            .any(|join| self.column_joins.contains(join))
+        {
+            return not_compiled("an aggregate of a path that also groups");
+        }
+        if query.select.distinct && cells.iter().any(|cell| matches!(cell, Cell::Object { .. })) {
+            // DISTINCT compares objects by content, not by identity.
+            return not_compiled("DISTINCT whole objects");
         }
         let mut order = Vec::new();
         for item in &query.order_by {
@@ -312,10 +364,34 @@ impl Compiler<'_, '_> {
     /// The row sources of the FROM variables and the conditions that relate them.
     fn bindings(&mut self) -> Compiled<()> {
         let variables = self.checked.variables.clone();
+        let transparent = self.transparent.clone();
+        // The nearest ancestor that has a row source (skipping transparent versions).
+        let parent_of = |index: usize| {
+            let mut parent = variables[index].parent;
+            while let Some(candidate) = parent
+                && transparent[candidate]
+            {
+                parent = variables[candidate].parent;
+            }
+            parent
+        };
+        // One OR in FROM, its operands classes (with what they contain): a row per operand
+        // binding, from a small table of operand numbers the operands' rows join on.
+        let mut operands = 0;
+        for variable in variables.iter().filter(|variable| variable.optional) {
+            match variable.branches.as_slice() {
+                [(0, operand)] if !variable.negated => operands = operands.max(operand + 1),
+                _ => return not_compiled("OR in FROM other than one OR of classes"),
+            }
+        }
+        let mut branch_table = false;
         for (index, variable) in variables.iter().enumerate() {
             let alias = format!("v{index}");
-            if variable.optional {
-                return not_compiled("OR in FROM");
+            if transparent[index] {
+                if variable.optional {
+                    return not_compiled("VERSION under OR");
+                }
+                continue;
             }
             let rm_class = match variable.class {
                 VariableClass::Ehr => {
@@ -360,7 +436,7 @@ impl Compiler<'_, '_> {
                 let param = self.param(SqlParam::Text(node_id.clone()));
                 own.push(format!("{alias}.archetype_id = {param}"));
             }
-            let parent = variable.parent.map(|parent| {
+            let parent = parent_of(index).map(|parent| {
                 (
                     format!("v{parent}"),
                     variables[parent].class == VariableClass::Ehr,
@@ -387,6 +463,31 @@ impl Compiler<'_, '_> {
                 ));
                 continue;
             }
+            if let [(_, operand)] = variable.branches.as_slice() {
+                if self.from.is_empty() {
+                    return not_compiled("OR at the top of FROM");
+                }
+                if !branch_table {
+                    let numbers = (0..operands)
+                        .map(|number| format!("SELECT {number} AS operand"))
+                        .collect::<Vec<_>>()
+                        .join(" UNION ALL ");
+                    let _ = write!(self.joins, "\nJOIN ({numbers}) operands ON 1 = 1");
+                    branch_table = true;
+                }
+                own.insert(0, format!("operands.operand = {operand}"));
+                let _ = write!(
+                    self.joins,
+                    "\nLEFT JOIN query_node {alias} ON {}",
+                    own.join(" AND ")
+                );
+                // The operand's row exists only when all its variables are bound.
+                self.branch_bound
+                    .entry(*operand)
+                    .or_default()
+                    .push(format!("{alias}.seq IS NOT NULL"));
+                continue;
+            }
             if self.from.is_empty() {
                 self.from = format!("query_node {alias}");
                 self.conditions.extend(own);
@@ -397,6 +498,17 @@ impl Compiler<'_, '_> {
                     own.join(" AND ")
                 );
             }
+        }
+        if branch_table {
+            let alternatives: Vec<String> = self
+                .branch_bound
+                .iter()
+                .map(|(operand, bound)| {
+                    format!("(operands.operand = {operand} AND {})", bound.join(" AND "))
+                })
+                .collect();
+            self.conditions
+                .push(format!("({})", alternatives.join(" OR ")));
         }
         if self.from.is_empty() {
             return not_compiled("nothing to select from");
@@ -450,17 +562,54 @@ impl Compiler<'_, '_> {
             return not_compiled("a predicate on a path's variable");
         }
         let names = segment_names(&path.segments);
+        let alias = &source.alias;
         if source.is_ehr {
+            if path
+                .segments
+                .iter()
+                .any(|segment| segment.predicate.is_some())
+            {
+                return not_compiled("a predicate in an EHR path");
+            }
+            // The subject of the latest EHR_STATUS is kept on the EHR's row.
             return match names.as_slice() {
                 ["ehr_id", "value"] => Ok(Target::EhrId(source)),
-                _ => not_compiled("an EHR attribute other than ehr_id/value"),
+                ["ehr_status", "subject", "external_ref", "id", "value"] => {
+                    Ok(Target::Text(format!("{alias}.subject_id")))
+                }
+                ["ehr_status", "subject", "external_ref", "namespace"] => {
+                    Ok(Target::Text(format!("{alias}.subject_namespace")))
+                }
+                ["system_id", "value"] => Ok(Target::Text(format!("{alias}.system_id"))),
+                _ => not_compiled("an EHR attribute other than its id, system id or subject"),
             };
         }
         if names.is_empty() {
             return Ok(Target::Object(source));
         }
-        if names == ["name", "value"] && path.segments[0].predicate.is_none() {
-            return Ok(Target::RootName(source));
+        if path
+            .segments
+            .iter()
+            .any(|segment| segment.predicate.is_some())
+            && matches!(
+                names.as_slice(),
+                ["name", "value"] | ["archetype_details", ..]
+            )
+        {
+            return not_compiled("a predicate in a path to a root's name or template");
+        }
+        if names == ["name", "value"] {
+            return Ok(Target::Text(format!("{alias}.name")));
+        }
+        if names == ["archetype_details", "template_id", "value"]
+            && variable
+                .rm_class()
+                .is_some_and(|class| model::class(class).name == "COMPOSITION")
+        {
+            // A composition is the root of its object: its template is the latest version's.
+            return Ok(Target::Text(format!(
+                "(SELECT t.template_id FROM versioned_object t_o JOIN version t ON t.ehr_id = t_o.ehr_id AND t.object_id = t_o.object_id AND t.version = t_o.latest_version WHERE t_o.ehr_id = {alias}.ehr_id AND t_o.object_id = {alias}.object_id)"
+            )));
         }
         let Some(start) = variable.rm_class() else {
             return not_compiled("a variable without an RM class");
@@ -563,12 +712,18 @@ impl Compiler<'_, '_> {
             .node_id
             .clone()
             .filter(|node| node.contains("-EHR-") || node.starts_with("openEHR-"));
+        if kinds.is_empty() && !tail.is_empty() {
+            return not_compiled("a path to an object inside a data value");
+        }
+        let multiple =
+            crate::check::type_path(start, &path.segments).map_or(true, |typed| typed.multiple);
         Ok(Target::Value(ValuePath {
             source,
             archetype,
             rel_path,
             tail,
             kinds,
+            multiple,
         }))
     }
 
@@ -610,9 +765,7 @@ impl Compiler<'_, '_> {
                 Target::EhrId(source) => {
                     Ok(Cell::EhrId(self.output(format!("{}.ehr_id", source.alias))))
                 }
-                Target::RootName(source) => {
-                    Ok(Cell::Text(self.output(format!("{}.name", source.alias))))
-                }
+                Target::Text(expr) => Ok(Cell::Text(self.output(expr))),
                 Target::Object(source) => {
                     let alias = &source.alias;
                     Ok(Cell::Object {
@@ -625,7 +778,14 @@ impl Compiler<'_, '_> {
                     if value.tail.is_empty() {
                         return not_compiled("a whole data value");
                     }
-                    let row = self.value_join(&value);
+                    // Each occurrence of a multi-valued path multiplies the rows on its own
+                    // (docs/aql.md); a single value is read once however often it is named.
+                    let row = if value.multiple {
+                        self.fresh_value_join(&value)
+                    } else {
+                        self.value_join(&value)
+                    };
+                    self.column_joins.push(row.clone());
                     let kind = self.output(format!("{row}.kind"));
                     let mut columns = Vec::new();
                     for value_kind in &value.kinds {
@@ -645,6 +805,9 @@ impl Compiler<'_, '_> {
                         Target::EhrId(source) => format!("{}.ehr_id", source.alias),
                         Target::Value(value) if !value.tail.is_empty() => {
                             let row = self.value_join(&value);
+                            if !self.aggregate_joins.contains(&row) {
+                                self.aggregate_joins.push(row.clone());
+                            }
                             let columns: Vec<_> = value
                                 .kinds
                                 .iter()
@@ -687,17 +850,27 @@ impl Compiler<'_, '_> {
         }
     }
 
-    /// The alias of the value rows of `value`, joined once.
+    /// The alias of the value rows of `value`, joined once (the first join of it).
     fn value_join(&mut self, value: &ValuePath<'_>) -> String {
-        let key = (
+        let key = Self::join_key(value);
+        if let Some(position) = self.value_joins.iter().position(|known| *known == key) {
+            return format!("s{position}");
+        }
+        self.fresh_value_join(value)
+    }
+
+    fn join_key(value: &ValuePath<'_>) -> (String, Option<String>, String, Vec<ValueKind>) {
+        (
             value.source.alias.clone(),
             value.archetype.clone(),
             value.rel_path.clone(),
             value.kinds.clone(),
-        );
-        if let Some(position) = self.value_joins.iter().position(|known| *known == key) {
-            return format!("s{position}");
-        }
+        )
+    }
+
+    /// A join of the value rows of `value` of its own.
+    fn fresh_value_join(&mut self, value: &ValuePath<'_>) -> String {
+        let key = Self::join_key(value);
         let row = format!("s{}", self.value_joins.len());
         self.value_joins.push(key);
         let on = self.value_rows(value, &row, true).join(" AND ");
@@ -723,12 +896,34 @@ impl Compiler<'_, '_> {
         if aggregated {
             return not_compiled("ORDER BY with aggregates");
         }
+        // A column's alias stands for the column's expression.
+        let query = self.checked.query;
+        let expr = match expr {
+            Expr::Path(path) if path.segments.is_empty() && path.predicate.is_none() => query
+                .select
+                .columns
+                .iter()
+                .find(|column| {
+                    column
+                        .alias
+                        .as_ref()
+                        .is_some_and(|alias| alias.name == path.variable.name)
+                })
+                .map_or(expr, |column| &column.expr),
+            _ => expr,
+        };
         let Expr::Path(path) = expr else {
             return not_compiled("ORDER BY on something other than a path");
         };
+        // A selected column sorts by the value in each row (docs/aql.md).
+        let selected = query
+            .select
+            .columns
+            .iter()
+            .any(|column| column.expr == *expr);
         let key = match self.target(path)? {
             Target::EhrId(source) => format!("{}.ehr_id", source.alias),
-            Target::RootName(source) => format!("{}.name{}", source.alias, self.text_collation()),
+            Target::Text(expr) => format!("{expr}{}", self.text_collation()),
             Target::Value(value) if !value.tail.is_empty() => {
                 let columns: Vec<_> = value
                     .kinds
@@ -738,25 +933,118 @@ impl Compiler<'_, '_> {
                     .collect();
                 let column = match columns.as_slice() {
                     [column, rest @ ..] if rest.iter().all(|other| other == column) => *column,
+                    _ if selected => {
+                        let row = self.value_join(&value);
+                        return Ok(self.mixed_order_key(&row, &value.kinds, &value.tail, nulls));
+                    }
                     _ => return not_compiled("ORDER BY values of several types"),
                 };
-                let conditions = self.value_rows(&value, "o", true).join(" AND ");
-                // A path with several values sorts by its first (docs/aql.md).
                 let collation = if column == "text" || column == "code" {
                     self.text_collation()
                 } else {
                     ""
                 };
-                format!(
-                    "(SELECT o.{column} FROM query_value o WHERE {conditions} ORDER BY o.item LIMIT 1){collation}"
-                )
+                if selected {
+                    let row = self.value_join(&value);
+                    format!("{row}.{column}{collation}")
+                } else {
+                    // A path with several values sorts by its first (docs/aql.md).
+                    let conditions = self.value_rows(&value, "o", true).join(" AND ");
+                    format!(
+                        "(SELECT o.{column} FROM query_value o WHERE {conditions} ORDER BY o.item LIMIT 1){collation}"
+                    )
+                }
             }
             Target::Object(_) | Target::Value(_) => return not_compiled("ORDER BY a whole object"),
         };
         Ok(format!("{key} {nulls}"))
     }
 
+    /// The sort keys of a selected value whose kinds keep it in different columns: numbers,
+    /// then strings, then booleans (docs/aql.md), each by its own column. Strings kept in
+    /// different columns (dates as instants, durations by length, texts) sort in that order
+    /// of kinds, which only matters for a path whose values mix them.
+    fn mixed_order_key(
+        &self,
+        row: &str,
+        kinds: &[ValueKind],
+        tail: &[&str],
+        nulls: &str,
+    ) -> String {
+        // (rank, column) groups in sort order, with their kind codes.
+        let mut groups: Vec<((u8, u8), &'static str, Vec<u8>)> = Vec::new();
+        for kind in kinds {
+            let Some(column) = column_for(*kind, tail) else {
+                continue;
+            };
+            let column = column.compare_column;
+            let rank = match (kind, column) {
+                (ValueKind::Boolean, _) => (2, 0),
+                (_, "instant") => (1, 0),
+                (ValueKind::Duration, _) => (1, 1),
+                (_, "text" | "code" | "system" | "units") => (1, 2),
+                _ => (0, 0),
+            };
+            match groups
+                .iter_mut()
+                .find(|group| group.0 == rank && group.1 == column)
+            {
+                Some(group) => group.2.push(kind.code()),
+                None => groups.push((rank, column, vec![kind.code()])),
+            }
+        }
+        groups.sort_by_key(|group| (group.0, group.1));
+        let mut rank_cases = String::from("CASE");
+        let mut keys = Vec::new();
+        for (position, (_, column, codes)) in groups.iter().enumerate() {
+            let codes = codes
+                .iter()
+                .map(u8::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = write!(rank_cases, " WHEN {row}.kind IN ({codes}) THEN {position}");
+            let collation = if matches!(*column, "text" | "code" | "system" | "units") {
+                self.text_collation()
+            } else {
+                ""
+            };
+            keys.push(format!(
+                "CASE WHEN {row}.kind IN ({codes}) THEN {row}.{column}{collation} END {nulls}"
+            ));
+        }
+        rank_cases.push_str(" END");
+        keys.insert(0, format!("{rank_cases} {nulls}"));
+        keys.join(", ")
+    }
+
+    /// A condition in two-valued logic: an atomic condition on a variable that is unbound in
+    /// a row (the other operand of an OR in FROM) is false there, not NULL.
     fn condition(&mut self, condition: &Condition) -> Compiled<String> {
+        let sql = self.condition_of_bound(condition)?;
+        if matches!(
+            condition,
+            Condition::And { .. }
+                | Condition::Or { .. }
+                | Condition::Xor { .. }
+                | Condition::Not { .. }
+        ) {
+            return Ok(sql);
+        }
+        let mut guards = Vec::new();
+        for path in condition_paths(condition) {
+            let source = self.source_of(&path.variable.name)?;
+            let guard = format!("{}.seq IS NOT NULL", source.alias);
+            if source.optional && !guards.contains(&guard) {
+                guards.push(guard);
+            }
+        }
+        if guards.is_empty() {
+            return Ok(sql);
+        }
+        Ok(format!("({} AND {sql})", guards.join(" AND ")))
+    }
+
+    fn condition_of_bound(&mut self, condition: &Condition) -> Compiled<String> {
         match condition {
             Condition::And { operands, .. } => self.join_conditions(operands, " AND "),
             Condition::Or { operands, .. } => self.join_conditions(operands, " OR "),
@@ -774,7 +1062,7 @@ impl Compiler<'_, '_> {
             Condition::Not { operand, .. } => Ok(format!("NOT ({})", self.condition(operand)?)),
             Condition::Exists { path, .. } => match self.target(path)? {
                 Target::EhrId(_) | Target::Object(_) => Ok("1 = 1".to_owned()),
-                Target::RootName(source) => Ok(format!("{}.name IS NOT NULL", source.alias)),
+                Target::Text(expr) => Ok(format!("{expr} IS NOT NULL")),
                 Target::Value(value) => self.value_semi_join(&value, |_, _, _| Ok(None)),
             },
             Condition::Comparison {
@@ -868,7 +1156,7 @@ impl Compiler<'_, '_> {
                 }
                 _ => not_compiled("ordering EHR ids"),
             },
-            Target::RootName(source) => {
+            Target::Text(expr) => {
                 let Value::String(text) = value else {
                     return Ok(if op == ComparisonOp::NotEqual {
                         "1 = 1"
@@ -879,11 +1167,7 @@ impl Compiler<'_, '_> {
                 };
                 let param = self.param(SqlParam::Text(text.clone()));
                 let collation = self.text_collation();
-                Ok(format!(
-                    "{}.name{collation} {} {param}",
-                    source.alias,
-                    op.as_str()
-                ))
+                Ok(format!("{expr}{collation} {} {param}", op.as_str()))
             }
             Target::Object(_) => not_compiled("a comparison of a whole object"),
             Target::Value(target) if target.tail.is_empty() => {
@@ -927,12 +1211,24 @@ impl Compiler<'_, '_> {
         let dialect = self.dialect;
         let (operator, translated) = like_pattern(dialect, pattern);
         match self.target(path)? {
-            Target::RootName(source) => {
+            Target::Text(expr) => {
                 let param = self.param(SqlParam::Text(translated));
-                Ok(format!("{}.name {operator} {param}", source.alias))
+                Ok(format!("{expr} {operator} {param}"))
             }
             Target::Value(target) if !target.tail.is_empty() => {
-                self.value_semi_join(&target, |compiler, _, column| {
+                self.value_semi_join(&target, |compiler, kind, column| {
+                    // Dates and durations match LIKE as their text.
+                    let column = if matches!(
+                        kind,
+                        ValueKind::DateTime
+                            | ValueKind::Date
+                            | ValueKind::Time
+                            | ValueKind::Duration
+                    ) {
+                        "text"
+                    } else {
+                        column
+                    };
                     if !matches!(column, "text" | "code" | "system" | "units") {
                         return Ok(Some("1 = 0".to_owned()));
                     }
@@ -1169,4 +1465,101 @@ fn concrete_names(class: u16) -> Vec<&'static str> {
 /// The bytes of a UUID written as text.
 pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     uuid::Uuid::try_parse(text).ok().map(uuid::Uuid::into_bytes)
+}
+
+/// Whether a VERSION variable only links its parent to its contents: latest versions, no
+/// predicate beyond `LATEST_VERSION`, not negated, and no path of the query starts at it.
+fn is_transparent_version(checked: &Checked<'_>, variable: &crate::check::Variable) -> bool {
+    variable.class == (VariableClass::Version { all: false })
+        && !variable.negated
+        && matches!(variable.predicate, None | Some(Predicate::LatestVersion(_)))
+        && !uses_variable(checked.query, &variable.name)
+}
+
+/// Whether any path of SELECT, WHERE or ORDER BY starts at the variable.
+fn uses_variable(query: &crate::ast::Query, name: &str) -> bool {
+    fn uses(expr: &Expr, name: &str) -> bool {
+        match expr {
+            Expr::Path(path) => path.variable.name == name,
+            Expr::Function(call) => call.args.iter().any(|arg| uses(arg, name)),
+            Expr::Aggregate(call) => match &call.argument {
+                AggregateArgument::Path(path) => path.variable.name == name,
+                AggregateArgument::AllRows(_) => false,
+            },
+            Expr::Literal(_) | Expr::Parameter(_) => false,
+        }
+    }
+    fn holds_use(condition: &Condition, name: &str) -> bool {
+        match condition {
+            Condition::Comparison { left, right, .. } => uses(left, name) || uses(right, name),
+            Condition::Like { operand, .. } => uses(operand, name),
+            Condition::Matches {
+                operand, matches, ..
+            } => {
+                uses(operand, name)
+                    || matches!(matches, MatchesOperand::ValueList { items, .. } if items.iter().any(|item| uses(item, name)))
+            }
+            Condition::Exists { path, .. } => path.variable.name == name,
+            Condition::Not { operand, .. } => holds_use(operand, name),
+            Condition::And { operands, .. }
+            | Condition::Or { operands, .. }
+            | Condition::Xor { operands, .. } => {
+                operands.iter().any(|operand| holds_use(operand, name))
+            }
+        }
+    }
+    query
+        .select
+        .columns
+        .iter()
+        .any(|column| uses(&column.expr, name))
+        || query
+            .where_clause
+            .as_ref()
+            .is_some_and(|where_clause| holds_use(where_clause, name))
+        || query.order_by.iter().any(|item| uses(&item.expr, name))
+}
+
+/// The paths an atomic condition reads.
+fn condition_paths(condition: &Condition) -> Vec<&Path> {
+    fn expr_paths<'e>(expr: &'e Expr, into: &mut Vec<&'e Path>) {
+        match expr {
+            Expr::Path(path) => into.push(path),
+            Expr::Function(call) => {
+                for arg in &call.args {
+                    expr_paths(arg, into);
+                }
+            }
+            Expr::Aggregate(call) => {
+                if let AggregateArgument::Path(path) = &call.argument {
+                    into.push(path);
+                }
+            }
+            Expr::Literal(_) | Expr::Parameter(_) => {}
+        }
+    }
+    let mut paths = Vec::new();
+    match condition {
+        Condition::Comparison { left, right, .. } => {
+            expr_paths(left, &mut paths);
+            expr_paths(right, &mut paths);
+        }
+        Condition::Like { operand, .. } => expr_paths(operand, &mut paths),
+        Condition::Matches {
+            operand, matches, ..
+        } => {
+            expr_paths(operand, &mut paths);
+            if let MatchesOperand::ValueList { items, .. } = matches {
+                for item in items {
+                    expr_paths(item, &mut paths);
+                }
+            }
+        }
+        Condition::Exists { path, .. } => paths.push(path),
+        Condition::Not { .. }
+        | Condition::And { .. }
+        | Condition::Or { .. }
+        | Condition::Xor { .. } => {}
+    }
+    paths
 }

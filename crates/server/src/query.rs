@@ -101,6 +101,48 @@ pub async fn run(
     })
 }
 
+/// Why a query can never match, given the archetype ids the uploaded templates use: a
+/// variable every row needs (not under OR or NOT) names an archetype no template has, so no
+/// stored composition can hold it. EHR_STATUS and FOLDER archetypes are left out, as their
+/// templates are optional.
+pub fn never_matches(
+    text: &str,
+    parameters: &Map<String, Value>,
+    archetypes: &std::collections::HashSet<String>,
+) -> Vec<String> {
+    let Ok(query) = aql::parse(text) else {
+        return Vec::new();
+    };
+    let Ok(checked) = aql::check::check(&query, parameters) else {
+        return Vec::new();
+    };
+    let optional_classes = ["EHR_STATUS", "FOLDER"];
+    checked
+        .variables
+        .iter()
+        .filter(|variable| !variable.negated && !variable.optional)
+        .filter(|variable| {
+            variable.rm_class().is_some_and(|class| {
+                !optional_classes.contains(&openehr_rm::model::class(class).name)
+            })
+        })
+        .filter_map(|variable| {
+            let archetype_id = variable.node_id.as_deref()?;
+            (aql::index::is_archetype_id(archetype_id)
+                && !optional_classes
+                    .iter()
+                    .any(|class| archetype_id.contains(&format!("-{class}.")))
+                && !archetypes.contains(archetype_id))
+            .then(|| {
+                format!(
+                    "no uploaded template uses {archetype_id} (variable {}), so this query can match nothing",
+                    variable.name
+                )
+            })
+        })
+        .collect()
+}
+
 /// How a query would run: the statement and the database's plan, or why it is evaluated.
 #[derive(Debug, Serialize)]
 pub struct Explanation {

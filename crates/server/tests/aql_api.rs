@@ -18,6 +18,7 @@ api_tests!(
     each_kind_of_bad_query_is_a_400_naming_it_and_where,
     bad_requests_around_the_query,
     explain_shows_the_sql_and_the_plan,
+    a_query_that_can_never_match_says_so,
 );
 
 const OBSERVATION: &str = "openEHR-EHR-OBSERVATION.minimal.v1";
@@ -540,6 +541,41 @@ async fn explain_shows_the_sql_and_the_plan(app: TestApp) {
             .unwrap()
             .starts_with("SELECT e.ehr_id FROM ehr e")
     );
+}
+
+async fn a_query_that_can_never_match_says_so(app: TestApp) {
+    let ehr_id = app.create_ehr().await;
+    app.create_composition(&ehr_id).await;
+    let answer = app
+        .get(&query_url(
+            "SELECT o FROM EHR e CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.blood_pressure.v2]",
+        ))
+        .await;
+    answer.expect(200);
+    let result = answer.json();
+    assert_eq!(result["rows"], json!([]));
+    let warnings = result["meta"]["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{result}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .contains("no uploaded template uses openEHR-EHR-OBSERVATION.blood_pressure.v2"),
+        "{result}"
+    );
+    // An archetype a template uses, or one under OR or NOT, is no reason to warn.
+    for query in [
+        format!(
+            "SELECT o FROM EHR e CONTAINS OBSERVATION o[{OBSERVATION}] WHERE o/name/value = 'nothing'"
+        ),
+        "SELECT c FROM EHR e CONTAINS COMPOSITION c NOT CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.blood_pressure.v2]".to_owned(),
+    ] {
+        let result = app.get(&query_url(&query)).await.json();
+        assert!(
+            result["meta"]["warnings"].is_null(),
+            "{query}: {result}"
+        );
+    }
 }
 
 /// A query the compiler does not cover reads documents, so the EHRs it may read are capped;

@@ -251,11 +251,44 @@ async fn answer(
         evaluation_limit: state.config.aql_evaluation_limit,
         timeout: state.config.query_timeout,
     };
-    let result = crate::query::run(state.store.as_ref(), limits, request).await?;
+    let parameters = request.parameters.clone();
+    let mut result = crate::query::run(state.store.as_ref(), limits, request).await?;
+    if result.rows.is_empty() {
+        // Only an empty answer needs explaining.
+        let archetypes = known_archetypes(state).await?;
+        let warnings = crate::query::never_matches(text, &parameters, &archetypes);
+        if let Some(meta) = result.meta.as_mut() {
+            meta.warnings = warnings;
+        }
+    }
     Ok(Reply::new(StatusCode::OK).body(
         Format::Json,
         serde_json::to_vec(&result).unwrap_or_default(),
     ))
+}
+
+/// Every archetype id the uploaded templates use.
+async fn known_archetypes(state: &AppState) -> ApiResult<std::collections::HashSet<String>> {
+    fn collect(
+        node: &templates::model::ObjectConstraint,
+        into: &mut std::collections::HashSet<String>,
+    ) {
+        if aql::index::is_archetype_id(&node.node_id) {
+            into.insert(node.node_id.clone());
+        }
+        for attribute in node.attributes() {
+            for child in &attribute.children {
+                collect(child, into);
+            }
+        }
+    }
+    let mut archetypes = std::collections::HashSet::new();
+    for record in state.store.list_templates().await? {
+        if let Some(known) = state.template(&record.template_id).await? {
+            collect(&known.template.root, &mut archetypes);
+        }
+    }
+    Ok(archetypes)
 }
 
 fn required_text(execution: &Execution) -> ApiResult<String> {

@@ -6,7 +6,7 @@ LEFT JOIN query_value s0 ON s0.path_id IN (SELECT path_id FROM query_path WHERE 
 LEFT JOIN query_value s1 ON s1.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = $5::text AND rel_path = $4::text) AND s1.ehr_id = v2.ehr_id AND s1.object_id = v2.object_id AND s1.root_seq = v2.seq AND s1.kind IN (4, 5)
 LEFT JOIN query_value s2 ON s2.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = $7::text AND rel_path = $6::text) AND s2.ehr_id = v2.ehr_id AND s2.object_id = v2.object_id AND s2.root_seq = v2.seq AND s2.kind IN (4, 5)
 WHERE v0.ehr_id = $1::uuid
-ORDER BY (SELECT o.instant FROM query_value o WHERE o.path_id IN (SELECT path_id FROM query_path WHERE rel_path = $8::text) AND o.ehr_id = v1.ehr_id AND o.object_id = v1.object_id AND o.root_seq = v1.seq AND o.kind IN (9) ORDER BY o.item LIMIT 1) DESC NULLS FIRST
+ORDER BY s0.instant DESC NULLS FIRST
 -- 1: uuid 7d44b88c41994bad97dcd78268e01398
 -- 2: 'openEHR-EHR-OBSERVATION.blood_pressure.v2'
 -- 3: '/context/start_time'
@@ -14,5 +14,4 @@ ORDER BY (SELECT o.instant FROM query_value o WHERE o.path_id IN (SELECT path_id
 -- 5: 'openEHR-EHR-OBSERVATION.blood_pressure.v2'
 -- 6: '/data[at0001]/events[at0006]/data[at0003]/items[at0005]/value'
 -- 7: 'openEHR-EHR-OBSERVATION.blood_pressure.v2'
--- 8: '/context/start_time'
 -- cells: [Value { kind: 0, columns: [(DateTime, 1, Text)] }, Value { kind: 2, columns: [(Quantity, 3, Real), (Count, 4, Integer)] }, Value { kind: 5, columns: [(Quantity, 6, Real), (Count, 7, Integer)] }]

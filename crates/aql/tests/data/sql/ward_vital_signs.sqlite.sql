@@ -6,8 +6,8 @@ LEFT JOIN query_value s0 ON s0.path_id IN (SELECT path_id FROM query_path WHERE 
 LEFT JOIN query_value s1 ON s1.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?6 AND rel_path = ?5) AND s1.ehr_id = v2.ehr_id AND s1.object_id = v2.object_id AND s1.root_seq = v2.seq AND s1.kind IN (4, 5)
 LEFT JOIN query_value s2 ON s2.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?8 AND rel_path = ?7) AND s2.ehr_id = v2.ehr_id AND s2.object_id = v2.object_id AND s2.root_seq = v2.seq AND s2.kind IN (4, 5)
 WHERE (v0.ehr_id = ?2 OR v0.ehr_id = ?3 OR 1 = 0)
-ORDER BY (SELECT o.instant FROM query_value o WHERE o.path_id IN (SELECT path_id FROM query_path WHERE rel_path = ?9) AND o.ehr_id = v1.ehr_id AND o.object_id = v1.object_id AND o.root_seq = v1.seq AND o.kind IN (9) ORDER BY o.item LIMIT 1) DESC NULLS FIRST
-LIMIT ?10
+ORDER BY s0.instant DESC NULLS FIRST
+LIMIT ?9
 -- 1: 'openEHR-EHR-OBSERVATION.blood_pressure.v2'
 -- 2: uuid 7d44b88c41994bad97dcd78268e01398
 -- 3: uuid 0e5f3a441b9b4d3c9a576bb1e1f0b3a1
@@ -16,6 +16,5 @@ LIMIT ?10
 -- 6: 'openEHR-EHR-OBSERVATION.blood_pressure.v2'
 -- 7: '/data[at0001]/events[at0006]/data[at0003]/items[at0005]/value'
 -- 8: 'openEHR-EHR-OBSERVATION.blood_pressure.v2'
--- 9: '/context/start_time'
--- 10: 20
+-- 9: 20
 -- cells: [EhrId(0), Value { kind: 1, columns: [(DateTime, 2, Text)] }, Value { kind: 3, columns: [(Quantity, 4, Real), (Count, 5, Integer)] }, Value { kind: 6, columns: [(Quantity, 7, Real), (Count, 8, Integer)] }]
