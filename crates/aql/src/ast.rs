@@ -53,6 +53,23 @@ pub struct Query {
     pub span: Span,
 }
 
+impl Query {
+    /// Every path of SELECT, WHERE and ORDER BY, in that order.
+    pub fn paths(&self) -> Vec<&Path> {
+        let mut paths: Vec<&Path> = Vec::new();
+        for column in &self.select.columns {
+            paths.extend(column.expr.paths());
+        }
+        if let Some(condition) = &self.where_clause {
+            paths.extend(condition.paths());
+        }
+        for item in &self.order_by {
+            paths.extend(item.expr.paths());
+        }
+        paths
+    }
+}
+
 /// The SELECT clause without its TOP (kept on [`Query`] beside LIMIT).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Select {
@@ -341,6 +358,30 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// The paths the expression reads (in function arguments and aggregates too), in order.
+    pub fn paths(&self) -> Vec<&Path> {
+        let mut paths = Vec::new();
+        self.collect_paths(&mut paths);
+        paths
+    }
+
+    fn collect_paths<'e>(&'e self, into: &mut Vec<&'e Path>) {
+        match self {
+            Expr::Path(path) => into.push(path),
+            Expr::Function(call) => {
+                for arg in &call.args {
+                    arg.collect_paths(into);
+                }
+            }
+            Expr::Aggregate(call) => {
+                if let AggregateArgument::Path(path) = &call.argument {
+                    into.push(path);
+                }
+            }
+            Expr::Literal(_) | Expr::Parameter(_) => {}
+        }
+    }
+
     pub fn span(&self) -> Span {
         match self {
             Expr::Path(path) => path.span,
@@ -559,6 +600,42 @@ pub enum Condition {
 }
 
 impl Condition {
+    /// The paths the condition reads, operands of AND, OR, XOR and NOT included, in order.
+    pub fn paths(&self) -> Vec<&Path> {
+        let mut paths = Vec::new();
+        self.collect_paths(&mut paths);
+        paths
+    }
+
+    fn collect_paths<'c>(&'c self, into: &mut Vec<&'c Path>) {
+        match self {
+            Condition::Comparison { left, right, .. } => {
+                left.collect_paths(into);
+                right.collect_paths(into);
+            }
+            Condition::Like { operand, .. } => operand.collect_paths(into),
+            Condition::Matches {
+                operand, matches, ..
+            } => {
+                operand.collect_paths(into);
+                if let MatchesOperand::ValueList { items, .. } = matches {
+                    for item in items {
+                        item.collect_paths(into);
+                    }
+                }
+            }
+            Condition::Exists { path, .. } => into.push(path),
+            Condition::Not { operand, .. } => operand.collect_paths(into),
+            Condition::And { operands, .. }
+            | Condition::Or { operands, .. }
+            | Condition::Xor { operands, .. } => {
+                for operand in operands {
+                    operand.collect_paths(into);
+                }
+            }
+        }
+    }
+
     pub fn span(&self) -> Span {
         match self {
             Condition::Comparison { span, .. }

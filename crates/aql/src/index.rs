@@ -25,6 +25,8 @@
 //! archetype id), numbered in document order
 //! from 0 (the object's root): `seq`, and `last_seq`, the highest number in its subtree. A
 //! root B lies inside root A of the same object exactly when `A.seq < B.seq <= A.last_seq`.
+//! The stores keep a node's archetype id as the id of its own path key (the archetype id
+//! alone, see [`split_path_key`]) in `archetype_path_id`, not as text in every row.
 //!
 //! # Value rows
 //! One per DATA_VALUE reached from the object without crossing into another data value
@@ -32,28 +34,30 @@
 //! `…/upper`). Not indexed: names, `archetype_details`, `uid`, `feeder_audit`, `links`, and
 //! `language`, `territory` and `encoding` (the same on nearly every object). Typed columns, by value type:
 //!
-//! | type | `num` | `text` | `code` | `system` | `units` | `instant` |
-//! |---|---|---|---|---|---|---|
-//! | DV_BOOLEAN | 1 or 0 | | | | | |
-//! | DV_TEXT, DV_PARAGRAPH (none) | | value | | | | |
-//! | DV_CODED_TEXT | | value | code_string | terminology | | |
-//! | DV_QUANTITY | magnitude | | | | units | |
-//! | DV_COUNT | magnitude | | | | | |
-//! | DV_PROPORTION | numerator | | | | | |
-//! | DV_ORDINAL, DV_SCALE | value | symbol's value | symbol's code | symbol's terminology | | |
-//! | DV_DATE_TIME, DV_DATE | | value | | | | µs since the epoch (UTC) |
-//! | DV_TIME | | value | | | | µs since midnight (UTC) |
-//! | DV_DURATION | nominal seconds | value | | | | |
-//! | DV_IDENTIFIER | | id | type | issuer | | |
-//! | DV_URI, DV_EHR_URI | | value | | | | |
-//! | DV_PARSABLE | | value | formalism | | | |
-//! | DV_STATE | | value's value | value's code | value's terminology | | |
-//! | CODE_PHRASE | | | code_string | terminology | | |
-//! | DV_MULTIMEDIA | | uri's value | media type code | | | |
+//! | type | `num` | `text` | `code` | `system` | `units` | `instant` | `iso8601` |
+//! |---|---|---|---|---|---|---|---|
+//! | DV_BOOLEAN | 1 or 0 | | | | | | |
+//! | DV_TEXT, DV_PARAGRAPH (none) | | value | | | | | |
+//! | DV_CODED_TEXT | | value | code_string | terminology | | | |
+//! | DV_QUANTITY | magnitude | | | | units | | |
+//! | DV_COUNT | magnitude | | | | | | |
+//! | DV_PROPORTION | numerator | | | | | | |
+//! | DV_ORDINAL, DV_SCALE | value | symbol's value | symbol's code | symbol's terminology | | | |
+//! | DV_DATE_TIME, DV_DATE | | | | | | µs since the epoch (UTC) | value |
+//! | DV_TIME | | | | | | µs since midnight (UTC) | value |
+//! | DV_DURATION | nominal seconds | | | | | | value |
+//! | DV_IDENTIFIER | | id | type | issuer | | | |
+//! | DV_URI, DV_EHR_URI | | value | | | | | |
+//! | DV_PARSABLE | | value | formalism | | | | |
+//! | DV_STATE | | value's value | value's code | value's terminology | | | |
+//! | CODE_PHRASE | | | code_string | terminology | | | |
+//! | DV_MULTIMEDIA | | uri's value | media type code | | | | |
 //!
 //! Partial dates take their first instant (`2020-05` is 2020-05-01T00:00Z); a date-time
-//! without a zone is read as UTC. Anything a query needs beyond these columns is read from
-//! the stored document.
+//! without a zone is read as UTC. Dates, times and durations are compared by `instant` or
+//! `num` and only returned as written, so their text is in `iso8601`, out of the `text`
+//! index (they are more than half of all values). Anything a query needs beyond these
+//! columns is read from the stored document.
 
 use openehr_rm::{RmObject, RmValue};
 use templates::validate::iso8601;
@@ -94,6 +98,7 @@ pub struct ValueRow {
     pub system: Option<String>,
     pub units: Option<String>,
     pub instant: Option<i64>,
+    pub iso8601: Option<String>,
 }
 
 macro_rules! value_kinds {
@@ -344,6 +349,7 @@ impl Builder {
             system: None,
             units: None,
             instant: None,
+            iso8601: None,
         };
         let string =
             |object: &RmObject, attribute: &str| object.get_str(attribute).map(str::to_owned);
@@ -376,13 +382,13 @@ impl Builder {
                 }
             }
             ValueKind::DateTime | ValueKind::Date | ValueKind::Time => {
-                row.text = string(value, "value");
-                row.instant = row.text.as_deref().and_then(|text| instant(kind, text));
+                row.iso8601 = string(value, "value");
+                row.instant = row.iso8601.as_deref().and_then(|text| instant(kind, text));
             }
             ValueKind::Duration => {
-                row.text = string(value, "value");
+                row.iso8601 = string(value, "value");
                 row.num = row
-                    .text
+                    .iso8601
                     .as_deref()
                     .and_then(iso8601::parse_duration)
                     .map(|duration| iso8601::duration_key(&duration));
@@ -683,6 +689,14 @@ mod tests {
             Some(3_600_000_000)
         );
         assert_eq!(rows.values[7].num, Some(1.0));
+        // Dates are compared by instant: their text stays out of the text column and its index.
+        assert_eq!(
+            (
+                rows.values[1].text.as_deref(),
+                rows.values[1].iso8601.as_deref()
+            ),
+            (None, Some("2024-03-01T10:00:00Z"))
+        );
     }
 
     #[test]

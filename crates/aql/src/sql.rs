@@ -163,8 +163,9 @@ struct Compiler<'c, 'q> {
     transparent: Vec<bool>,
     /// Per OR operand: the conditions that its variables are bound.
     branch_bound: std::collections::BTreeMap<usize, Vec<String>>,
-    /// The value joins aggregates read: each multiplies the rows by its values.
-    aggregate_joins: Vec<String>,
+    /// The value joins aggregates read, and whether each may multiply the rows (a path
+    /// with several values).
+    aggregate_joins: Vec<(String, bool)>,
     /// The value joins of the other columns.
     column_joins: Vec<String>,
 }
@@ -270,9 +271,7 @@ impl Compiler<'_, '_> {
         {
             return not_compiled("TOP BACKWARD");
         }
-        if query.select.distinct && !query.order_by.is_empty() {
-            return not_compiled("DISTINCT with ORDER BY");
-        }
+
         let aggregated = query
             .select
             .columns
@@ -295,13 +294,21 @@ impl Compiler<'_, '_> {
         let counts_rows = query.select.columns.iter().any(|column| {
             matches!(&column.expr, Expr::Aggregate(call) if matches!(call.argument, AggregateArgument::AllRows(_)))
         });
-        if self.aggregate_joins.len() > 1 || (counts_rows && !self.aggregate_joins.is_empty()) {
-            return not_compiled("aggregates of different paths, or of a path beside COUNT(*)");
+        let multiplying = self
+            .aggregate_joins
+            .iter()
+            .filter(|(_, multiple)| *multiple)
+            .count();
+        if multiplying > 1 || (multiplying == 1 && (counts_rows || self.aggregate_joins.len() > 1))
+        {
+            return not_compiled(
+                "aggregates of a path with several values beside COUNT(*) or other paths",
+            );
         }
         if self
             .aggregate_joins
             .iter()
-            .any(|join| self.column_joins.contains(join))
+            .any(|(join, _)| self.column_joins.contains(join))
         {
             return not_compiled("an aggregate of a path that also groups");
         }
@@ -309,21 +316,56 @@ impl Compiler<'_, '_> {
             // DISTINCT compares objects by content, not by identity.
             return not_compiled("DISTINCT whole objects");
         }
+        // (expression, direction) of every sort key.
         let mut order = Vec::new();
         for item in &query.order_by {
-            order.push(self.order_key(&item.expr, item.direction, aggregated)?);
+            let nulls = match item.direction {
+                SortDirection::Ascending => "ASC NULLS LAST",
+                SortDirection::Descending => "DESC NULLS FIRST",
+            };
+            if query.select.distinct {
+                // Only a selected column's value is left to sort on after DISTINCT.
+                let selected = match &item.expr {
+                    Expr::Path(path) if path.segments.is_empty() => self
+                        .checked
+                        .aliases
+                        .iter()
+                        .flatten()
+                        .any(|alias| *alias == path.variable.name),
+                    expr => query
+                        .select
+                        .columns
+                        .iter()
+                        .any(|column| column.expr == *expr),
+                };
+                if !selected {
+                    return not_compiled("DISTINCT with ORDER BY something not selected");
+                }
+            }
+            for key in self.order_key(&item.expr, aggregated)? {
+                order.push((key, nulls));
+            }
         }
 
+        // With DISTINCT, the sort keys are computed inside as hidden columns (a key is a
+        // function of the selected value, so it splits no row) and sorted on outside.
+        let wrap = query.select.distinct && !order.is_empty();
         let mut text = String::from("SELECT ");
         if query.select.distinct {
             text.push_str("DISTINCT ");
         }
-        let outputs: Vec<String> = self
+        let mut outputs: Vec<String> = self
             .outputs
             .iter()
             .enumerate()
             .map(|(index, expr)| format!("{expr} AS c{index}"))
             .collect();
+        if wrap {
+            for (index, (key, _)) in order.iter_mut().enumerate() {
+                outputs.push(format!("{key} AS k{index}"));
+                *key = format!("d.k{index}");
+            }
+        }
         text.push_str(&outputs.join(", "));
         let _ = write!(text, "\nFROM {}{}", self.from, self.joins);
         if !self.conditions.is_empty() {
@@ -332,8 +374,18 @@ impl Compiler<'_, '_> {
         if !group_by.is_empty() {
             let _ = write!(text, "\nGROUP BY {}", group_by.join(", "));
         }
+        if wrap {
+            let columns: Vec<String> = (0..self.outputs.len())
+                .map(|index| format!("d.c{index}"))
+                .collect();
+            text = format!("SELECT {} FROM ({text}) d", columns.join(", "));
+        }
         if !order.is_empty() {
-            let _ = write!(text, "\nORDER BY {}", order.join(", "));
+            let keys: Vec<String> = order
+                .iter()
+                .map(|(key, nulls)| format!("{key} {nulls}"))
+                .collect();
+            let _ = write!(text, "\nORDER BY {}", keys.join(", "));
         }
         let limit = query
             .limit
@@ -434,7 +486,9 @@ impl Compiler<'_, '_> {
             own.push(format!("{alias}.rm_type IN ({list})"));
             if let Some(node_id) = &variable.node_id {
                 let param = self.param(SqlParam::Text(node_id.clone()));
-                own.push(format!("{alias}.archetype_id = {param}"));
+                own.push(format!(
+                    "{alias}.archetype_path_id = (SELECT path_id FROM query_path WHERE path = {param})"
+                ));
             }
             let parent = parent_of(index).map(|parent| {
                 (
@@ -600,6 +654,12 @@ impl Compiler<'_, '_> {
         }
         if names == ["name", "value"] {
             return Ok(Target::Text(format!("{alias}.name")));
+        }
+        if names == ["archetype_node_id"] && path.segments[0].predicate.is_none() {
+            // The variable binds archetype roots, whose node id is their archetype id.
+            return Ok(Target::Text(format!(
+                "(SELECT a.path FROM query_path a WHERE a.path_id = {alias}.archetype_path_id)"
+            )));
         }
         if names == ["archetype_details", "template_id", "value"]
             && variable
@@ -805,8 +865,8 @@ impl Compiler<'_, '_> {
                         Target::EhrId(source) => format!("{}.ehr_id", source.alias),
                         Target::Value(value) if !value.tail.is_empty() => {
                             let row = self.value_join(&value);
-                            if !self.aggregate_joins.contains(&row) {
-                                self.aggregate_joins.push(row.clone());
+                            if !self.aggregate_joins.iter().any(|(known, _)| *known == row) {
+                                self.aggregate_joins.push((row.clone(), value.multiple));
                             }
                             let columns: Vec<_> = value
                                 .kinds
@@ -883,16 +943,9 @@ impl Compiler<'_, '_> {
         self.outputs.len() - 1
     }
 
-    fn order_key(
-        &mut self,
-        expr: &Expr,
-        direction: SortDirection,
-        aggregated: bool,
-    ) -> Compiled<String> {
-        let nulls = match direction {
-            SortDirection::Ascending => "ASC NULLS LAST",
-            SortDirection::Descending => "DESC NULLS FIRST",
-        };
+    /// The sort expressions of one ORDER BY item, most significant first (without the
+    /// direction).
+    fn order_key(&mut self, expr: &Expr, aggregated: bool) -> Compiled<Vec<String>> {
         if aggregated {
             return not_compiled("ORDER BY with aggregates");
         }
@@ -935,7 +988,7 @@ impl Compiler<'_, '_> {
                     [column, rest @ ..] if rest.iter().all(|other| other == column) => *column,
                     _ if selected => {
                         let row = self.value_join(&value);
-                        return Ok(self.mixed_order_key(&row, &value.kinds, &value.tail, nulls));
+                        return Ok(self.mixed_order_key(&row, &value.kinds, &value.tail));
                     }
                     _ => return not_compiled("ORDER BY values of several types"),
                 };
@@ -957,20 +1010,14 @@ impl Compiler<'_, '_> {
             }
             Target::Object(_) | Target::Value(_) => return not_compiled("ORDER BY a whole object"),
         };
-        Ok(format!("{key} {nulls}"))
+        Ok(vec![key])
     }
 
     /// The sort keys of a selected value whose kinds keep it in different columns: numbers,
     /// then strings, then booleans (docs/aql.md), each by its own column. Strings kept in
     /// different columns (dates as instants, durations by length, texts) sort in that order
     /// of kinds, which only matters for a path whose values mix them.
-    fn mixed_order_key(
-        &self,
-        row: &str,
-        kinds: &[ValueKind],
-        tail: &[&str],
-        nulls: &str,
-    ) -> String {
+    fn mixed_order_key(&self, row: &str, kinds: &[ValueKind], tail: &[&str]) -> Vec<String> {
         // (rank, column) groups in sort order, with their kind codes.
         let mut groups: Vec<((u8, u8), &'static str, Vec<u8>)> = Vec::new();
         for kind in kinds {
@@ -1009,12 +1056,12 @@ impl Compiler<'_, '_> {
                 ""
             };
             keys.push(format!(
-                "CASE WHEN {row}.kind IN ({codes}) THEN {row}.{column}{collation} END {nulls}"
+                "CASE WHEN {row}.kind IN ({codes}) THEN {row}.{column}{collation} END"
             ));
         }
         rank_cases.push_str(" END");
-        keys.insert(0, format!("{rank_cases} {nulls}"));
-        keys.join(", ")
+        keys.insert(0, rank_cases);
+        keys
     }
 
     /// A condition in two-valued logic: an atomic condition on a variable that is unbound in
@@ -1031,7 +1078,7 @@ impl Compiler<'_, '_> {
             return Ok(sql);
         }
         let mut guards = Vec::new();
-        for path in condition_paths(condition) {
+        for path in condition.paths() {
             let source = self.source_of(&path.variable.name)?;
             let guard = format!("{}.seq IS NOT NULL", source.alias);
             if source.optional && !guards.contains(&guard) {
@@ -1225,11 +1272,11 @@ impl Compiler<'_, '_> {
                             | ValueKind::Time
                             | ValueKind::Duration
                     ) {
-                        "text"
+                        "iso8601"
                     } else {
                         column
                     };
-                    if !matches!(column, "text" | "code" | "system" | "units") {
+                    if !matches!(column, "text" | "code" | "system" | "units" | "iso8601") {
                         return Ok(Some("1 = 0".to_owned()));
                     }
                     let param = compiler.param(SqlParam::Text(translated.clone()));
@@ -1330,12 +1377,12 @@ pub fn column_for(kind: ValueKind, tail: &[&str]) -> Option<ValueColumn> {
         (K::Ordinal | K::Scale, ["symbol", "defining_code", "terminology_id", "value"]) => system,
         (K::DateTime | K::Date | K::Time, ["value"]) => ValueColumn {
             compare_column: "instant",
-            output_column: "text",
+            output_column: "iso8601",
             output: Output::Text,
         },
         (K::Duration, ["value"]) => ValueColumn {
             compare_column: "num",
-            output_column: "text",
+            output_column: "iso8601",
             output: Output::Text,
         },
         (K::Identifier, ["id"]) => text,
@@ -1478,88 +1525,5 @@ fn is_transparent_version(checked: &Checked<'_>, variable: &crate::check::Variab
 
 /// Whether any path of SELECT, WHERE or ORDER BY starts at the variable.
 fn uses_variable(query: &crate::ast::Query, name: &str) -> bool {
-    fn uses(expr: &Expr, name: &str) -> bool {
-        match expr {
-            Expr::Path(path) => path.variable.name == name,
-            Expr::Function(call) => call.args.iter().any(|arg| uses(arg, name)),
-            Expr::Aggregate(call) => match &call.argument {
-                AggregateArgument::Path(path) => path.variable.name == name,
-                AggregateArgument::AllRows(_) => false,
-            },
-            Expr::Literal(_) | Expr::Parameter(_) => false,
-        }
-    }
-    fn holds_use(condition: &Condition, name: &str) -> bool {
-        match condition {
-            Condition::Comparison { left, right, .. } => uses(left, name) || uses(right, name),
-            Condition::Like { operand, .. } => uses(operand, name),
-            Condition::Matches {
-                operand, matches, ..
-            } => {
-                uses(operand, name)
-                    || matches!(matches, MatchesOperand::ValueList { items, .. } if items.iter().any(|item| uses(item, name)))
-            }
-            Condition::Exists { path, .. } => path.variable.name == name,
-            Condition::Not { operand, .. } => holds_use(operand, name),
-            Condition::And { operands, .. }
-            | Condition::Or { operands, .. }
-            | Condition::Xor { operands, .. } => {
-                operands.iter().any(|operand| holds_use(operand, name))
-            }
-        }
-    }
-    query
-        .select
-        .columns
-        .iter()
-        .any(|column| uses(&column.expr, name))
-        || query
-            .where_clause
-            .as_ref()
-            .is_some_and(|where_clause| holds_use(where_clause, name))
-        || query.order_by.iter().any(|item| uses(&item.expr, name))
-}
-
-/// The paths an atomic condition reads.
-fn condition_paths(condition: &Condition) -> Vec<&Path> {
-    fn expr_paths<'e>(expr: &'e Expr, into: &mut Vec<&'e Path>) {
-        match expr {
-            Expr::Path(path) => into.push(path),
-            Expr::Function(call) => {
-                for arg in &call.args {
-                    expr_paths(arg, into);
-                }
-            }
-            Expr::Aggregate(call) => {
-                if let AggregateArgument::Path(path) = &call.argument {
-                    into.push(path);
-                }
-            }
-            Expr::Literal(_) | Expr::Parameter(_) => {}
-        }
-    }
-    let mut paths = Vec::new();
-    match condition {
-        Condition::Comparison { left, right, .. } => {
-            expr_paths(left, &mut paths);
-            expr_paths(right, &mut paths);
-        }
-        Condition::Like { operand, .. } => expr_paths(operand, &mut paths),
-        Condition::Matches {
-            operand, matches, ..
-        } => {
-            expr_paths(operand, &mut paths);
-            if let MatchesOperand::ValueList { items, .. } = matches {
-                for item in items {
-                    expr_paths(item, &mut paths);
-                }
-            }
-        }
-        Condition::Exists { path, .. } => paths.push(path),
-        Condition::Not { .. }
-        | Condition::And { .. }
-        | Condition::Or { .. }
-        | Condition::Xor { .. } => {}
-    }
-    paths
+    query.paths().iter().any(|path| path.variable.name == name)
 }

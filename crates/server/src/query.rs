@@ -24,6 +24,7 @@ use aql::{ParseError, ast};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use store::{ChangeType, LifecycleState, ObjectKind, Store, StoredVersion};
+use templates::model::{ObjectConstraint, ObjectKind as TemplateNode};
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
@@ -101,14 +102,17 @@ pub async fn run(
     })
 }
 
-/// Why a query can never match, given the archetype ids the uploaded templates use: a
-/// variable every row needs (not under OR or NOT) names an archetype no template has, so no
-/// stored composition can hold it. EHR_STATUS and FOLDER archetypes are left out, as their
-/// templates are optional.
-pub fn never_matches(
+/// Why a query can never match, given the uploaded templates:
+/// - a variable every row needs (not under OR or NOT) names an archetype no template has, so
+///   no stored composition holds it (EHR_STATUS and FOLDER archetypes are left out, as their
+///   templates are optional);
+/// - a path from a variable naming an archetype goes through a node id that archetype has
+///   nowhere in the templates, so it yields nothing (attributes a template leaves open are
+///   assumed to exist).
+pub(crate) fn never_matches(
     text: &str,
     parameters: &Map<String, Value>,
-    archetypes: &std::collections::HashSet<String>,
+    templates: &[std::sync::Arc<crate::KnownTemplate>],
 ) -> Vec<String> {
     let Ok(query) = aql::parse(text) else {
         return Vec::new();
@@ -116,31 +120,100 @@ pub fn never_matches(
     let Ok(checked) = aql::check::check(&query, parameters) else {
         return Vec::new();
     };
+    let mut roots: HashMap<&str, Vec<&ObjectConstraint>> = HashMap::new();
+    for known in templates {
+        archetype_roots(&known.template.root, &mut roots);
+    }
     let optional_classes = ["EHR_STATUS", "FOLDER"];
-    checked
-        .variables
-        .iter()
-        .filter(|variable| !variable.negated && !variable.optional)
-        .filter(|variable| {
-            variable.rm_class().is_some_and(|class| {
-                !optional_classes.contains(&openehr_rm::model::class(class).name)
-            })
-        })
-        .filter_map(|variable| {
-            let archetype_id = variable.node_id.as_deref()?;
-            (aql::index::is_archetype_id(archetype_id)
-                && !optional_classes
-                    .iter()
-                    .any(|class| archetype_id.contains(&format!("-{class}.")))
-                && !archetypes.contains(archetype_id))
-            .then(|| {
-                format!(
+    let mut warnings = Vec::new();
+    for variable in &checked.variables {
+        let Some(archetype_id) = variable.node_id.as_deref() else {
+            continue;
+        };
+        let Some(class) = variable.rm_class() else {
+            continue;
+        };
+        if !aql::index::is_archetype_id(archetype_id)
+            || optional_classes.contains(&openehr_rm::model::class(class).name)
+        {
+            continue;
+        }
+        let Some(constraints) = roots.get(archetype_id) else {
+            if !variable.negated && !variable.optional {
+                warnings.push(format!(
                     "no uploaded template uses {archetype_id} (variable {}), so this query can match nothing",
                     variable.name
-                )
-            })
+                ));
+            }
+            continue;
+        };
+        for path in query.paths() {
+            if path.variable.name == variable.name
+                && !constraints
+                    .iter()
+                    .any(|root| may_exist(root, &path.segments))
+            {
+                let warning = format!(
+                    "{path} does not exist in {archetype_id} in any uploaded template, so it yields nothing"
+                );
+                if !warnings.contains(&warning) {
+                    warnings.push(warning);
+                }
+            }
+        }
+    }
+    warnings
+}
+
+fn archetype_roots<'t>(
+    node: &'t ObjectConstraint,
+    into: &mut HashMap<&'t str, Vec<&'t ObjectConstraint>>,
+) {
+    if aql::index::is_archetype_id(&node.node_id) {
+        into.entry(node.node_id.as_str()).or_default().push(node);
+    }
+    for attribute in node.attributes() {
+        for child in &attribute.children {
+            archetype_roots(child, into);
+        }
+    }
+}
+
+/// Whether the path may reach something below this constraint: false only when a step's
+/// node id matches none of the objects the template allows for a constrained attribute.
+fn may_exist(node: &ObjectConstraint, segments: &[ast::PathSegment]) -> bool {
+    let Some((segment, rest)) = segments.split_first() else {
+        return true;
+    };
+    if !matches!(
+        node.kind,
+        TemplateNode::Complex { .. } | TemplateNode::ArchetypeRoot { .. }
+    ) || node.attributes().is_empty()
+    {
+        return true;
+    }
+    let Some(attribute) = node.attribute(&segment.attribute.name) else {
+        return true;
+    };
+    if attribute.children.is_empty()
+        || attribute.children.iter().any(|child| {
+            matches!(
+                child.kind,
+                TemplateNode::Slot { .. } | TemplateNode::InternalRef { .. }
+            )
         })
-        .collect()
+    {
+        return true;
+    }
+    let wanted = match &segment.predicate {
+        Some(Predicate::Node { node, .. }) => Some(node.as_str()),
+        _ => None,
+    };
+    attribute
+        .children
+        .iter()
+        .filter(|child| wanted.is_none_or(|id| child.node_id == id))
+        .any(|child| may_exist(child, rest))
 }
 
 /// How a query would run: the statement and the database's plan, or why it is evaluated.
@@ -385,7 +458,7 @@ fn candidates_statement(checked: &Checked<'_>, dialect: Dialect, filter: &RowFil
             if required && aql::index::is_archetype_id(archetype_id) {
                 let param = placeholder(SqlParam::Text(archetype_id.to_owned()), &mut params);
                 conditions.push(format!(
-                    "EXISTS (SELECT 1 FROM query_node n WHERE n.ehr_id = e.ehr_id AND n.archetype_id = {param})"
+                    "EXISTS (SELECT 1 FROM query_node n WHERE n.ehr_id = e.ehr_id AND n.archetype_path_id = (SELECT path_id FROM query_path WHERE path = {param}))"
                 ));
             }
         }
@@ -411,19 +484,25 @@ fn named_ehrs(checked: &Checked<'_>) -> Option<Vec<[u8; 16]>> {
         .variables
         .iter()
         .find(|variable| variable.class == VariableClass::Ehr && !variable.negated)?;
-    let value_of = |operand: &PredicateOperand| -> Option<String> {
-        match operand {
-            PredicateOperand::Literal(literal) => match &literal.value {
-                LiteralValue::String(text) => Some(text.clone()),
-                _ => None,
-            },
-            PredicateOperand::Parameter(parameter) => checked
-                .parameters
-                .get(&parameter.name)
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+    // A string literal, or a parameter given a string.
+    let text_of = |literal: Option<&ast::Literal>, parameter: Option<&ast::Parameter>| match (
+        literal, parameter,
+    ) {
+        (Some(literal), _) => match &literal.value {
+            LiteralValue::String(text) => Some(text.clone()),
             _ => None,
-        }
+        },
+        (None, Some(parameter)) => checked
+            .parameters
+            .get(&parameter.name)
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        (None, None) => None,
+    };
+    let value_of = |operand: &PredicateOperand| match operand {
+        PredicateOperand::Literal(literal) => text_of(Some(literal), None),
+        PredicateOperand::Parameter(parameter) => text_of(None, Some(parameter)),
+        _ => None,
     };
     let is_ehr_id = |segments: &[ast::PathSegment]| {
         segments.len() == 2
@@ -459,15 +538,8 @@ fn named_ehrs(checked: &Checked<'_>) -> Option<Vec<[u8; 16]>> {
             && is_ehr_id(&path.segments)
         {
             let text = match &**right {
-                Expr::Literal(literal) => match &literal.value {
-                    LiteralValue::String(text) => Some(text.clone()),
-                    _ => None,
-                },
-                Expr::Parameter(parameter) => checked
-                    .parameters
-                    .get(&parameter.name)
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                Expr::Literal(literal) => text_of(Some(literal), None),
+                Expr::Parameter(parameter) => text_of(None, Some(parameter)),
                 _ => None,
             }?;
             return Some(aql::sql::parse_uuid(&text).into_iter().collect());

@@ -1419,9 +1419,17 @@ impl Generator<'_> {
                 {
                     let index = *self.rng.pick(&sortable);
                     let column = &generated.columns[index];
-                    let expr = match &column.alias {
-                        Some(alias) if self.rng.percent(60) => alias.clone(),
-                        _ => column.expr.clone(),
+                    let (expr, index) = match &column.alias {
+                        Some(alias) if self.rng.percent(60) => (alias.clone(), index),
+                        // An expression sorts by the first column that has it.
+                        _ => (
+                            column.expr.clone(),
+                            generated
+                                .columns
+                                .iter()
+                                .position(|other| other.expr == column.expr)
+                                .unwrap_or(index),
+                        ),
                     };
                     generated.order.push(OrderKey {
                         expr,

@@ -47,6 +47,16 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "query_index",
         include_str!("../migrations/postgres/0003_query_index.sql"),
     ),
+    (
+        4,
+        "query_rows_narrower",
+        include_str!("../migrations/postgres/0004_query_rows_narrower.sql"),
+    ),
+    (
+        5,
+        "ehr_subject_id",
+        include_str!("../migrations/postgres/0005_ehr_subject_id.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations between servers starting together.
@@ -111,7 +121,7 @@ struct IndexParams {
     node_seq: Vec<i32>,
     node_last_seq: Vec<i32>,
     node_rm_type: Vec<&'static str>,
-    node_archetype_id: Vec<String>,
+    node_archetype: Vec<i32>,
     node_parent_path: Vec<Option<i32>>,
     node_name: Vec<Option<String>>,
     value_item: Vec<i32>,
@@ -124,6 +134,7 @@ struct IndexParams {
     value_system: Vec<Option<String>>,
     value_units: Vec<Option<String>>,
     value_instant: Vec<Option<i64>>,
+    value_iso8601: Vec<Option<String>>,
 }
 
 impl IndexParams {
@@ -145,7 +156,7 @@ impl IndexParams {
             node_seq: Vec::new(),
             node_last_seq: Vec::new(),
             node_rm_type: Vec::new(),
-            node_archetype_id: Vec::new(),
+            node_archetype: Vec::new(),
             node_parent_path: Vec::new(),
             node_name: Vec::new(),
             value_item: Vec::new(),
@@ -158,12 +169,17 @@ impl IndexParams {
             value_system: Vec::new(),
             value_units: Vec::new(),
             value_instant: Vec::new(),
+            value_iso8601: Vec::new(),
         };
         for node in &rows.nodes {
             params.node_seq.push(number(node.seq)?);
             params.node_last_seq.push(number(node.last_seq)?);
             params.node_rm_type.push(node.rm_type);
-            params.node_archetype_id.push(node.archetype_id.clone());
+            params
+                .node_archetype
+                .push(path_ids.get(&node.archetype_id).copied().ok_or_else(|| {
+                    StoreError::Database(format!("unknown archetype key {}", node.archetype_id))
+                })?);
             params
                 .node_parent_path
                 .push(node.parent_path.map(path_id).transpose()?);
@@ -182,6 +198,7 @@ impl IndexParams {
             params.value_system.push(value.system.clone());
             params.value_units.push(value.units.clone());
             params.value_instant.push(value.instant);
+            params.value_iso8601.push(value.iso8601.clone());
         }
         Ok(params)
     }
@@ -232,7 +249,9 @@ impl PostgresStore {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             for version in &contribution.versions {
-                for path in &version.index.paths {
+                // The nodes' archetypes are keyed by the archetype id itself.
+                let archetypes = version.index.nodes.iter().map(|node| &node.archetype_id);
+                for path in version.index.paths.iter().chain(archetypes) {
                     match known.get(path) {
                         Some(id) => {
                             ids.insert(path.clone(), *id);
@@ -510,7 +529,7 @@ impl PostgresStore {
                         &params.node_seq,
                         &params.node_last_seq,
                         &params.node_rm_type,
-                        &params.node_archetype_id,
+                        &params.node_archetype,
                         &params.node_parent_path,
                         &params.node_name,
                     ],
@@ -534,6 +553,7 @@ impl PostgresStore {
                         &params.value_system,
                         &params.value_units,
                         &params.value_instant,
+                        &params.value_iso8601,
                     ],
                 ));
                 checks.push(Check::Any);
@@ -974,19 +994,19 @@ impl CommitStatements {
             insert_nodes: client
                 .prepare_cached(
                     "INSERT INTO query_node (ehr_id, object_id, seq, last_seq, rm_type,
-                                             archetype_id, parent_path_id, name)
+                                             archetype_path_id, parent_path_id, name)
                      SELECT $1::uuid, $2::uuid, * FROM unnest($3::int4[], $4::int4[], $5::text[],
-                                                  $6::text[], $7::int4[], $8::text[])",
+                                                  $6::int4[], $7::int4[], $8::text[])",
                 )
                 .await?,
             insert_values: client
                 .prepare_cached(
                     "INSERT INTO query_value (ehr_id, object_id, item, root_seq, path_id, kind,
-                                              num, text, code, system, units, instant)
+                                              num, text, code, system, units, instant, iso8601)
                      SELECT $1::uuid, $2::uuid, * FROM unnest($3::int4[], $4::int4[], $5::int4[],
                                                   $6::int2[], $7::float8[], $8::text[],
                                                   $9::text[], $10::text[], $11::text[],
-                                                  $12::int8[])",
+                                                  $12::int8[], $13::text[])",
                 )
                 .await?,
         })
@@ -1552,15 +1572,16 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let nodes = client
             .prepare_cached(
-                "SELECT n.seq, n.last_seq, n.rm_type, n.archetype_id, p.path, n.name
-                 FROM query_node n LEFT JOIN query_path p ON p.path_id = n.parent_path_id
+                "SELECT n.seq, n.last_seq, n.rm_type, a.path, p.path, n.name
+                 FROM query_node n JOIN query_path a ON a.path_id = n.archetype_path_id
+                 LEFT JOIN query_path p ON p.path_id = n.parent_path_id
                  WHERE n.ehr_id = $1 AND n.object_id = $2 ORDER BY n.seq",
             )
             .await?;
         let values = client
             .prepare_cached(
                 "SELECT v.root_seq, p.path, v.kind, v.num, v.text, v.code, v.system, v.units,
-                        v.instant
+                        v.instant, v.iso8601
                  FROM query_value v JOIN query_path p ON p.path_id = v.path_id
                  WHERE v.ehr_id = $1 AND v.object_id = $2 ORDER BY v.item",
             )
@@ -1604,6 +1625,7 @@ impl Store for PostgresStore {
                 system: row.try_get(6)?,
                 units: row.try_get(7)?,
                 instant: row.try_get(8)?,
+                iso8601: row.try_get(9)?,
             };
             rows.values.push(value);
         }

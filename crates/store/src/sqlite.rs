@@ -44,6 +44,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "query_index",
         include_str!("../migrations/sqlite/0003_query_index.sql"),
     ),
+    (
+        4,
+        "query_rows_narrower",
+        include_str!("../migrations/sqlite/0004_query_rows_narrower.sql"),
+    ),
+    (
+        5,
+        "ehr_subject_id",
+        include_str!("../migrations/sqlite/0005_ehr_subject_id.sql"),
+    ),
 ];
 
 /// An upper bound on one group commit, so one transaction's WAL growth stays bounded.
@@ -87,6 +97,17 @@ enum WriteOp {
     ReplaceTemplate(TemplateRecord),
     PutStoredQuery(StoredQuery),
     DeleteStoredQuery(String, Option<String>),
+}
+
+impl WriteOp {
+    /// The versions a write commits, if it commits any.
+    fn contribution(&self) -> Option<&NewContribution> {
+        match self {
+            WriteOp::CreateEhr(ehr) => Some(&ehr.contribution),
+            WriteOp::Commit(contribution) => Some(contribution),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, PartialEq)]
@@ -385,10 +406,12 @@ struct PathIds {
 }
 
 impl PathIds {
-    /// The ids of `rows.paths`, inserting the paths not yet known.
+    /// The ids of `rows.paths`, then of the path keys of the nodes' archetypes (the
+    /// archetype id itself) in node order, inserting the keys not yet known.
     fn intern(&mut self, connection: &Connection, rows: &IndexRows) -> Result<Vec<i64>> {
-        let mut ids = Vec::with_capacity(rows.paths.len());
-        for path in &rows.paths {
+        let mut ids = Vec::with_capacity(rows.paths.len() + rows.nodes.len());
+        let archetypes = rows.nodes.iter().map(|node| &node.archetype_id);
+        for path in rows.paths.iter().chain(archetypes) {
             if let Some(id) = self.ids.get(path) {
                 ids.push(*id);
                 continue;
@@ -411,10 +434,8 @@ impl PathIds {
 
     /// Path ids of every version of a write that commits versions, in version order.
     fn intern_op(&mut self, connection: &Connection, op: &WriteOp) -> Result<Vec<Vec<i64>>> {
-        let contribution = match op {
-            WriteOp::CreateEhr(ehr) => &ehr.contribution,
-            WriteOp::Commit(contribution) => contribution,
-            _ => return Ok(Vec::new()),
+        let Some(contribution) = op.contribution() else {
+            return Ok(Vec::new());
         };
         contribution
             .versions
@@ -449,7 +470,16 @@ fn apply_batch(
         return all_failed(paths, ops, &error);
     }
     let mut results = Vec::with_capacity(ops.len());
+    // The query rows of the requests that succeeded so far, written after their savepoints.
+    let mut pending = Vec::new();
     for op in ops {
+        // An erasure must see every row written before it.
+        if matches!(op, WriteOp::DeleteEhr(_))
+            && let Err(error) = write_index_rows(connection, &mut pending)
+        {
+            let _ = connection.execute_batch("ROLLBACK");
+            return all_failed(paths, ops, &error);
+        }
         let path_ids = match paths.intern_op(connection, op) {
             Ok(path_ids) => path_ids,
             Err(error) => {
@@ -461,7 +491,7 @@ fn apply_batch(
             let _ = connection.execute_batch("ROLLBACK");
             return all_failed(paths, ops, &error);
         }
-        let result = apply_op(connection, op, &path_ids);
+        let result = apply_op(connection, op);
         let close = if result.is_ok() {
             "RELEASE request"
         } else {
@@ -471,7 +501,16 @@ fn apply_batch(
             let _ = connection.execute_batch("ROLLBACK");
             return all_failed(paths, ops, &error);
         }
+        if result.is_ok()
+            && let Some(contribution) = op.contribution()
+        {
+            pending.push((contribution, path_ids));
+        }
         results.push(result);
+    }
+    if let Err(error) = write_index_rows(connection, &mut pending) {
+        let _ = connection.execute_batch("ROLLBACK");
+        return all_failed(paths, ops, &error);
     }
     match connection.execute_batch("COMMIT") {
         Ok(()) => results,
@@ -488,14 +527,12 @@ fn apply_batch(
     }
 }
 
-/// Applies one write; `path_ids` are the interned paths of its versions' index rows.
-fn apply_op(connection: &Connection, op: &WriteOp, path_ids: &[Vec<i64>]) -> Result<WriteOutcome> {
+/// Applies one write, except its versions' query rows (see [`write_index_rows`]).
+fn apply_op(connection: &Connection, op: &WriteOp) -> Result<WriteOutcome> {
     match op {
-        WriteOp::CreateEhr(ehr) => {
-            create_ehr(connection, ehr, path_ids).map(|()| WriteOutcome::Done)
-        }
+        WriteOp::CreateEhr(ehr) => create_ehr(connection, ehr).map(|()| WriteOutcome::Done),
         WriteOp::Commit(contribution) => {
-            commit(connection, contribution, path_ids).map(|()| WriteOutcome::Done)
+            commit(connection, contribution).map(|()| WriteOutcome::Done)
         }
         WriteOp::DeleteEhr(ehr_id) => delete_ehr(connection, *ehr_id).map(WriteOutcome::Existed),
         WriteOp::PutTemplate(template) => {
@@ -516,7 +553,7 @@ fn apply_op(connection: &Connection, op: &WriteOp, path_ids: &[Vec<i64>]) -> Res
     }
 }
 
-fn create_ehr(connection: &Connection, ehr: &NewEhr, path_ids: &[Vec<i64>]) -> Result<()> {
+fn create_ehr(connection: &Connection, ehr: &NewEhr) -> Result<()> {
     let ehr_status_id = crate::new_ehr_status_id(ehr)?;
     let (created_micros, created_offset) = split_time(ehr.time_created);
     let inserted = connection
@@ -559,14 +596,10 @@ fn create_ehr(connection: &Connection, ehr: &NewEhr, path_ids: &[Vec<i64>]) -> R
             other => other?,
         };
     }
-    commit(connection, &ehr.contribution, path_ids)
+    commit(connection, &ehr.contribution)
 }
 
-fn commit(
-    connection: &Connection,
-    contribution: &NewContribution,
-    path_ids: &[Vec<i64>],
-) -> Result<()> {
+fn commit(connection: &Connection, contribution: &NewContribution) -> Result<()> {
     let ehr_id = contribution.ehr_id;
     let mut found: Option<(Option<Vec<u8>>, bool)> = None;
     {
@@ -614,7 +647,7 @@ fn commit(
         other => other?,
     };
 
-    for (position, version) in contribution.versions.iter().enumerate() {
+    for version in &contribution.versions {
         let object_id = version.object_id;
         let existing: Option<(String, u32)> = {
             let mut statement = connection.prepare_cached(
@@ -711,9 +744,41 @@ fn commit(
                 version.template_id,
                 version.data,
             ])?;
-        let no_paths = Vec::new();
-        let version_path_ids = path_ids.get(position).unwrap_or(&no_paths);
-        replace_index_rows(connection, ehr_id, version, version_path_ids)?;
+        check_index_rows(&version.index)?;
+    }
+    Ok(())
+}
+
+/// Refuses index rows that name a path they do not list, so that writing them after the
+/// request's savepoint (see [`write_index_rows`]) cannot fail for the request's own fault.
+fn check_index_rows(rows: &IndexRows) -> Result<()> {
+    let listed = |position: u32| (position as usize) < rows.paths.len();
+    let parents = rows.nodes.iter().filter_map(|node| node.parent_path);
+    match parents
+        .chain(rows.values.iter().map(|value| value.path))
+        .find(|position| !listed(*position))
+    {
+        Some(position) => Err(StoreError::Database(format!(
+            "index row names path {position}, which is not listed"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Writes the query rows of the committed requests in `pending`, in commit order, and
+/// empties it. This runs outside any request's savepoint: a page changed inside a
+/// savepoint is first copied to the statement journal, and the index rows change pages
+/// all over the value indexes: that copying was a quarter of the writer's instructions.
+/// The rows of a request are written only once its savepoint was released, so a failed
+/// request leaves none; a failure here fails the whole transaction.
+fn write_index_rows(
+    connection: &Connection,
+    pending: &mut Vec<(&NewContribution, Vec<Vec<i64>>)>,
+) -> Result<()> {
+    for (contribution, path_ids) in pending.drain(..) {
+        for (version, version_path_ids) in contribution.versions.iter().zip(&path_ids) {
+            replace_index_rows(connection, contribution.ehr_id, version, version_path_ids)?;
+        }
     }
     Ok(())
 }
@@ -743,26 +808,29 @@ fn replace_index_rows(
         })
     };
     let mut insert_node = connection.prepare_cached(
-        "INSERT INTO query_node (ehr_id, object_id, seq, last_seq, rm_type, archetype_id,
+        "INSERT INTO query_node (ehr_id, object_id, seq, last_seq, rm_type, archetype_path_id,
                                  parent_path_id, name)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
-    for node in &rows.nodes {
+    for (position, node) in rows.nodes.iter().enumerate() {
+        let archetype = rows.paths.len() + position;
         insert_node.execute(params![
             key[0],
             key[1],
             node.seq,
             node.last_seq,
             node.rm_type,
-            node.archetype_id,
+            path_ids.get(archetype).ok_or_else(|| {
+                StoreError::Database(format!("index node {position} has no archetype key"))
+            })?,
             node.parent_path.map(path_id).transpose()?,
             node.name,
         ])?;
     }
     let mut insert_value = connection.prepare_cached(
         "INSERT INTO query_value (ehr_id, object_id, item, root_seq, path_id, kind, num, text,
-                                  code, system, units, instant)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                  code, system, units, instant, iso8601)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?;
     for (item, value) in rows.values.iter().enumerate() {
         insert_value.execute(params![
@@ -778,6 +846,7 @@ fn replace_index_rows(
             value.system,
             value.units,
             value.instant,
+            value.iso8601,
         ])?;
     }
     Ok(())
@@ -795,8 +864,9 @@ fn read_index_rows(connection: &Connection, ehr_id: Uuid, object_id: Uuid) -> Re
         })
     };
     let mut statement = connection.prepare_cached(
-        "SELECT n.seq, n.last_seq, n.rm_type, n.archetype_id, p.path, n.name
-         FROM query_node n LEFT JOIN query_path p ON p.path_id = n.parent_path_id
+        "SELECT n.seq, n.last_seq, n.rm_type, a.path, p.path, n.name
+         FROM query_node n JOIN query_path a ON a.path_id = n.archetype_path_id
+         LEFT JOIN query_path p ON p.path_id = n.parent_path_id
          WHERE n.ehr_id = ?1 AND n.object_id = ?2 ORDER BY n.seq",
     )?;
     let mut found = statement.query(key)?;
@@ -814,7 +884,8 @@ fn read_index_rows(connection: &Connection, ehr_id: Uuid, object_id: Uuid) -> Re
         rows.nodes.push(node);
     }
     let mut statement = connection.prepare_cached(
-        "SELECT v.root_seq, p.path, v.kind, v.num, v.text, v.code, v.system, v.units, v.instant
+        "SELECT v.root_seq, p.path, v.kind, v.num, v.text, v.code, v.system, v.units, v.instant,
+                v.iso8601
          FROM query_value v JOIN query_path p ON p.path_id = v.path_id
          WHERE v.ehr_id = ?1 AND v.object_id = ?2 ORDER BY v.item",
     )?;
@@ -832,6 +903,7 @@ fn read_index_rows(connection: &Connection, ehr_id: Uuid, object_id: Uuid) -> Re
             system: row.get(6)?,
             units: row.get(7)?,
             instant: row.get(8)?,
+            iso8601: row.get(9)?,
         };
         rows.values.push(value);
     }
@@ -1594,5 +1666,83 @@ mod tests {
             .expect("counts");
         assert_eq!(versions, 4);
         assert_eq!(contributions, 4);
+    }
+
+    /// A contribution of one version carrying `values` value rows at one path.
+    fn indexed(ehr_id: Uuid, object_id: Uuid, version: u32, values: usize) -> WriteOp {
+        let mut contribution = contribution(ehr_id, object_id, version);
+        contribution.versions[0].index = IndexRows {
+            paths: vec!["openEHR-EHR-COMPOSITION.test.v1/context/start_time".to_owned()],
+            nodes: Vec::new(),
+            values: (0..values)
+                .map(|_| aql::index::ValueRow {
+                    root_seq: 0,
+                    path: 0,
+                    kind: aql::index::ValueKind::Count,
+                    num: Some(1.0),
+                    text: None,
+                    code: None,
+                    system: None,
+                    units: None,
+                    instant: None,
+                    iso8601: None,
+                })
+                .collect(),
+        };
+        WriteOp::Commit(contribution)
+    }
+
+    fn value_rows(connection: &Connection, object_id: Uuid) -> i64 {
+        connection
+            .query_row(
+                "SELECT count(*) FROM query_value WHERE object_id = ?1",
+                [object_id.as_bytes()],
+                |row| row.get(0),
+            )
+            .expect("counts")
+    }
+
+    #[test]
+    fn query_rows_written_after_the_savepoints_keep_the_order_of_the_batch() {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let connection = open_writer(&directory.path().join("kith.db")).expect("opens");
+        migrate(&connection).expect("migrates");
+        let new_ehr = |ehr_id| {
+            WriteOp::CreateEhr(NewEhr {
+                ehr_id,
+                system_id: "test".to_owned(),
+                time_created: OffsetDateTime::now_utc(),
+                subject: None,
+                contribution: contribution(ehr_id, ehr_id, 1),
+            })
+        };
+        let (kept, erased) = (Uuid::new_v4(), Uuid::new_v4());
+        let (updated, refused, gone) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let mut paths = PathIds::default();
+        let results = apply_batch(
+            &connection,
+            &mut paths,
+            &[
+                new_ehr(kept),
+                new_ehr(erased),
+                indexed(kept, updated, 1, 3),
+                // The second version's rows replace the first's, in the same batch.
+                indexed(kept, updated, 2, 2),
+                // A refused request (version 2 of nothing) leaves no rows.
+                indexed(kept, refused, 2, 4),
+                // Rows committed before an erasure in the same batch are erased with it.
+                indexed(erased, gone, 1, 5),
+                WriteOp::DeleteEhr(erased),
+            ],
+        );
+        assert!(results[4].is_err(), "{results:?}");
+        assert_eq!(
+            results.iter().filter(|result| result.is_ok()).count(),
+            6,
+            "{results:?}"
+        );
+        assert_eq!(value_rows(&connection, updated), 2);
+        assert_eq!(value_rows(&connection, refused), 0);
+        assert_eq!(value_rows(&connection, gone), 0);
     }
 }

@@ -250,6 +250,7 @@ mod fixtures {
             system: None,
             units: None,
             instant: None,
+            iso8601: None,
         };
         IndexRows {
             paths: vec![
@@ -290,8 +291,8 @@ mod fixtures {
                 },
                 ValueRow {
                     root_seq: 0,
-                    text: Some("2024-03-01T10:00:00Z".to_owned()),
                     instant: Some(1_709_287_200_000_000),
+                    iso8601: Some("2024-03-01T10:00:00Z".to_owned()),
                     ..value(2, ValueKind::DateTime)
                 },
             ],
@@ -1764,5 +1765,229 @@ mod cases {
                 .expect("exists");
             assert_eq!(object.latest_version, 2);
         }
+    }
+}
+
+/// Migrations of existing data: a database at an earlier schema, with rows written the way
+/// that schema wrote them, opened by the current store.
+mod migrations {
+    use super::*;
+    use aql::index::{ValueKind, ValueRow};
+
+    /// The migrations before the one under test, as the stores record them.
+    const SQLITE_BEFORE: [(i64, &str, &str); 3] = [
+        (
+            1,
+            "init",
+            include_str!("../migrations/sqlite/0001_init.sql"),
+        ),
+        (
+            2,
+            "ehr_is_modifiable",
+            include_str!("../migrations/sqlite/0002_ehr_is_modifiable.sql"),
+        ),
+        (
+            3,
+            "query_index",
+            include_str!("../migrations/sqlite/0003_query_index.sql"),
+        ),
+    ];
+    const POSTGRES_BEFORE: [(i32, &str, &str); 3] = [
+        (
+            1,
+            "init",
+            include_str!("../migrations/postgres/0001_init.sql"),
+        ),
+        (
+            2,
+            "ehr_is_modifiable",
+            include_str!("../migrations/postgres/0002_ehr_is_modifiable.sql"),
+        ),
+        (
+            3,
+            "query_index",
+            include_str!("../migrations/postgres/0003_query_index.sql"),
+        ),
+    ];
+    const PATH: &str = "openEHR-EHR-COMPOSITION.test.v1/context/start_time";
+
+    /// Schema 3's rows of one object: its root, with its archetype id as text, and a coded
+    /// text, a date-time and a duration, all with their text in `text`. `ehr` and `object`
+    /// are the ids as SQL literals.
+    fn schema_3_rows(ehr: &str, object: &str) -> String {
+        let row = |item: u32, kind: u8, num: &str, text: &str, code: &str, instant: &str| {
+            format!(
+                "INSERT INTO query_value (ehr_id, object_id, item, root_seq, path_id, kind, num,
+                                          text, code, system, units, instant)
+                 SELECT {ehr}, {object}, {item}, 0, path_id, {kind}, {num}, {text}, {code},
+                        {system}, NULL, {instant}
+                 FROM query_path;",
+                system = if code == "NULL" { "NULL" } else { "'openehr'" },
+            )
+        };
+        [
+            format!(
+                "INSERT INTO query_path (path, archetype_id, rel_path)
+                 VALUES ('{PATH}', 'openEHR-EHR-COMPOSITION.test.v1', '/context/start_time');"
+            ),
+            format!(
+                "INSERT INTO query_node (ehr_id, object_id, seq, last_seq, rm_type, archetype_id,
+                                         parent_path_id, name)
+                 VALUES ({ehr}, {object}, 0, 0, 'COMPOSITION', 'openEHR-EHR-COMPOSITION.test.v1',
+                         NULL, 'Test');"
+            ),
+            row(0, 3, "NULL", "'event'", "'433'", "NULL"),
+            row(
+                1,
+                9,
+                "NULL",
+                "'2024-03-01T10:00:00Z'",
+                "NULL",
+                "1709287200000000",
+            ),
+            row(2, 12, "300.0", "'PT5M'", "NULL", "NULL"),
+        ]
+        .concat()
+    }
+
+    /// What the current schema reads back for those rows.
+    fn migrated_rows() -> IndexRows {
+        let value = |kind| ValueRow {
+            root_seq: 0,
+            path: 0,
+            kind,
+            num: None,
+            text: None,
+            code: None,
+            system: None,
+            units: None,
+            instant: None,
+            iso8601: None,
+        };
+        IndexRows {
+            paths: vec![PATH.to_owned()],
+            nodes: vec![aql::index::NodeRow {
+                seq: 0,
+                last_seq: 0,
+                rm_type: "COMPOSITION",
+                archetype_id: "openEHR-EHR-COMPOSITION.test.v1".to_owned(),
+                parent_path: None,
+                name: Some("Test".to_owned()),
+            }],
+            values: vec![
+                ValueRow {
+                    text: Some("event".to_owned()),
+                    code: Some("433".to_owned()),
+                    system: Some("openehr".to_owned()),
+                    ..value(ValueKind::CodedText)
+                },
+                ValueRow {
+                    instant: Some(1_709_287_200_000_000),
+                    iso8601: Some("2024-03-01T10:00:00Z".to_owned()),
+                    ..value(ValueKind::DateTime)
+                },
+                ValueRow {
+                    num: Some(300.0),
+                    iso8601: Some("PT5M".to_owned()),
+                    ..value(ValueKind::Duration)
+                },
+            ],
+        }
+    }
+
+    fn hex(id: Uuid) -> String {
+        format!("X'{}'", id.simple())
+    }
+
+    #[tokio::test]
+    async fn sqlite_query_rows_are_migrated() {
+        let directory = tempfile::tempdir().expect("creates a temporary directory");
+        let data_dir = directory.path().join("data");
+        std::fs::create_dir_all(&data_dir).expect("creates the data dir");
+        let (ehr_id, object_id) = (Uuid::new_v4(), Uuid::new_v4());
+        {
+            let connection =
+                rusqlite::Connection::open(data_dir.join("kith.db")).expect("opens sqlite");
+            connection
+                .execute_batch(
+                    "CREATE TABLE schema_migrations (
+                         version INTEGER NOT NULL PRIMARY KEY,
+                         name TEXT NOT NULL,
+                         applied_at TEXT NOT NULL
+                     );",
+                )
+                .expect("creates schema_migrations");
+            for (version, name, sql) in SQLITE_BEFORE {
+                connection.execute_batch(sql).expect("migrates");
+                connection
+                    .execute(
+                        "INSERT INTO schema_migrations VALUES (?1, ?2, 'then')",
+                        rusqlite::params![version, name],
+                    )
+                    .expect("records the migration");
+            }
+            connection
+                .execute_batch(&schema_3_rows(&hex(ehr_id), &hex(object_id)))
+                .expect("writes schema 3 rows");
+        }
+        let store = open_store(None, &data_dir).await.expect("opens");
+        assert_eq!(
+            store.index_of(ehr_id, object_id).await.expect("reads"),
+            migrated_rows()
+        );
+    }
+
+    #[tokio::test]
+    async fn postgres_query_rows_are_migrated() {
+        let Ok(admin_url) = std::env::var("KITH_TEST_DATABASE_URL") else {
+            eprintln!("skipped: KITH_TEST_DATABASE_URL is not set");
+            return;
+        };
+        let name = format!("kith_test_{}", Uuid::new_v4().simple());
+        admin_client(&admin_url)
+            .await
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("creates a test database");
+        let _cleanup = DropDatabase {
+            admin_url: admin_url.clone(),
+            name: name.clone(),
+        };
+        let url = with_database(&admin_url, &name);
+        let (ehr_id, object_id) = (Uuid::new_v4(), Uuid::new_v4());
+        let client = admin_client(&url).await;
+        client
+            .batch_execute(
+                "CREATE TABLE schema_migrations (
+                     version integer NOT NULL PRIMARY KEY,
+                     name text NOT NULL,
+                     applied_at timestamptz NOT NULL DEFAULT now()
+                 )",
+            )
+            .await
+            .expect("creates schema_migrations");
+        for (version, name, sql) in POSTGRES_BEFORE {
+            client.batch_execute(sql).await.expect("migrates");
+            client
+                .execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    &[&version, &name],
+                )
+                .await
+                .expect("records the migration");
+        }
+        let literal = |id: Uuid| format!("'{id}'::uuid");
+        client
+            .batch_execute(&schema_3_rows(&literal(ehr_id), &literal(object_id)))
+            .await
+            .expect("writes schema 3 rows");
+        drop(client);
+        let store = open_store(Some(&url), Path::new("unused"))
+            .await
+            .expect("connects");
+        assert_eq!(
+            store.index_of(ehr_id, object_id).await.expect("reads"),
+            migrated_rows()
+        );
     }
 }

@@ -22,8 +22,23 @@ pub(crate) struct EhrView<'d> {
     pub objects: Vec<&'d Value>,
     /// The same compositions by object id, for the references of a FOLDER.
     compositions: HashMap<&'d str, &'d Value>,
-    /// Every version of every object (only when the query has a VERSION class).
+    /// Every version of every object (only when the query has a VERSION or VERSIONED_OBJECT
+    /// class).
     pub versions: Vec<VersionView<'d>>,
+    /// Every versioned object, deleted ones too (only when `versions` is filled).
+    pub versioned: Vec<VersionedView<'d>>,
+}
+
+/// A VERSIONED_OBJECT: its identity as the REST API gives it, and where its versions are.
+#[derive(Debug)]
+pub(crate) struct VersionedView<'d> {
+    /// VERSIONED_COMPOSITION, VERSIONED_EHR_STATUS or VERSIONED_FOLDER with `uid`,
+    /// `owner_id` and `time_created`.
+    pub meta: Value,
+    /// Its versions in `EhrView::versions`.
+    pub versions: std::ops::Range<usize>,
+    /// The latest version's data, unless the object is deleted.
+    pub latest: Option<&'d Value>,
 }
 
 /// An ORIGINAL_VERSION: its metadata as JSON, its data as stored.
@@ -58,6 +73,7 @@ impl<'d> EhrView<'d> {
             objects: Vec::new(),
             compositions: HashMap::new(),
             versions: Vec::new(),
+            versioned: Vec::new(),
         };
         let mut status_id = None;
         let mut directory_id = None;
@@ -86,6 +102,30 @@ impl<'d> EhrView<'d> {
             }
             if with_versions {
                 let count = history.len();
+                let (first_contribution, _) = history[0];
+                let kind = match latest.kind {
+                    ObjectKind::Composition => "VERSIONED_COMPOSITION",
+                    ObjectKind::EhrStatus => "VERSIONED_EHR_STATUS",
+                    ObjectKind::Folder => "VERSIONED_FOLDER",
+                };
+                view.versioned.push(VersionedView {
+                    meta: json!({
+                        "_type": kind,
+                        "uid": { "_type": "HIER_OBJECT_ID", "value": object_id },
+                        "owner_id": {
+                            "_type": "OBJECT_REF",
+                            "id": { "_type": "HIER_OBJECT_ID", "value": ehr.ehr_id },
+                            "namespace": "local",
+                            "type": "EHR",
+                        },
+                        "time_created": {
+                            "_type": "DV_DATE_TIME",
+                            "value": first_contribution.time_committed,
+                        },
+                    }),
+                    versions: view.versions.len()..view.versions.len() + count,
+                    latest: visible.then_some(&latest.data),
+                });
                 for (index, (contribution, version)) in history.iter().enumerate() {
                     view.versions.push(VersionView {
                         meta: version_meta(ehr, contribution, version),
@@ -153,11 +193,17 @@ fn version_meta(
     meta
 }
 
+/// Whether the query reads versions (a VERSION or VERSIONED_OBJECT class), so that every
+/// version, not only the latest, must be at hand.
 pub fn mentions_version(expr: &ContainsExpr) -> bool {
+    let is_version = |class: &ClassExpr| {
+        class.class.name.eq_ignore_ascii_case("VERSION")
+            || class.class.name.eq_ignore_ascii_case("VERSIONED_OBJECT")
+    };
     match expr {
-        ContainsExpr::Class(class) => class.class.name.eq_ignore_ascii_case("VERSION"),
+        ContainsExpr::Class(class) => is_version(class),
         ContainsExpr::Contains { parent, child, .. } => {
-            parent.class.name.eq_ignore_ascii_case("VERSION") || mentions_version(child)
+            is_version(parent) || mentions_version(child)
         }
         ContainsExpr::And { operands, .. } | ContainsExpr::Or { operands, .. } => {
             operands.iter().any(mentions_version)
@@ -277,14 +323,26 @@ impl<'a> Binder<'_, 'a> {
                     .map(Node::Version)
                     .collect()
             }
-            "VERSION" => Vec::new(),
-            "VERSIONED_OBJECT" => {
-                return Err(EvalError::new(
-                    EvalErrorKind::Unsupported,
-                    class.class.span,
-                    "VERSIONED_OBJECT is not supported",
-                ));
-            }
+            // The versions of one object: all of them with ALL_VERSIONS, else the latest
+            // (none when it is deleted).
+            "VERSION" => match scope {
+                Scope::Inside(Node::VersionedObject(versioned)) => {
+                    let all = class.predicate.as_ref().is_some_and(wants_all_versions);
+                    self.view.versions[versioned.versions.clone()]
+                        .iter()
+                        .filter(|version| all || version.latest_visible)
+                        .map(Node::Version)
+                        .collect()
+                }
+                _ => Vec::new(),
+            },
+            "VERSIONED_OBJECT" if in_ehr => self
+                .view
+                .versioned
+                .iter()
+                .map(Node::VersionedObject)
+                .collect(),
+            "VERSIONED_OBJECT" => Vec::new(),
             _ => {
                 let class_id = openehr_rm::model::class_id(&name).ok_or_else(|| {
                     EvalError::new(
@@ -340,6 +398,13 @@ impl<'a> Binder<'_, 'a> {
             Scope::Inside(Node::Version(version)) => {
                 found.push(version.data);
                 locatables_below(version.data, &mut found);
+            }
+            // Inside a versioned object: its latest version's data.
+            Scope::Inside(Node::VersionedObject(versioned)) => {
+                if let Some(data) = versioned.latest {
+                    found.push(data);
+                    locatables_below(data, &mut found);
+                }
             }
             Scope::Inside(Node::Json(value)) => {
                 locatables_below(value, &mut found);

@@ -160,7 +160,7 @@ pub enum EvalErrorKind {
     ObjectComparison,
     TypeMismatch,
     /// A construct the query language has but Kith does not evaluate (regular expressions
-    /// in predicates, terminology services, VERSIONED_OBJECT).
+    /// in predicates, terminology services).
     Unsupported,
     /// A query the language does not give a meaning to (ORDER BY a path that is not grouped
     /// in an aggregate query, a variable under NOT CONTAINS used elsewhere).

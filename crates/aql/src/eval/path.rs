@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::from::{EhrView, VersionView};
+use super::from::{EhrView, VersionView, VersionedView};
 use super::value::{self, Datum};
 use super::{Context, EvalError, EvalErrorKind, EvalResult};
 use crate::ast::*;
@@ -15,6 +15,7 @@ pub(crate) enum Node<'a> {
     Json(&'a Value),
     Ehr(&'a EhrView<'a>),
     Version(&'a VersionView<'a>),
+    VersionedObject(&'a VersionedView<'a>),
 }
 
 /// One binding of the FROM variables, by slot; `None` is a variable not bound in this row
@@ -27,13 +28,14 @@ impl<'a> Node<'a> {
             Node::Json(value) => value.get("_type").and_then(Value::as_str),
             Node::Ehr(_) => Some("EHR"),
             Node::Version(_) => Some("ORIGINAL_VERSION"),
+            Node::VersionedObject(versioned) => versioned.meta.get("_type").and_then(Value::as_str),
         }
     }
 
     pub fn archetype_node_id(self) -> Option<&'a str> {
         match self {
             Node::Json(value) => value.get("archetype_node_id").and_then(Value::as_str),
-            Node::Ehr(_) | Node::Version(_) => None,
+            Node::Ehr(_) | Node::Version(_) | Node::VersionedObject(_) => None,
         }
     }
 
@@ -53,6 +55,7 @@ impl<'a> Node<'a> {
                 "data" => Some(version.data),
                 _ => version.meta.get(attribute),
             },
+            Node::VersionedObject(versioned) => versioned.meta.get(attribute),
         };
         match target {
             None | Some(Value::Null) => Vec::new(),
@@ -70,6 +73,7 @@ impl<'a> Node<'a> {
         match self {
             Node::Json(value) => value.clone(),
             Node::Ehr(view) => view.json.clone(),
+            Node::VersionedObject(versioned) => versioned.meta.clone(),
             Node::Version(version) => {
                 let mut meta = version.meta.clone();
                 if let Value::Object(map) = &mut meta {

@@ -114,17 +114,7 @@ impl Execution {
                 "the body must be a JSON object with q, offset, fetch and query_parameters",
             ));
         };
-        let mut execution = Execution {
-            text: None,
-            parameters: Map::new(),
-            offset: None,
-            fetch: None,
-            ehr_id: None,
-            explain: url
-                .iter()
-                .any(|(name, value)| name == "explain" && (value == "true" || value.is_empty())),
-            href: None,
-        };
+        let mut execution = Execution::empty(&url);
         if let Some(q) = object.remove("q") {
             match q {
                 Value::String(text) => execution.text = Some(text),
@@ -177,7 +167,12 @@ impl Execution {
         if !body.is_empty() {
             return Execution::from_body(body, url);
         }
-        Ok(Execution {
+        Ok(Execution::empty(&url))
+    }
+
+    /// Nothing given yet but `?explain` from the URL of a POST.
+    fn empty(url: &[(String, String)]) -> Execution {
+        Execution {
             text: None,
             parameters: Map::new(),
             offset: None,
@@ -187,7 +182,7 @@ impl Execution {
                 .iter()
                 .any(|(name, value)| name == "explain" && (value == "true" || value.is_empty())),
             href: None,
-        })
+        }
     }
 
     /// Adds the `openEHR-EHR-id` header's scope; it must agree with an `ehr_id` parameter.
@@ -255,8 +250,8 @@ async fn answer(
     let mut result = crate::query::run(state.store.as_ref(), limits, request).await?;
     if result.rows.is_empty() {
         // Only an empty answer needs explaining.
-        let archetypes = known_archetypes(state).await?;
-        let warnings = crate::query::never_matches(text, &parameters, &archetypes);
+        let templates = uploaded_templates(state).await?;
+        let warnings = crate::query::never_matches(text, &parameters, &templates);
         if let Some(meta) = result.meta.as_mut() {
             meta.warnings = warnings;
         }
@@ -267,28 +262,17 @@ async fn answer(
     ))
 }
 
-/// Every archetype id the uploaded templates use.
-async fn known_archetypes(state: &AppState) -> ApiResult<std::collections::HashSet<String>> {
-    fn collect(
-        node: &templates::model::ObjectConstraint,
-        into: &mut std::collections::HashSet<String>,
-    ) {
-        if aql::index::is_archetype_id(&node.node_id) {
-            into.insert(node.node_id.clone());
-        }
-        for attribute in node.attributes() {
-            for child in &attribute.children {
-                collect(child, into);
-            }
-        }
-    }
-    let mut archetypes = std::collections::HashSet::new();
+/// Every uploaded template, parsed (from the cache).
+async fn uploaded_templates(
+    state: &AppState,
+) -> ApiResult<Vec<std::sync::Arc<crate::KnownTemplate>>> {
+    let mut templates = Vec::new();
     for record in state.store.list_templates().await? {
         if let Some(known) = state.template(&record.template_id).await? {
-            collect(&known.template.root, &mut archetypes);
+            templates.push(known);
         }
     }
-    Ok(archetypes)
+    Ok(templates)
 }
 
 fn required_text(execution: &Execution) -> ApiResult<String> {

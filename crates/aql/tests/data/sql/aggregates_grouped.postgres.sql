@@ -1,1 +1,1 @@
--- not compiled: aggregates of different paths, or of a path beside COUNT(*)
+-- not compiled: aggregates of a path with several values beside COUNT(*) or other paths
