@@ -212,8 +212,13 @@ pub struct AqlBackendReport {
     pub problems: Vec<String>,
 }
 
-/// Path ids resolved once from `query_path`.
+/// Path ids resolved once from `query_path`; a node's archetype is the id of the path key
+/// that is the archetype id alone (`query_node.archetype_path_id`).
 struct PathIds {
+    encounter: i64,
+    report: i64,
+    blood_pressure: i64,
+    pulse_archetype: i64,
     start_time: i64,
     systolic: i64,
     diastolic: i64,
@@ -273,21 +278,23 @@ fn text(value: Option<String>) -> Value {
 
 fn patient_sql(paths: &PathIds, dialect: Backend) -> String {
     let sql = format!(
-        "SELECT t.text, s.num, d.num
+        "SELECT t.iso8601, s.num, d.num
 FROM query_node c
 JOIN query_node o ON o.ehr_id = c.ehr_id AND o.object_id = c.object_id
-    AND o.seq > c.seq AND o.seq <= c.last_seq AND o.archetype_id = '{BLOOD_PRESSURE}'
+    AND o.seq > c.seq AND o.seq <= c.last_seq AND o.archetype_path_id = {blood_pressure}
 LEFT JOIN query_value t ON t.ehr_id = c.ehr_id AND t.object_id = c.object_id
     AND t.root_seq = c.seq AND t.path_id = {start}
 LEFT JOIN query_value s ON s.ehr_id = o.ehr_id AND s.object_id = o.object_id
     AND s.root_seq = o.seq AND s.path_id = {systolic}
 LEFT JOIN query_value d ON d.ehr_id = o.ehr_id AND d.object_id = o.object_id
     AND d.root_seq = o.seq AND d.path_id = {diastolic}
-WHERE c.ehr_id = ?1 AND c.seq = 0 AND c.archetype_id = '{ENCOUNTER}'
+WHERE c.ehr_id = ?1 AND c.seq = 0 AND c.archetype_path_id = {encounter}
 ORDER BY t.instant, s.num, d.num",
         start = paths.start_time,
         systolic = paths.systolic,
         diastolic = paths.diastolic,
+        encounter = paths.encounter,
+        blood_pressure = paths.blood_pressure,
     );
     placeholders(sql, dialect)
 }
@@ -309,16 +316,16 @@ fn ward_sql(paths: &PathIds, dialect: Backend) -> String {
     SELECT subject_id, ehr_id FROM ehr_subject
     WHERE namespace = '{NHS_NUMBER_NAMESPACE}' AND subject_id {subjects}
 ), encounters AS (
-    SELECT p.subject_id, c.ehr_id, c.object_id, c.seq, c.last_seq, t.text AS time, t.instant
+    SELECT p.subject_id, c.ehr_id, c.object_id, c.seq, c.last_seq, t.iso8601 AS time, t.instant
     FROM people p
-    JOIN query_node c ON c.ehr_id = p.ehr_id AND c.seq = 0 AND c.archetype_id = '{ENCOUNTER}'
+    JOIN query_node c ON c.ehr_id = p.ehr_id AND c.seq = 0 AND c.archetype_path_id = {encounter}
     LEFT JOIN query_value t ON t.ehr_id = c.ehr_id AND t.object_id = c.object_id
         AND t.root_seq = 0 AND t.path_id = {start}
 )
 SELECT x.subject_id, x.time, s.num AS systolic, d.num AS diastolic, NULL AS pulse, x.instant
 FROM encounters x
 JOIN query_node o ON o.ehr_id = x.ehr_id AND o.object_id = x.object_id
-    AND o.seq > x.seq AND o.seq <= x.last_seq AND o.archetype_id = '{BLOOD_PRESSURE}'
+    AND o.seq > x.seq AND o.seq <= x.last_seq AND o.archetype_path_id = {blood_pressure}
 LEFT JOIN query_value s ON s.ehr_id = o.ehr_id AND s.object_id = o.object_id
     AND s.root_seq = o.seq AND s.path_id = {systolic}
 LEFT JOIN query_value d ON d.ehr_id = o.ehr_id AND d.object_id = o.object_id
@@ -327,7 +334,7 @@ UNION ALL
 SELECT x.subject_id, x.time, NULL, NULL, r.num, x.instant
 FROM encounters x
 JOIN query_node o ON o.ehr_id = x.ehr_id AND o.object_id = x.object_id
-    AND o.seq > x.seq AND o.seq <= x.last_seq AND o.archetype_id = '{PULSE}'
+    AND o.seq > x.seq AND o.seq <= x.last_seq AND o.archetype_path_id = {pulse_archetype}
 LEFT JOIN query_value r ON r.ehr_id = o.ehr_id AND r.object_id = o.object_id
     AND r.root_seq = o.seq AND r.path_id = {pulse}
 ORDER BY 6 DESC, 3, 5",
@@ -335,6 +342,9 @@ ORDER BY 6 DESC, 3, 5",
         systolic = paths.systolic,
         diastolic = paths.diastolic,
         pulse = paths.pulse,
+        encounter = paths.encounter,
+        blood_pressure = paths.blood_pressure,
+        pulse_archetype = paths.pulse_archetype,
     )
 }
 
@@ -343,9 +353,10 @@ fn population_sql(paths: &PathIds) -> String {
         "SELECT COUNT(DISTINCT s.ehr_id)
 FROM query_value s
 JOIN query_node c ON c.ehr_id = s.ehr_id AND c.object_id = s.object_id
-    AND c.seq = 0 AND c.archetype_id = '{ENCOUNTER}'
+    AND c.seq = 0 AND c.archetype_path_id = {encounter}
 WHERE s.path_id = {systolic} AND s.num > 140",
-        systolic = paths.systolic
+        systolic = paths.systolic,
+        encounter = paths.encounter,
     )
 }
 
@@ -356,10 +367,10 @@ fn care_plan_sql(paths: &PathIds, dialect: Backend) -> String {
         Backend::Postgres => "left(x.code, 200) = 'at0005' AND x.code = 'at0005'",
     };
     format!(
-        "SELECT x.ehr_id, d.text
+        "SELECT x.ehr_id, d.iso8601
 FROM query_value x
 JOIN query_node c ON c.ehr_id = x.ehr_id AND c.object_id = x.object_id
-    AND c.seq = 0 AND c.archetype_id = '{REPORT}'
+    AND c.seq = 0 AND c.archetype_path_id = {report}
 JOIN versioned_object vo ON vo.ehr_id = x.ehr_id AND vo.object_id = x.object_id
 JOIN version v ON v.ehr_id = x.ehr_id AND v.object_id = x.object_id
     AND v.version = vo.latest_version AND v.template_id = 'ReSPECT-3.v0'
@@ -369,24 +380,24 @@ WHERE x.path_id = {decision} AND {code}
 ORDER BY d.instant DESC",
         date = paths.cpr_decision_date,
         decision = paths.cpr_decision,
+        report = paths.report,
     )
 }
 
 fn stored_sql(paths: &PathIds, dialect: Backend) -> String {
     let starts: Vec<String> = paths.any_start_time.iter().map(i64::to_string).collect();
-    // SQLite would otherwise read the systolic condition from (path_id, num) across every
-    // EHR; the unary plus keeps it on this person's rows, as EXPLAIN QUERY PLAN shows.
-    let unindexed = match dialect {
-        Backend::Sqlite => "+",
-        Backend::Postgres => "",
-    };
+    // Both planners would otherwise read the systolic or the time condition from the
+    // (path_id, num) or (path_id, instant) index across every EHR (EXPLAIN showed it, on
+    // PostgreSQL in the generic plan of the prepared statement); the unary plus keeps
+    // them on this person's rows.
+    let unindexed = "+";
     let sql = format!(
-        "SELECT t.text, s.num
+        "SELECT t.iso8601, s.num
 FROM query_node c
 JOIN query_node o ON o.ehr_id = c.ehr_id AND o.object_id = c.object_id
-    AND o.seq > c.seq AND o.seq <= c.last_seq AND o.archetype_id = '{BLOOD_PRESSURE}'
+    AND o.seq > c.seq AND o.seq <= c.last_seq AND o.archetype_path_id = {blood_pressure}
 JOIN query_value t ON t.ehr_id = c.ehr_id AND t.object_id = c.object_id
-    AND t.root_seq = c.seq AND t.path_id IN ({starts})
+    AND t.root_seq = c.seq AND {unindexed}t.path_id IN ({starts})
 JOIN query_value s ON s.ehr_id = o.ehr_id AND s.object_id = o.object_id
     AND s.root_seq = o.seq AND {unindexed}s.path_id = {systolic}
 WHERE c.ehr_id = ?1 AND c.rm_type = 'COMPOSITION'
@@ -395,6 +406,7 @@ ORDER BY t.instant DESC
 LIMIT 50",
         starts = starts.join(", "),
         systolic = paths.systolic,
+        blood_pressure = paths.blood_pressure,
     );
     placeholders(sql, dialect)
 }
@@ -497,6 +509,10 @@ impl Database {
             "no /context/start_time path in query_path"
         );
         Ok(PathIds {
+            encounter: self.path_id(ENCOUNTER).await?,
+            report: self.path_id(REPORT).await?,
+            blood_pressure: self.path_id(BLOOD_PRESSURE).await?,
+            pulse_archetype: self.path_id(PULSE).await?,
             start_time: self.path_id(START_TIME).await?,
             systolic: self.path_id(SYSTOLIC).await?,
             diastolic: self.path_id(DIASTOLIC).await?,
