@@ -1110,9 +1110,10 @@ async fn measure_question(
         let aql = match aql_send(api, &path, &Bytes::from(body.to_string())).await {
             Ok(body) => result_rows(&body)?,
             Err(error) => {
+                // A failure (a timeout, usually) would only repeat on the next inputs.
                 first_disagreement.get_or_insert(format!("AQL failed: {error:#}"));
                 inputs_checked += 1;
-                continue;
+                break;
             }
         };
         let sql = database.ask(paths, question, input).await?;
