@@ -2,6 +2,7 @@
 //! concurrent clients, and sets each figure beside the raw database doing the same work.
 //! Results go to stdout as a table and to a JSON file; BENCHMARKS.md says how to read them.
 
+mod aql;
 mod client;
 mod machine;
 mod raw;
@@ -80,6 +81,34 @@ struct Arguments {
     /// Skip the in-process template figures.
     #[arg(long)]
     skip_templates: bool,
+    /// Run the AQL benchmark instead of the operation classes: the five questions of
+    /// issue 4 over HTTP and as hand-written SQL, on a store seeded beforehand with
+    /// `kith seed` (--aql-data-dir for SQLite, --aql-database-url for PostgreSQL), which is
+    /// reused as it is. --backend, --duration-secs, --warm-up-secs and --output apply.
+    #[arg(long, conflicts_with_all = ["raw_only", "templates_only"])]
+    aql: bool,
+    /// The seeded SQLite data directory (holding kith.db) the AQL benchmark serves from.
+    #[arg(long, requires = "aql")]
+    aql_data_dir: Option<PathBuf>,
+    /// The seeded PostgreSQL database the AQL benchmark serves from; it is not dropped.
+    #[arg(long, requires = "aql")]
+    aql_database_url: Option<String>,
+    /// Only these AQL questions (aql-patient, aql-ward, aql-population, aql-care-plan,
+    /// aql-stored).
+    #[arg(long, value_delimiter = ',', requires = "aql")]
+    aql_questions: Vec<String>,
+    /// How many people aql-patient and aql-stored cycle through.
+    #[arg(long, default_value_t = 200)]
+    aql_people: usize,
+    /// How many fixed ward sets (20 people and 3 unknown ids each) aql-ward cycles through.
+    #[arg(long, default_value_t = 10)]
+    aql_ward_sets: usize,
+    /// How many inputs of each question have their AQL and SQL answers compared.
+    #[arg(long, default_value_t = 20)]
+    aql_checks: usize,
+    /// The fewest measured requests per question and side, however long they take.
+    #[arg(long, default_value_t = 5)]
+    aql_min_samples: usize,
 }
 
 /// A path given relative to the workspace: as given when it exists from here, else
@@ -119,6 +148,9 @@ async fn run(arguments: Arguments) -> anyhow::Result<()> {
         "no server binary at {}; build it first: cargo build --release -p kith -p kith-bench",
         binary.display()
     );
+    if arguments.aql {
+        return run_aql(&arguments, &binary).await;
+    }
     let testdata = workspace_path(arguments.testdata.clone(), "testdata");
     let documents = Arc::new(Documents::load(&testdata)?);
     let classes: Vec<Class> = if arguments.classes.is_empty() {
@@ -186,6 +218,64 @@ async fn run(arguments: Arguments) -> anyhow::Result<()> {
         report.failures.is_empty(),
         "some backends could not be measured"
     );
+    Ok(())
+}
+
+/// `--aql`: the AQL questions on an already seeded store, per backend.
+async fn run_aql(arguments: &Arguments, binary: &Path) -> anyhow::Result<()> {
+    let questions = if arguments.aql_questions.is_empty() {
+        aql::Question::ALL.to_vec()
+    } else {
+        arguments
+            .aql_questions
+            .iter()
+            .map(|name| {
+                aql::Question::parse(name).with_context(|| format!("unknown question {name}"))
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    let settings = aql::AqlSettings {
+        sqlite_data_dir: arguments.aql_data_dir.clone(),
+        postgres_url: arguments.aql_database_url.clone(),
+        questions,
+        people: arguments.aql_people.max(1),
+        ward_sets: arguments.aql_ward_sets.max(1),
+        checks: arguments.aql_checks,
+        warm_up: Duration::from_secs(arguments.warm_up_secs),
+        duration: Duration::from_secs(arguments.duration_secs),
+        min_samples: arguments.aql_min_samples.max(1),
+    };
+    let backends: &[Backend] = match arguments.backend {
+        BackendChoice::Sqlite => &[Backend::Sqlite],
+        BackendChoice::Postgres => &[Backend::Postgres],
+        BackendChoice::Both => &[Backend::Sqlite, Backend::Postgres],
+    };
+    let mut reports = Vec::new();
+    let mut failures = Vec::new();
+    for backend in backends {
+        match aql::run(binary, *backend, &settings).await {
+            Ok(report) => reports.push(report),
+            Err(error) => {
+                eprintln!("{}: {error:#}", backend.name());
+                failures.push(format!("{}: {error:#}", backend.name()));
+            }
+        }
+    }
+    print!("{}", aql::render(&reports));
+    if let Some(output) = &arguments.output {
+        let document = serde_json::json!({
+            "machine": machine::Machine::describe(),
+            "duration_secs": arguments.duration_secs,
+            "warm_up_secs": arguments.warm_up_secs,
+            "kith_binary": binary.display().to_string(),
+            "aql": reports,
+            "failures": failures,
+        });
+        std::fs::write(output, serde_json::to_vec_pretty(&document)?)
+            .with_context(|| format!("writing {}", output.display()))?;
+        println!("\nwrote {}", output.display());
+    }
+    anyhow::ensure!(failures.is_empty(), "some backends could not be measured");
     Ok(())
 }
 
