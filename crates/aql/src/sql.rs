@@ -131,6 +131,7 @@ pub fn compile(checked: &Checked<'_>, dialect: Dialect, filter: &RowFilter) -> C
         branch_bound: std::collections::BTreeMap::new(),
         aggregate_joins: Vec::new(),
         column_joins: Vec::new(),
+        narrowed: false,
     }
     .query(filter)
 }
@@ -168,6 +169,8 @@ struct Compiler<'c, 'q> {
     aggregate_joins: Vec<(String, bool)>,
     /// The value joins of the other columns.
     column_joins: Vec<String>,
+    /// Whether the query is confined to EHRs it names (see `query`).
+    narrowed: bool,
 }
 
 /// A value path resolved against the index: the variable's row source, the relative path key
@@ -240,6 +243,13 @@ impl Compiler<'_, '_> {
 
     fn query(mut self, filter: &RowFilter) -> Compiled<SqlQuery> {
         let query = self.checked.query;
+        // A query confined to named EHRs tests its conditions on the rows of the objects it
+        // has bound (a correlated EXISTS); a population query lets the value indexes find
+        // the matching values first (an IN over them).
+        self.narrowed = matches!(filter, RowFilter::Ehrs(_))
+            || self.checked.variables.iter().any(|variable| {
+                variable.class == VariableClass::Ehr && variable.predicate.is_some()
+            });
         self.bindings()?;
         let driving = self
             .checked
@@ -1350,6 +1360,12 @@ impl Compiler<'_, '_> {
             conditions.push(format!("({})", present.join(" OR ")));
         }
         let source = &target.source.alias;
+        if self.narrowed {
+            return Ok(format!(
+                "EXISTS (SELECT 1 FROM query_value r WHERE r.ehr_id = {source}.ehr_id AND r.object_id = {source}.object_id AND r.root_seq = {source}.seq AND {})",
+                conditions.join(" AND ")
+            ));
+        }
         Ok(format!(
             "({source}.ehr_id, {source}.object_id, {source}.seq) IN (SELECT r.ehr_id, r.object_id, r.root_seq FROM query_value r WHERE {})",
             conditions.join(" AND ")
