@@ -13,7 +13,8 @@
 //! selected value path (a path with several values multiplies the row, as docs/aql.md says),
 //! each WHERE condition on a path as a semi-join `(ehr_id, object_id, seq) IN (SELECT ... FROM
 //! query_value ...)` (existential, two-valued, and able to drive a population query from the
-//! value indexes), the caller's row filter, then grouping, ordering and paging, all inside the
+//! value indexes), or, when the query names its EHRs, a correlated `EXISTS` on the bound
+//! object's own rows, the caller's row filter, then grouping, ordering and paging, all inside the
 //! statement so that no count or page can reveal a row outside the filter.
 
 use std::fmt::Write;
