@@ -483,7 +483,10 @@ impl Compiler<'_, '_> {
                     .iter()
                     .filter_map(|ancestor| model::class_id(ancestor))
                     .any(|ancestor| model::conforms(rm_class, ancestor))
-                || matches!(&variable.node_id, Some(node) if node.starts_with("openEHR-") || node.contains("-EHR-"));
+                || variable
+                    .node_id
+                    .as_deref()
+                    .is_some_and(index::is_archetype_id);
             if !bound_by_roots {
                 return not_compiled(format!(
                     "{name} without an archetype id may bind nodes that are not archetype roots"
@@ -789,7 +792,7 @@ impl Compiler<'_, '_> {
         let archetype = variable
             .node_id
             .clone()
-            .filter(|node| node.contains("-EHR-") || node.starts_with("openEHR-"));
+            .filter(|node| index::is_archetype_id(node));
         if kinds.is_empty() && !tail.is_empty() {
             return not_compiled("a path to an object inside a data value");
         }

@@ -14,7 +14,7 @@ use corpus_case::*;
 use std::fs;
 use std::path::Path;
 
-use aql::eval::{Clock, Dataset, EvalErrorKind};
+use aql::eval::{Clock, Dataset};
 
 use serde_json::Value;
 
@@ -32,19 +32,6 @@ pub fn template(file: &str) -> templates::model::Template {
 fn clock() -> Clock {
     Clock {
         now: "2025-06-01T12:00:00.000+00:00".into(),
-    }
-}
-
-fn error_code(kind: EvalErrorKind) -> &'static str {
-    match kind {
-        EvalErrorKind::UnknownVariable => "unknown_variable",
-        EvalErrorKind::DuplicateVariable => "duplicate_variable",
-        EvalErrorKind::MissingParameter => "missing_parameter",
-        EvalErrorKind::UnknownClass => "unknown_class",
-        EvalErrorKind::ObjectComparison => "object_comparison",
-        EvalErrorKind::TypeMismatch => "type_mismatch",
-        EvalErrorKind::Unsupported => "unsupported",
-        EvalErrorKind::Invalid => "invalid_query",
     }
 }
 

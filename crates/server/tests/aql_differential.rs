@@ -25,8 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use aql::eval::{Clock, Dataset, EvalErrorKind, ObjectKind};
-use corpus_case::CorpusDataset;
+use aql::eval::{Clock, Dataset, ObjectKind};
+use corpus_case::{CorpusDataset, error_code};
 use serde_json::{Map, Value, json};
 use support::{BASE, Backend, TestApp};
 
@@ -1499,19 +1499,6 @@ impl Answer {
             Answer::Refused(code) => format!("refused: {code}\n"),
             Answer::Failed(status, body) => format!("status {status}: {body}\n"),
         }
-    }
-}
-
-fn error_code(kind: EvalErrorKind) -> &'static str {
-    match kind {
-        EvalErrorKind::UnknownVariable => "unknown_variable",
-        EvalErrorKind::DuplicateVariable => "duplicate_variable",
-        EvalErrorKind::MissingParameter => "missing_parameter",
-        EvalErrorKind::UnknownClass => "unknown_class",
-        EvalErrorKind::ObjectComparison => "object_comparison",
-        EvalErrorKind::TypeMismatch => "type_mismatch",
-        EvalErrorKind::Unsupported => "unsupported",
-        EvalErrorKind::Invalid => "invalid_query",
     }
 }
 

@@ -1050,6 +1050,16 @@ macro_rules! version_query {
 // After `version_query!`, which it uses.
 mod query;
 
+/// A read-only REPEATABLE READ transaction: several reads from one snapshot.
+async fn read_snapshot(client: &mut Object) -> Result<deadpool_postgres::Transaction<'_>> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
+}
+
 fn version_meta_from_row(row: &Row, ehr_id: Uuid) -> Result<VersionMeta> {
     Ok(VersionMeta {
         ehr_id,
@@ -1262,12 +1272,7 @@ impl Store for PostgresStore {
             .await?;
         // REPEATABLE READ: the contribution and its versions from one snapshot, as a
         // concurrent delete_ehr could otherwise remove the versions between the reads.
-        let transaction = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let transaction = read_snapshot(&mut client).await?;
         let keys: [&(dyn ToSql + Sync); 2] = [&ehr_id, &contribution_id];
         let (contribution, versions) = tokio::try_join!(
             transaction.query_opt(&contribution_statement, &keys),

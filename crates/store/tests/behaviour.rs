@@ -112,22 +112,30 @@ fn with_database(url: &str, database: &str) -> String {
     }
 }
 
+/// A new, empty PostgreSQL database (dropped when the guard is) and its URL.
+async fn fresh_database(admin_url: &str) -> (String, DropDatabase) {
+    let name = format!("kith_test_{}", Uuid::new_v4().simple());
+    admin_client(admin_url)
+        .await
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("creates a test database");
+    let url = with_database(admin_url, &name);
+    (
+        url,
+        DropDatabase {
+            admin_url: admin_url.to_owned(),
+            name,
+        },
+    )
+}
+
 async fn open_postgres() -> Option<Harness> {
     let Ok(admin_url) = std::env::var("KITH_TEST_DATABASE_URL") else {
         eprintln!("skipped: KITH_TEST_DATABASE_URL is not set");
         return None;
     };
-    let name = format!("kith_test_{}", Uuid::new_v4().simple());
-    admin_client(&admin_url)
-        .await
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("creates a test database");
-    let cleanup = DropDatabase {
-        admin_url: admin_url.clone(),
-        name: name.clone(),
-    };
-    let url = with_database(&admin_url, &name);
+    let (url, cleanup) = fresh_database(&admin_url).await;
     // Two servers starting together on a fresh database: migrations must not race.
     let (store, _twin) = tokio::join!(
         open_store(Some(&url), Path::new("unused")),
@@ -1943,17 +1951,7 @@ mod migrations {
             eprintln!("skipped: KITH_TEST_DATABASE_URL is not set");
             return;
         };
-        let name = format!("kith_test_{}", Uuid::new_v4().simple());
-        admin_client(&admin_url)
-            .await
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("creates a test database");
-        let _cleanup = DropDatabase {
-            admin_url: admin_url.clone(),
-            name: name.clone(),
-        };
-        let url = with_database(&admin_url, &name);
+        let (url, _cleanup) = super::fresh_database(&admin_url).await;
         let (ehr_id, object_id) = (Uuid::new_v4(), Uuid::new_v4());
         let client = admin_client(&url).await;
         client

@@ -7,7 +7,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use aql::eval::Dataset;
+use aql::eval::{Dataset, EvalErrorKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -216,5 +216,19 @@ pub fn same(expected: &Expect, actual: &Expect) -> bool {
                 && comparable_rows(rows, *ordered) == comparable_rows(actual_rows, *ordered)
         }
         (expected, actual) => expected == actual,
+    }
+}
+
+/// An evaluator refusal in the corpus's terms (`== error <code>`).
+pub fn error_code(kind: EvalErrorKind) -> &'static str {
+    match kind {
+        EvalErrorKind::UnknownVariable => "unknown_variable",
+        EvalErrorKind::DuplicateVariable => "duplicate_variable",
+        EvalErrorKind::MissingParameter => "missing_parameter",
+        EvalErrorKind::UnknownClass => "unknown_class",
+        EvalErrorKind::ObjectComparison => "object_comparison",
+        EvalErrorKind::TypeMismatch => "type_mismatch",
+        EvalErrorKind::Unsupported => "unsupported",
+        EvalErrorKind::Invalid => "invalid_query",
     }
 }

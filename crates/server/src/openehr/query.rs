@@ -74,13 +74,8 @@ fn url_value(text: &str) -> Value {
 impl Execution {
     fn from_url(parameters: Vec<(String, String)>, uri: &OriginalUri) -> ApiResult<Execution> {
         let mut execution = Execution {
-            text: None,
-            parameters: Map::new(),
-            offset: None,
-            fetch: None,
-            ehr_id: None,
-            explain: false,
             href: Some(uri.0.to_string()),
+            ..Execution::empty(&[])
         };
         for (name, value) in parameters {
             match name.as_str() {

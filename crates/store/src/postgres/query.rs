@@ -74,12 +74,7 @@ pub(super) async fn run(client: &mut Object, query: &SqlQuery) -> Result<QueryRo
         )
         .await?;
     // REPEATABLE READ: the rows and the documents from one snapshot.
-    let transaction = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
+    let transaction = super::read_snapshot(client).await?;
     let params = params_of(query);
     let arguments: Vec<&(dyn ToSql + Sync)> = params
         .iter()
