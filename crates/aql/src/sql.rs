@@ -103,6 +103,16 @@ pub struct SqlQuery {
     pub width: usize,
 }
 
+impl SqlQuery {
+    /// Whether a cell is a whole object, whose document is read after the rows (in the same
+    /// snapshot).
+    pub fn reads_documents(&self) -> bool {
+        self.cells
+            .iter()
+            .any(|cell| matches!(cell, Cell::Object { .. }))
+    }
+}
+
 /// Why a query is not compiled to SQL (it is evaluated on the documents instead).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotCompiled(pub String);
@@ -133,6 +143,10 @@ pub fn compile(checked: &Checked<'_>, dialect: Dialect, filter: &RowFilter) -> C
         aggregate_joins: Vec::new(),
         column_joins: Vec::new(),
         narrowed: false,
+        aliases: (0..checked.variables.len())
+            .map(|index| format!("v{index}"))
+            .collect(),
+        folded: vec![None; checked.variables.len()],
     }
     .query(filter)
 }
@@ -145,6 +159,20 @@ struct Source {
     is_ehr: bool,
     /// Bound only in the rows of its OR operand (NULL in the others).
     optional: bool,
+    /// Folded into its parent's conditions (see [`Compiler::fold_leaves`]): it has no row
+    /// source, and its one condition tests that its parent contains a match.
+    folded: Option<Folded>,
+}
+
+/// A variable without a row source of its own, whose condition tests its parent.
+#[derive(Debug, Clone)]
+struct Folded {
+    /// The parent's row source.
+    parent: String,
+    /// The parent is the EHR (or reads as it): the match is anywhere in the EHR; otherwise
+    /// the parent is the root of an object (a COMPOSITION or EHR_STATUS), and the match is
+    /// anywhere in that object.
+    parent_is_ehr: bool,
 }
 
 struct Compiler<'c, 'q> {
@@ -172,6 +200,12 @@ struct Compiler<'c, 'q> {
     column_joins: Vec<String>,
     /// Whether the query is confined to EHRs it names (see `query`).
     narrowed: bool,
+    /// Per variable: the row source its paths read. An EHR whose rows the query needs only
+    /// for their id reads it from its first contained variable's row (see
+    /// [`Compiler::elide_ehr_rows`]).
+    aliases: Vec<String>,
+    /// Per variable: folded into its parent (see [`Compiler::fold_leaves`]).
+    folded: Vec<Option<Folded>>,
 }
 
 /// A value path resolved against the index: the variable's row source, the relative path key
@@ -236,9 +270,10 @@ impl Compiler<'_, '_> {
             return not_compiled(format!("'{name}' is not a variable"));
         };
         Ok(Source {
-            alias: format!("v{index}"),
+            alias: self.aliases[index].clone(),
             is_ehr: variable.class == VariableClass::Ehr,
             optional: variable.optional,
+            folded: self.folded[index].clone(),
         })
     }
 
@@ -251,6 +286,8 @@ impl Compiler<'_, '_> {
             || self.checked.variables.iter().any(|variable| {
                 variable.class == VariableClass::Ehr && variable.predicate.is_some()
             });
+        self.fold_leaves();
+        self.elide_ehr_rows();
         self.bindings()?;
         let driving = self
             .checked
@@ -258,7 +295,7 @@ impl Compiler<'_, '_> {
             .iter()
             .enumerate()
             .position(|(index, variable)| !variable.negated && !self.transparent[index])
-            .map(|index| format!("v{index}"));
+            .map(|index| self.aliases[index].clone());
         let Some(driving) = driving else {
             return not_compiled("the query binds no variable");
         };
@@ -431,20 +468,187 @@ impl Compiler<'_, '_> {
         })
     }
 
+    /// The nearest ancestor of a variable that has a row source (skipping transparent
+    /// versions).
+    fn row_parent(&self, index: usize) -> Option<usize> {
+        let variables = &self.checked.variables;
+        let mut parent = variables[index].parent;
+        while let Some(candidate) = parent
+            && self.transparent[candidate]
+        {
+            parent = variables[candidate].parent;
+        }
+        parent
+    }
+
+    /// Folds a leaf variable into its parent when nothing reads it but one condition, and the
+    /// answer cannot tell how many of it there are: `COUNT(DISTINCT e/ehr_id/value) FROM EHR e
+    /// CONTAINS COMPOSITION c[...] CONTAINS OBSERVATION o[...] WHERE o/... > 140` asks only
+    /// whether each composition contains a matching observation, which the value rows answer
+    /// alone (`(c.ehr_id, c.object_id) IN (SELECT ... FROM query_value ...)`), without a row
+    /// per observation.
+    ///
+    /// Folding is exact when: the query's answer does not depend on how often a row repeats
+    /// (DISTINCT, or aggregates that are all MIN, MAX or COUNT(DISTINCT)); the variable
+    /// contains nothing, is not under NOT or OR, and names an archetype of a class it binds
+    /// (so every value row of the archetype's paths lies under a root it would bind); its
+    /// parent is the EHR or the root of an object (COMPOSITION, EHR_STATUS), so containment
+    /// is "the same EHR" or "the same object"; and exactly one top-level conjunct of WHERE
+    /// reads it, built only of OR and tests of its values, which distribute over "there is
+    /// one that": (exists o: A or B) = (exists o: A) or (exists o: B).
+    fn fold_leaves(&mut self) {
+        let query = self.checked.query;
+        if !multiplicity_free(query) {
+            return;
+        }
+        let Some(condition) = &query.where_clause else {
+            return;
+        };
+        let mut conjuncts = Vec::new();
+        top_level_conjuncts(condition, &mut conjuncts);
+        for index in 0..self.checked.variables.len() {
+            let variable = &self.checked.variables[index];
+            let VariableClass::Rm(class) = variable.class else {
+                continue;
+            };
+            if variable.negated
+                || variable.optional
+                || !variable.branches.is_empty()
+                || self.transparent[index]
+                || self
+                    .checked
+                    .variables
+                    .iter()
+                    .any(|other| other.parent == Some(index))
+                || !matches!(variable.predicate, Some(Predicate::Node { name: None, .. }))
+            {
+                continue;
+            }
+            let archetype_class = variable
+                .node_id
+                .as_deref()
+                .filter(|node| index::is_archetype_id(node))
+                .and_then(archetype_rm_class);
+            let Some(archetype_class) = archetype_class else {
+                continue;
+            };
+            if !model::conforms(archetype_class, class) || is_object_root_class(archetype_class) {
+                continue;
+            }
+            let Some(parent) = self.row_parent(index) else {
+                continue;
+            };
+            let parent_variable = &self.checked.variables[parent];
+            let parent_is_ehr = parent_variable.class == VariableClass::Ehr;
+            let parent_is_root = matches!(parent_variable.class, VariableClass::Rm(class) if is_object_root_class(class));
+            if !(parent_is_ehr || parent_is_root)
+                || parent_variable.negated
+                || parent_variable.optional
+                || self.folded[parent].is_some()
+            {
+                continue;
+            }
+            let name = variable.name.as_str();
+            let reads = |expr: &Expr| expr.paths().iter().any(|path| path.variable.name == name);
+            if query
+                .select
+                .columns
+                .iter()
+                .any(|column| reads(&column.expr))
+                || query.order_by.iter().any(|item| reads(&item.expr))
+            {
+                continue;
+            }
+            let mut reading = conjuncts.iter().filter(|conjunct| {
+                conjunct
+                    .paths()
+                    .iter()
+                    .any(|path| path.variable.name == name)
+            });
+            let (Some(only), None) = (reading.next(), reading.next()) else {
+                continue;
+            };
+            if !self.tests_values_of(only, name) {
+                continue;
+            }
+            self.folded[index] = Some(Folded {
+                parent: self.aliases[parent].clone(),
+                parent_is_ehr,
+            });
+        }
+    }
+
+    /// Whether `condition` is an OR of tests of values of the variable `name` only.
+    fn tests_values_of(&self, condition: &Condition, name: &str) -> bool {
+        let value_of = |expr: &Expr| match expr {
+            Expr::Path(path) if path.variable.name == name => {
+                matches!(self.target(path), Ok(Target::Value(_)))
+            }
+            _ => false,
+        };
+        let constant = |expr: &Expr| matches!(expr, Expr::Literal(_) | Expr::Parameter(_));
+        match condition {
+            Condition::Or { operands, .. } => operands
+                .iter()
+                .all(|operand| self.tests_values_of(operand, name)),
+            Condition::Comparison { left, right, .. } => {
+                (value_of(left) && constant(right)) || (constant(left) && value_of(right))
+            }
+            Condition::Like { operand, .. } | Condition::Matches { operand, .. } => {
+                value_of(operand)
+            }
+            Condition::Exists { path, .. } => {
+                path.variable.name == name && matches!(self.target(path), Ok(Target::Value(_)))
+            }
+            Condition::And { .. } | Condition::Xor { .. } | Condition::Not { .. } => false,
+        }
+    }
+
+    /// Reads an EHR's id from the row of the first variable it contains instead of joining
+    /// the `ehr` table, when the query reads nothing else of the EHR: every row of the
+    /// contained variable is in exactly one EHR, which exists.
+    fn elide_ehr_rows(&mut self) {
+        let query = self.checked.query;
+        for index in 0..self.checked.variables.len() {
+            let variable = &self.checked.variables[index];
+            if variable.class != VariableClass::Ehr || variable.negated {
+                continue;
+            }
+            let only_id = query
+                .paths()
+                .iter()
+                .filter(|path| path.variable.name == variable.name)
+                .all(|path| {
+                    path.predicate.is_none()
+                        && path
+                            .segments
+                            .iter()
+                            .all(|segment| segment.predicate.is_none())
+                        && segment_names(&path.segments) == ["ehr_id", "value"]
+                });
+            if !only_id {
+                continue;
+            }
+            let host = (index + 1..self.checked.variables.len()).find(|&candidate| {
+                let contained = &self.checked.variables[candidate];
+                self.row_parent(candidate) == Some(index)
+                    && matches!(contained.class, VariableClass::Rm(_))
+                    && !contained.negated
+                    && !contained.optional
+                    && contained.branches.is_empty()
+                    && !self.transparent[candidate]
+                    && self.folded[candidate].is_none()
+            });
+            if let Some(host) = host {
+                self.aliases[index] = self.aliases[host].clone();
+            }
+        }
+    }
+
     /// The row sources of the FROM variables and the conditions that relate them.
     fn bindings(&mut self) -> Compiled<()> {
         let variables = self.checked.variables.clone();
         let transparent = self.transparent.clone();
-        // The nearest ancestor that has a row source (skipping transparent versions).
-        let parent_of = |index: usize| {
-            let mut parent = variables[index].parent;
-            while let Some(candidate) = parent
-                && transparent[candidate]
-            {
-                parent = variables[candidate].parent;
-            }
-            parent
-        };
         // One OR in FROM, its operands classes (with what they contain): a row per operand
         // binding, from a small table of operand numbers the operands' rows join on.
         let mut operands = 0;
@@ -456,7 +660,7 @@ impl Compiler<'_, '_> {
         }
         let mut branch_table = false;
         for (index, variable) in variables.iter().enumerate() {
-            let alias = format!("v{index}");
+            let alias = self.aliases[index].clone();
             if transparent[index] {
                 if variable.optional {
                     return not_compiled("VERSION under OR");
@@ -465,7 +669,11 @@ impl Compiler<'_, '_> {
             }
             let rm_class = match variable.class {
                 VariableClass::Ehr => {
-                    self.from = format!("ehr {alias}");
+                    // An EHR read only for its id has no row source of its own (see
+                    // `elide_ehr_rows`): its id is that of the variable it contains.
+                    if alias == format!("v{index}") {
+                        self.from = format!("ehr {alias}");
+                    }
                     if let Some(predicate) = &variable.predicate {
                         let condition = self.ehr_predicate(&alias, predicate)?;
                         self.conditions.push(condition);
@@ -477,6 +685,10 @@ impl Compiler<'_, '_> {
                     return not_compiled("VERSION and VERSIONED_OBJECT are read from the versions");
                 }
             };
+            if self.folded[index].is_some() {
+                // Tested by its one condition, on its parent's row.
+                continue;
+            }
             let name = model::class(rm_class).name;
             let bound_by_roots = matches!(name, "COMPOSITION" | "EHR_STATUS")
                 || ["ENTRY", "CARE_ENTRY"]
@@ -505,24 +717,34 @@ impl Compiler<'_, '_> {
                 .collect::<Vec<_>>()
                 .join(", ");
             own.push(format!("{alias}.rm_type IN ({list})"));
+            if is_object_root_class(rm_class) {
+                // A composition or EHR_STATUS is the root of its object.
+                own.push(format!("{alias}.seq = 0"));
+            }
             if let Some(node_id) = &variable.node_id {
                 let param = self.param(SqlParam::Text(node_id.clone()));
                 own.push(format!(
                     "{alias}.archetype_path_id = (SELECT path_id FROM query_path WHERE path = {param})"
                 ));
             }
-            let parent = parent_of(index).map(|parent| {
-                (
-                    format!("v{parent}"),
-                    variables[parent].class == VariableClass::Ehr,
-                )
-            });
-            if let Some((parent_alias, parent_is_ehr)) = &parent {
-                own.push(format!("{alias}.ehr_id = {parent_alias}.ehr_id"));
-                if !parent_is_ehr {
-                    own.push(format!(
-                        "{alias}.object_id = {parent_alias}.object_id AND {alias}.seq > {parent_alias}.seq AND {alias}.seq <= {parent_alias}.last_seq"
-                    ));
+            let parent = self.row_parent(index);
+            if let Some(parent) = parent {
+                let parent_alias = &self.aliases[parent];
+                match variables[parent].class {
+                    // The EHR read from this variable's own row relates it to nothing.
+                    VariableClass::Ehr if *parent_alias == alias => {}
+                    VariableClass::Ehr => {
+                        own.push(format!("{alias}.ehr_id = {parent_alias}.ehr_id"));
+                    }
+                    // Everything in an object lies inside its root.
+                    VariableClass::Rm(parent_class) if is_object_root_class(parent_class) => {
+                        own.push(format!(
+                            "{alias}.ehr_id = {parent_alias}.ehr_id AND {alias}.object_id = {parent_alias}.object_id AND {alias}.seq > 0"
+                        ));
+                    }
+                    _ => own.push(format!(
+                        "{alias}.ehr_id = {parent_alias}.ehr_id AND {alias}.object_id = {parent_alias}.object_id AND {alias}.seq > {parent_alias}.seq AND {alias}.seq <= {parent_alias}.last_seq"
+                    )),
                 }
             }
             if variable.negated {
@@ -1363,6 +1585,35 @@ impl Compiler<'_, '_> {
                 .collect();
             conditions.push(format!("({})", present.join(" OR ")));
         }
+        if let Some(folded) = &target.source.folded {
+            // Whether the parent contains a match: the same EHR, or the same object.
+            let parent = &folded.parent;
+            let (keys, correlation) = if folded.parent_is_ehr {
+                (vec!["ehr_id"], format!("r.ehr_id = {parent}.ehr_id"))
+            } else {
+                (
+                    vec!["ehr_id", "object_id"],
+                    format!("r.ehr_id = {parent}.ehr_id AND r.object_id = {parent}.object_id"),
+                )
+            };
+            if self.narrowed {
+                return Ok(format!(
+                    "EXISTS (SELECT 1 FROM query_value r WHERE {correlation} AND {})",
+                    conditions.join(" AND ")
+                ));
+            }
+            let outer: Vec<String> = keys.iter().map(|key| format!("{parent}.{key}")).collect();
+            let inner: Vec<String> = keys.iter().map(|key| format!("r.{key}")).collect();
+            let outer = match outer.as_slice() {
+                [one] => one.clone(),
+                many => format!("({})", many.join(", ")),
+            };
+            return Ok(format!(
+                "{outer} IN (SELECT {} FROM query_value r WHERE {})",
+                inner.join(", "),
+                conditions.join(" AND ")
+            ));
+        }
         let source = &target.source.alias;
         if self.narrowed {
             return Ok(format!(
@@ -1563,6 +1814,57 @@ fn is_transparent_version(checked: &Checked<'_>, variable: &crate::check::Variab
         && !variable.negated
         && matches!(variable.predicate, None | Some(Predicate::LatestVersion(_)))
         && !uses_variable(checked.query, &variable.name)
+}
+
+/// Whether the answer is the same however often a row repeats: DISTINCT, or aggregates that
+/// are all MIN, MAX or COUNT(DISTINCT) (with or without grouping columns).
+fn multiplicity_free(query: &crate::ast::Query) -> bool {
+    if query.select.distinct {
+        return true;
+    }
+    let aggregates: Vec<_> = query
+        .select
+        .columns
+        .iter()
+        .filter_map(|column| match &column.expr {
+            Expr::Aggregate(call) => Some(call),
+            _ => None,
+        })
+        .collect();
+    !aggregates.is_empty()
+        && aggregates.iter().all(|call| match call.function {
+            Aggregate::Min | Aggregate::Max => true,
+            Aggregate::Count => {
+                call.distinct && matches!(call.argument, AggregateArgument::Path(_))
+            }
+            _ => false,
+        })
+}
+
+/// The operands of the top-level AND of a condition (the condition itself when it is not
+/// an AND).
+fn top_level_conjuncts<'c>(condition: &'c Condition, into: &mut Vec<&'c Condition>) {
+    match condition {
+        Condition::And { operands, .. } => {
+            for operand in operands {
+                top_level_conjuncts(operand, into);
+            }
+        }
+        other => into.push(other),
+    }
+}
+
+/// The RM class an archetype id constrains (`openEHR-EHR-OBSERVATION.blood_pressure.v2`:
+/// OBSERVATION).
+fn archetype_rm_class(archetype_id: &str) -> Option<u16> {
+    let qualified = archetype_id.split('.').next()?;
+    let class = qualified.rsplit('-').next()?;
+    model::class_id(class)
+}
+
+/// COMPOSITION and EHR_STATUS are always the root of their object (`seq` 0).
+fn is_object_root_class(class: u16) -> bool {
+    matches!(model::class(class).name, "COMPOSITION" | "EHR_STATUS")
 }
 
 /// Whether any path of SELECT, WHERE or ORDER BY starts at the variable.

@@ -66,7 +66,39 @@ fn sql_value(row: &Row, column: usize) -> Result<SqlValue> {
     Ok(value.unwrap_or(SqlValue::Null))
 }
 
+/// Prepared AQL statements kept per connection: the same query with other parameters (a
+/// stored query, an application's query for the next patient) skips parsing and one round
+/// trip. Beyond this many, a connection's cache is emptied rather than grown without bound
+/// by ad hoc queries.
+const CACHED_STATEMENTS: usize = 256;
+
+fn row_values(row: &Row) -> Result<Vec<SqlValue>> {
+    (0..row.len())
+        .map(|column| sql_value(row, column))
+        .collect()
+}
+
 pub(super) async fn run(client: &mut Object, query: &SqlQuery) -> Result<QueryRows> {
+    let params = params_of(query);
+    let arguments: Vec<&(dyn ToSql + Sync)> = params
+        .iter()
+        .map(|param| &**param as &(dyn ToSql + Sync))
+        .collect();
+    if client.statement_cache.size() >= CACHED_STATEMENTS {
+        client.statement_cache.clear();
+    }
+    let statement = client.prepare_cached(&query.text).await?;
+    if !query.reads_documents() {
+        // One statement is its own snapshot: no transaction, no extra round trips.
+        let mut rows = Vec::new();
+        for row in client.query(&statement, &arguments).await? {
+            rows.push(row_values(&row)?);
+        }
+        return Ok(QueryRows {
+            rows,
+            documents: HashMap::new(),
+        });
+    }
     let document_statement = client
         .prepare_cached(
             "SELECT data FROM version WHERE ehr_id = $1 AND object_id = $2
@@ -75,18 +107,9 @@ pub(super) async fn run(client: &mut Object, query: &SqlQuery) -> Result<QueryRo
         .await?;
     // REPEATABLE READ: the rows and the documents from one snapshot.
     let transaction = super::read_snapshot(client).await?;
-    let params = params_of(query);
-    let arguments: Vec<&(dyn ToSql + Sync)> = params
-        .iter()
-        .map(|param| &**param as &(dyn ToSql + Sync))
-        .collect();
     let mut rows = Vec::new();
-    for row in transaction.query(&query.text, &arguments).await? {
-        let mut values = Vec::with_capacity(row.len());
-        for column in 0..row.len() {
-            values.push(sql_value(&row, column)?);
-        }
-        rows.push(values);
+    for row in transaction.query(&statement, &arguments).await? {
+        rows.push(row_values(&row)?);
     }
     let mut documents = HashMap::new();
     for ObjectRef {

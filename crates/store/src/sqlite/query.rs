@@ -51,7 +51,9 @@ pub(super) fn run(connection: &Connection, query: &SqlQuery) -> Result<QueryRows
     let transaction = connection.unchecked_transaction()?;
     let mut rows = Vec::new();
     {
-        let mut statement = transaction.prepare(&query.text)?;
+        // The connection keeps a few prepared statements (rusqlite's LRU): the same query
+        // with other parameters is not parsed again.
+        let mut statement = transaction.prepare_cached(&query.text)?;
         let width = statement.column_count();
         let mut cursor = statement.query(rusqlite::params_from_iter(params_of(query)))?;
         while let Some(row) = cursor.next()? {

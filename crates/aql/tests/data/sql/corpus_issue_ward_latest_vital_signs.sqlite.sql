@@ -1,9 +1,9 @@
 SELECT v0.subject_id AS c0, s0.kind AS c1, s0.iso8601 AS c2, s1.kind AS c3, s1.num AS c4, s1.num AS c5, s2.kind AS c6, s2.num AS c7, s2.num AS c8, s3.kind AS c9, s3.num AS c10, s3.num AS c11
 FROM ehr v0
-JOIN query_node v2 ON v2.rm_type IN ('COMPOSITION') AND v2.archetype_path_id = (SELECT path_id FROM query_path WHERE path = ?1) AND v2.ehr_id = v0.ehr_id
+JOIN query_node v2 ON v2.rm_type IN ('COMPOSITION') AND v2.seq = 0 AND v2.archetype_path_id = (SELECT path_id FROM query_path WHERE path = ?1) AND v2.ehr_id = v0.ehr_id
 JOIN (SELECT 0 AS operand UNION ALL SELECT 1 AS operand) operands ON 1 = 1
-LEFT JOIN query_node v3 ON operands.operand = 0 AND v3.rm_type IN ('OBSERVATION') AND v3.archetype_path_id = (SELECT path_id FROM query_path WHERE path = ?2) AND v3.ehr_id = v2.ehr_id AND v3.object_id = v2.object_id AND v3.seq > v2.seq AND v3.seq <= v2.last_seq
-LEFT JOIN query_node v4 ON operands.operand = 1 AND v4.rm_type IN ('OBSERVATION') AND v4.archetype_path_id = (SELECT path_id FROM query_path WHERE path = ?3) AND v4.ehr_id = v2.ehr_id AND v4.object_id = v2.object_id AND v4.seq > v2.seq AND v4.seq <= v2.last_seq
+LEFT JOIN query_node v3 ON operands.operand = 0 AND v3.rm_type IN ('OBSERVATION') AND v3.archetype_path_id = (SELECT path_id FROM query_path WHERE path = ?2) AND v3.ehr_id = v2.ehr_id AND v3.object_id = v2.object_id AND v3.seq > 0
+LEFT JOIN query_node v4 ON operands.operand = 1 AND v4.rm_type IN ('OBSERVATION') AND v4.archetype_path_id = (SELECT path_id FROM query_path WHERE path = ?3) AND v4.ehr_id = v2.ehr_id AND v4.object_id = v2.object_id AND v4.seq > 0
 LEFT JOIN query_value s0 ON s0.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?1 AND rel_path = ?24) AND s0.ehr_id = v2.ehr_id AND s0.object_id = v2.object_id AND s0.root_seq = v2.seq AND s0.kind IN (9)
 LEFT JOIN query_value s1 ON s1.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?2 AND rel_path = ?25) AND s1.ehr_id = v3.ehr_id AND s1.object_id = v3.object_id AND s1.root_seq = v3.seq AND s1.kind IN (4, 5)
 LEFT JOIN query_value s2 ON s2.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?2 AND rel_path = ?26) AND s2.ehr_id = v3.ehr_id AND s2.object_id = v3.object_id AND s2.root_seq = v3.seq AND s2.kind IN (4, 5)

@@ -1,7 +1,8 @@
 SELECT v1.name AS c0, v1.ehr_id AS c1, v1.object_id AS c2, v1.seq AS c3
-FROM ehr v0
-JOIN query_node v1 ON v1.rm_type IN ('COMPOSITION') AND v1.ehr_id = v0.ehr_id
-WHERE NOT EXISTS (SELECT 1 FROM query_node v2 WHERE v2.rm_type IN ('OBSERVATION') AND v2.archetype_path_id = (SELECT path_id FROM query_path WHERE path = ?1) AND v2.ehr_id = v1.ehr_id AND v2.object_id = v1.object_id AND v2.seq > v1.seq AND v2.seq <= v1.last_seq)
+FROM query_node v1
+WHERE v1.rm_type IN ('COMPOSITION')
+  AND v1.seq = 0
+  AND NOT EXISTS (SELECT 1 FROM query_node v2 WHERE v2.rm_type IN ('OBSERVATION') AND v2.archetype_path_id = (SELECT path_id FROM query_path WHERE path = ?1) AND v2.ehr_id = v1.ehr_id AND v2.object_id = v1.object_id AND v2.seq > 0)
   AND (v1.name GLOB ?2 OR NOT ((v1.ehr_id, v1.object_id, v1.seq) IN (SELECT r.ehr_id, r.object_id, r.root_seq FROM query_value r WHERE r.path_id IN (SELECT path_id FROM query_path WHERE rel_path = ?3) AND r.kind IN (9))) OR (v1.ehr_id, v1.object_id, v1.seq) IN (SELECT r.ehr_id, r.object_id, r.root_seq FROM query_value r WHERE r.path_id IN (SELECT path_id FROM query_path WHERE rel_path = ?4) AND r.kind IN (3) AND ((r.kind = 3 AND r.code != ?5))))
 LIMIT ?6 OFFSET ?7
 -- 1: 'openEHR-EHR-OBSERVATION.blood_pressure.v2'

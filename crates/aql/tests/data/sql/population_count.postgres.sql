@@ -1,8 +1,7 @@
 SELECT COUNT(DISTINCT v0.ehr_id)::float8 AS c0
 FROM ehr v0
-JOIN query_node v1 ON v1.rm_type IN ('OBSERVATION') AND v1.archetype_path_id = (SELECT path_id FROM query_path WHERE path = $1::text) AND v1.ehr_id = v0.ehr_id
-WHERE (v1.ehr_id, v1.object_id, v1.seq) IN (SELECT r.ehr_id, r.object_id, r.root_seq FROM query_value r WHERE r.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = $1::text AND rel_path = $2::text) AND r.kind IN (4, 5) AND ((r.kind IN (4, 5) AND r.num > $3::float8)))
--- 1: 'openEHR-EHR-OBSERVATION.blood_pressure.v2'
--- 2: '/data[at0001]/events[at0006]/data[at0003]/items[at0004]/value'
+WHERE v0.ehr_id IN (SELECT r.ehr_id FROM query_value r WHERE r.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = $2::text AND rel_path = $1::text) AND r.kind IN (4, 5) AND ((r.kind IN (4, 5) AND r.num > $3::float8)))
+-- 1: '/data[at0001]/events[at0006]/data[at0003]/items[at0004]/value'
+-- 2: 'openEHR-EHR-OBSERVATION.blood_pressure.v2'
 -- 3: 140.0
 -- cells: [Number(0)]
