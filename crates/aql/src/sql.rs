@@ -167,12 +167,15 @@ struct Source {
 /// A variable without a row source of its own, whose condition tests its parent.
 #[derive(Debug, Clone)]
 struct Folded {
-    /// The parent's row source.
-    parent: String,
+    /// The parent variable (its alias is settled only after every fold and elision).
+    parent: usize,
     /// The parent is the EHR (or reads as it): the match is anywhere in the EHR; otherwise
     /// the parent is the root of an object (a COMPOSITION or EHR_STATUS), and the match is
     /// anywhere in that object.
     parent_is_ehr: bool,
+    /// The archetype of the object the match must lie in, when its composition was folded
+    /// too (see [`Compiler::fold_leaves`]); value rows name it (`object_path_id`).
+    object_archetype: Option<String>,
 }
 
 struct Compiler<'c, 'q> {
@@ -572,8 +575,63 @@ impl Compiler<'_, '_> {
                 continue;
             }
             self.folded[index] = Some(Folded {
-                parent: self.aliases[parent].clone(),
+                parent,
                 parent_is_ehr,
+                object_archetype: None,
+            });
+        }
+        // A composition that only holds one folded variable, and that nothing else reads,
+        // folds into the EHR in turn: its archetype becomes a condition on the value rows'
+        // object (`EHR e CONTAINS COMPOSITION c[X] CONTAINS OBSERVATION o[Y] WHERE o/v > 1`:
+        // the EHRs with a value of Y over 1 in an object whose root is an X).
+        for index in 0..self.checked.variables.len() {
+            let variable = &self.checked.variables[index];
+            let VariableClass::Rm(class) = variable.class else {
+                continue;
+            };
+            let children: Vec<usize> = (0..self.checked.variables.len())
+                .filter(|&child| self.checked.variables[child].parent == Some(index))
+                .collect();
+            let [child] = children.as_slice() else {
+                continue;
+            };
+            let Some(child_fold) = self.folded[*child].clone() else {
+                continue;
+            };
+            let archetype = variable
+                .node_id
+                .clone()
+                .filter(|node| index::is_archetype_id(node))
+                .filter(|node| archetype_rm_class(node).is_some_and(|of| of == class));
+            let Some(archetype) = archetype else {
+                continue;
+            };
+            let Some(parent) = self.row_parent(index) else {
+                continue;
+            };
+            let parent_variable = &self.checked.variables[parent];
+            if !is_object_root_class(class)
+                || child_fold.parent_is_ehr
+                || variable.negated
+                || variable.optional
+                || !variable.branches.is_empty()
+                || self.transparent[index]
+                || !matches!(variable.predicate, Some(Predicate::Node { name: None, .. }))
+                || parent_variable.class != VariableClass::Ehr
+                || parent_variable.negated
+                || uses_variable(query, &variable.name)
+            {
+                continue;
+            }
+            self.folded[*child] = Some(Folded {
+                parent,
+                parent_is_ehr: true,
+                object_archetype: Some(archetype),
+            });
+            self.folded[index] = Some(Folded {
+                parent,
+                parent_is_ehr: true,
+                object_archetype: None,
             });
         }
     }
@@ -1587,7 +1645,7 @@ impl Compiler<'_, '_> {
         }
         if let Some(folded) = &target.source.folded {
             // Whether the parent contains a match: the same EHR, or the same object.
-            let parent = &folded.parent;
+            let parent = &self.aliases[folded.parent].clone();
             let (keys, correlation) = if folded.parent_is_ehr {
                 (vec!["ehr_id"], format!("r.ehr_id = {parent}.ehr_id"))
             } else {
@@ -1596,6 +1654,12 @@ impl Compiler<'_, '_> {
                     format!("r.ehr_id = {parent}.ehr_id AND r.object_id = {parent}.object_id"),
                 )
             };
+            if let Some(archetype) = &folded.object_archetype {
+                let archetype = self.param(SqlParam::Text(archetype.clone()));
+                conditions.push(format!(
+                    "r.object_path_id = (SELECT path_id FROM query_path WHERE path = {archetype})"
+                ));
+            }
             if self.narrowed {
                 return Ok(format!(
                     "EXISTS (SELECT 1 FROM query_value r WHERE {correlation} AND {})",

@@ -57,6 +57,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "ehr_subject_id",
         include_str!("../migrations/postgres/0005_ehr_subject_id.sql"),
     ),
+    (
+        6,
+        "query_object_archetype",
+        include_str!("../migrations/postgres/0006_query_object_archetype.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations between servers starting together.
@@ -135,6 +140,8 @@ struct IndexParams {
     value_units: Vec<Option<String>>,
     value_instant: Vec<Option<i64>>,
     value_iso8601: Vec<Option<String>>,
+    /// The archetype of the object's root (migration 0006), the same for every value row.
+    object_path_id: Option<i32>,
 }
 
 impl IndexParams {
@@ -170,8 +177,12 @@ impl IndexParams {
             value_units: Vec::new(),
             value_instant: Vec::new(),
             value_iso8601: Vec::new(),
+            object_path_id: None,
         };
         for node in &rows.nodes {
+            if node.seq == 0 {
+                params.object_path_id = path_ids.get(&node.archetype_id).copied();
+            }
             params.node_seq.push(number(node.seq)?);
             params.node_last_seq.push(number(node.last_seq)?);
             params.node_rm_type.push(node.rm_type);
@@ -554,6 +565,7 @@ impl PostgresStore {
                         &params.value_units,
                         &params.value_instant,
                         &params.value_iso8601,
+                        &params.object_path_id,
                     ],
                 ));
                 checks.push(Check::Any);
@@ -1001,12 +1013,13 @@ impl CommitStatements {
                 .await?,
             insert_values: client
                 .prepare_cached(
-                    "INSERT INTO query_value (ehr_id, object_id, item, root_seq, path_id, kind,
-                                              num, text, code, system, units, instant, iso8601)
-                     SELECT $1::uuid, $2::uuid, * FROM unnest($3::int4[], $4::int4[], $5::int4[],
-                                                  $6::int2[], $7::float8[], $8::text[],
-                                                  $9::text[], $10::text[], $11::text[],
-                                                  $12::int8[], $13::text[])",
+                    "INSERT INTO query_value (ehr_id, object_id, object_path_id, item, root_seq,
+                                              path_id, kind, num, text, code, system, units,
+                                              instant, iso8601)
+                     SELECT $1::uuid, $2::uuid, $14::int4, *
+                     FROM unnest($3::int4[], $4::int4[], $5::int4[], $6::int2[], $7::float8[],
+                                 $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[],
+                                 $13::text[])",
                 )
                 .await?,
         })

@@ -54,6 +54,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "ehr_subject_id",
         include_str!("../migrations/sqlite/0005_ehr_subject_id.sql"),
     ),
+    (
+        6,
+        "query_object_archetype",
+        include_str!("../migrations/sqlite/0006_query_object_archetype.sql"),
+    ),
 ];
 
 /// An upper bound on one group commit, so one transaction's WAL growth stays bounded.
@@ -849,10 +854,15 @@ fn replace_index_rows(
             node.name,
         ])?;
     }
+    // Every value row names its object's root archetype (migration 0006).
+    let object_path_id = match rows.nodes.iter().position(|node| node.seq == 0) {
+        Some(position) => path_ids.get(rows.paths.len() + position).copied(),
+        None => None,
+    };
     let mut insert_value = connection.prepare_cached(
         "INSERT INTO query_value (ehr_id, object_id, item, root_seq, path_id, kind, num, text,
-                                  code, system, units, instant, iso8601)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                  code, system, units, instant, iso8601, object_path_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?;
     for (item, value) in rows.values.iter().enumerate() {
         insert_value.execute(params![
@@ -869,6 +879,7 @@ fn replace_index_rows(
             value.units,
             value.instant,
             value.iso8601,
+            object_path_id,
         ])?;
     }
     Ok(())

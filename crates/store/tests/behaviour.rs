@@ -1818,6 +1818,7 @@ mod migrations {
         ),
     ];
     const PATH: &str = "openEHR-EHR-COMPOSITION.test.v1/context/start_time";
+    const ROOT_ARCHETYPE: &str = "openEHR-EHR-COMPOSITION.test.v1";
 
     /// Schema 3's rows of one object: its root, with its archetype id as text, and a coded
     /// text, a date-time and a duration, all with their text in `text`. `ehr` and `object`
@@ -1943,6 +1944,19 @@ mod migrations {
             store.index_of(ehr_id, object_id).await.expect("reads"),
             migrated_rows()
         );
+        // Migration 0006: every value row names its object's root archetype.
+        let connection = rusqlite::Connection::open(data_dir.join("kith.db")).expect("opens");
+        let named: Vec<Option<String>> = connection
+            .prepare(
+                "SELECT p.path FROM query_value v
+                 LEFT JOIN query_path p ON p.path_id = v.object_path_id ORDER BY v.item",
+            )
+            .expect("prepares")
+            .query_map([], |row| row.get(0))
+            .expect("queries")
+            .collect::<Result<_, _>>()
+            .expect("reads");
+        assert_eq!(named, vec![Some(ROOT_ARCHETYPE.to_owned()); 3]);
     }
 
     #[tokio::test]
@@ -1987,5 +2001,19 @@ mod migrations {
             store.index_of(ehr_id, object_id).await.expect("reads"),
             migrated_rows()
         );
+        // Migration 0006: every value row names its object's root archetype.
+        let client = admin_client(&url).await;
+        let named: Vec<Option<String>> = client
+            .query(
+                "SELECT p.path FROM query_value v
+                 LEFT JOIN query_path p ON p.path_id = v.object_path_id ORDER BY v.item",
+                &[],
+            )
+            .await
+            .expect("queries")
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert_eq!(named, vec![Some(ROOT_ARCHETYPE.to_owned()); 3]);
     }
 }
