@@ -147,6 +147,7 @@ pub fn compile(checked: &Checked<'_>, dialect: Dialect, filter: &RowFilter) -> C
             .map(|index| format!("v{index}"))
             .collect(),
         folded: vec![None; checked.variables.len()],
+        value_host: None,
     }
     .query(filter)
 }
@@ -162,6 +163,8 @@ struct Source {
     /// Folded into its parent's conditions (see [`Compiler::fold_leaves`]): it has no row
     /// source, and its one condition tests that its parent contains a match.
     folded: Option<Folded>,
+    /// The variable's index.
+    variable: usize,
 }
 
 /// A variable without a row source of its own, whose condition tests its parent.
@@ -209,6 +212,9 @@ struct Compiler<'c, 'q> {
     aliases: Vec<String>,
     /// Per variable: folded into its parent (see [`Compiler::fold_leaves`]).
     folded: Vec<Option<Folded>>,
+    /// (EHR, folded leaf): the EHR's rows are the value rows of the leaf's one test (see
+    /// [`Compiler::elide_ehr_rows`]).
+    value_host: Option<(usize, usize)>,
 }
 
 /// A value path resolved against the index: the variable's row source, the relative path key
@@ -277,6 +283,7 @@ impl Compiler<'_, '_> {
             is_ehr: variable.class == VariableClass::Ehr,
             optional: variable.optional,
             folded: self.folded[index].clone(),
+            variable: index,
         })
     }
 
@@ -319,7 +326,12 @@ impl Compiler<'_, '_> {
         }
         if let Some(condition) = &query.where_clause {
             let sql = self.condition(condition)?;
-            self.conditions.push(sql);
+            if sql != HOSTED {
+                self.conditions.push(sql);
+            }
+        }
+        if self.from.is_empty() {
+            return not_compiled("nothing to select from");
         }
 
         if query
@@ -699,6 +711,40 @@ impl Compiler<'_, '_> {
             });
             if let Some(host) = host {
                 self.aliases[index] = self.aliases[host].clone();
+                continue;
+            }
+            // Everything the EHR contains is folded into it: the value rows of one folded
+            // test (a single test, not an OR) are its rows, so the population count is one
+            // scan of a value index instead of that scan and a lookup of every EHR.
+            let everything_folded = (0..self.checked.variables.len()).all(|other| {
+                other == index || self.transparent[other] || self.folded[other].is_some()
+            });
+            if !everything_folded || self.value_host.is_some() {
+                continue;
+            }
+            let query = self.checked.query;
+            let Some(condition) = &query.where_clause else {
+                continue;
+            };
+            let mut conjuncts = Vec::new();
+            top_level_conjuncts(condition, &mut conjuncts);
+            let single_test = |conjunct: &Condition| match conjunct {
+                Condition::Comparison { .. }
+                | Condition::Like { .. }
+                | Condition::Exists { .. } => conjunct
+                    .paths()
+                    .first()
+                    .map(|path| path.variable.name.clone()),
+                _ => None,
+            };
+            let hosting = conjuncts.iter().find_map(|conjunct| {
+                let name = single_test(conjunct)?;
+                let (leaf, _) = self.checked.variable(&name)?;
+                let folded = self.folded[leaf].as_ref()?;
+                (folded.parent == index && folded.parent_is_ehr).then_some(leaf)
+            });
+            if let Some(leaf) = hosting {
+                self.value_host = Some((index, leaf));
             }
         }
     }
@@ -729,7 +775,8 @@ impl Compiler<'_, '_> {
                 VariableClass::Ehr => {
                     // An EHR read only for its id has no row source of its own (see
                     // `elide_ehr_rows`): its id is that of the variable it contains.
-                    if alias == format!("v{index}") {
+                    let hosted_by_values = self.value_host.is_some_and(|(ehr, _)| ehr == index);
+                    if alias == format!("v{index}") && !hosted_by_values {
                         self.from = format!("ehr {alias}");
                     }
                     if let Some(predicate) = &variable.predicate {
@@ -865,7 +912,7 @@ impl Compiler<'_, '_> {
             self.conditions
                 .push(format!("({})", alternatives.join(" OR ")));
         }
-        if self.from.is_empty() {
+        if self.from.is_empty() && self.value_host.is_none() {
             return not_compiled("nothing to select from");
         }
         Ok(())
@@ -1472,7 +1519,14 @@ impl Compiler<'_, '_> {
     fn join_conditions(&mut self, operands: &[Condition], separator: &str) -> Compiled<String> {
         let mut parts = Vec::new();
         for operand in operands {
-            parts.push(self.condition(operand)?);
+            let part = self.condition(operand)?;
+            // The test whose rows are the FROM holds in every row (only ever an AND operand).
+            if part != HOSTED {
+                parts.push(part);
+            }
+        }
+        if parts.is_empty() {
+            return Ok(HOSTED.to_owned());
         }
         Ok(format!("({})", parts.join(separator)))
     }
@@ -1659,6 +1713,19 @@ impl Compiler<'_, '_> {
                 conditions.push(format!(
                     "r.object_path_id = (SELECT path_id FROM query_path WHERE path = {archetype})"
                 ));
+            }
+            if let Some((ehr, leaf)) = self.value_host
+                && ehr == folded.parent
+                && target.source.variable == leaf
+                && self.from.is_empty()
+            {
+                // The EHR's rows: the EHR ids of the matching values (a derived table both
+                // databases merge into the statement).
+                self.from = format!(
+                    "(SELECT r.ehr_id FROM query_value r WHERE {}) {parent}",
+                    conditions.join(" AND ")
+                );
+                return Ok(HOSTED.to_owned());
             }
             if self.narrowed {
                 return Ok(format!(
@@ -1879,6 +1946,10 @@ fn is_transparent_version(checked: &Checked<'_>, variable: &crate::check::Variab
         && matches!(variable.predicate, None | Some(Predicate::LatestVersion(_)))
         && !uses_variable(checked.query, &variable.name)
 }
+
+/// The condition of the one test whose value rows are the statement's FROM: it holds in
+/// every row, and is left out of WHERE.
+const HOSTED: &str = "1 = 1";
 
 /// Whether the answer is the same however often a row repeats: DISTINCT, or aggregates that
 /// are all MIN, MAX or COUNT(DISTINCT) (with or without grouping columns).

@@ -352,9 +352,7 @@ fn population_sql(paths: &PathIds) -> String {
     format!(
         "SELECT COUNT(DISTINCT s.ehr_id)
 FROM query_value s
-JOIN query_node c ON c.ehr_id = s.ehr_id AND c.object_id = s.object_id
-    AND c.seq = 0 AND c.archetype_path_id = {encounter}
-WHERE s.path_id = {systolic} AND s.num > 140",
+WHERE s.path_id = {systolic} AND s.num > 140 AND s.object_path_id = {encounter}",
         systolic = paths.systolic,
         encounter = paths.encounter,
     )

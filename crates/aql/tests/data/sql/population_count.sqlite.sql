@@ -1,6 +1,5 @@
 SELECT COUNT(DISTINCT v0.ehr_id) AS c0
-FROM ehr v0
-WHERE v0.ehr_id IN (SELECT r.ehr_id FROM query_value r WHERE r.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?2 AND rel_path = ?1) AND r.kind IN (4, 5) AND ((r.kind IN (4, 5) AND r.num > ?3)))
+FROM (SELECT r.ehr_id FROM query_value r WHERE r.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?2 AND rel_path = ?1) AND r.kind IN (4, 5) AND ((r.kind IN (4, 5) AND r.num > ?3))) v0
 -- 1: '/data[at0001]/events[at0006]/data[at0003]/items[at0004]/value'
 -- 2: 'openEHR-EHR-OBSERVATION.blood_pressure.v2'
 -- 3: 140.0
