@@ -1568,7 +1568,13 @@ impl Compiler<'_, '_> {
                     .to_owned());
                 };
                 let param = self.param(SqlParam::Text(text.clone()));
-                let collation = self.text_collation();
+                // Equality is the same under every deterministic collation; leaving it out
+                // lets PostgreSQL use the column's index (built with the default collation).
+                let collation = if matches!(op, ComparisonOp::Equal | ComparisonOp::NotEqual) {
+                    ""
+                } else {
+                    self.text_collation()
+                };
                 Ok(format!("{expr}{collation} {} {param}", op.as_str()))
             }
             Target::Object(_) => not_compiled("a comparison of a whole object"),
