@@ -176,6 +176,10 @@ pub struct Latencies {
     pub max_ms: Option<f64>,
     /// Mean rows per answer over the measured requests.
     pub mean_rows: f64,
+    /// AQL only: the server's time in the database per request (its `Server-Timing`), the
+    /// figure to hold against the hand-written SQL's, HTTP and JSON aside.
+    pub database_p50_ms: Option<f64>,
+    pub database_p99_ms: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -189,6 +193,9 @@ pub struct QuestionReport {
     pub sql: Latencies,
     pub ratio_p50: Option<f64>,
     pub ratio_p99: Option<f64>,
+    /// The AQL statement's time in the database against the hand-written SQL's.
+    pub database_ratio_p50: Option<f64>,
+    pub database_ratio_p99: Option<f64>,
     /// Inputs whose AQL and SQL answers were compared, and how many agreed row for row.
     pub inputs_checked: usize,
     pub inputs_agreeing: usize,
@@ -781,6 +788,25 @@ fn aql_request(question: Question, input: &Input) -> anyhow::Result<(String, Val
     })
 }
 
+/// Sends an AQL request; the body and the server's time in the database.
+async fn aql_send_timed(
+    api: &Api,
+    path: &str,
+    body: &Bytes,
+) -> anyhow::Result<(Bytes, Option<f64>)> {
+    let answer = api
+        .expect(
+            Method::POST,
+            path,
+            Some("application/json"),
+            None,
+            body.clone(),
+            StatusCode::OK,
+        )
+        .await?;
+    Ok((answer.body, answer.database_ms))
+}
+
 async fn aql_send(api: &Api, path: &str, body: &Bytes) -> anyhow::Result<Bytes> {
     let answer = api
         .expect(
@@ -1011,13 +1037,14 @@ async fn measure(
         let figures =
             measure_question(&api, &database, &paths, *question, inputs, settings).await?;
         eprintln!(
-            "[{}] {:<15} {:<10} AQL p50 {:>8.2} ms p99 {:>8.2} ms ({} samples) | SQL p50 {:>8.2} ms p99 {:>8.2} ms | ratio {:.2} | agree {}/{}",
+            "[{}] {:<15} {:<10} AQL p50 {:>8.2} ms p99 {:>8.2} ms ({} samples; in db p50 {:>8.2} ms) | SQL p50 {:>8.2} ms p99 {:>8.2} ms | ratio {:.2} | agree {}/{}",
             backend.name(),
             question.name(),
             figures.strategy.as_deref().unwrap_or("?"),
             figures.aql.p50_ms.unwrap_or(f64::NAN),
             figures.aql.p99_ms.unwrap_or(f64::NAN),
             figures.aql.samples,
+            figures.aql.database_p50_ms.unwrap_or(f64::NAN),
             figures.sql.p50_ms.unwrap_or(f64::NAN),
             figures.sql.p99_ms.unwrap_or(f64::NAN),
             figures.ratio_p50.unwrap_or(f64::NAN),
@@ -1154,12 +1181,10 @@ async fn measure_question(
         inputs.len(),
         |index| {
             let (path, body) = &requests[index];
-            async move {
-                let body = aql_send(api, path, body).await?;
-                Ok(body)
-            }
+            async move { aql_send_timed(api, path, body).await }
         },
-        |body: &Bytes| result_rows(body).map(|rows| rows.len()).unwrap_or(0),
+        |(body, _): &(Bytes, Option<f64>)| result_rows(body).map(|rows| rows.len()).unwrap_or(0),
+        |(_, database): &(Bytes, Option<f64>)| *database,
     )
     .await;
     let sql = timed(
@@ -1167,6 +1192,7 @@ async fn measure_question(
         inputs.len(),
         |index| database.ask(paths, question, &inputs[index]),
         |rows: &Rows| rows.len(),
+        |_: &Rows| None,
     )
     .await;
     let ratio = |aql: Option<f64>, sql: Option<f64>| match (aql, sql) {
@@ -1180,6 +1206,8 @@ async fn measure_question(
         strategy_reason,
         ratio_p50: ratio(aql.p50_ms, sql.p50_ms),
         ratio_p99: ratio(aql.p99_ms, sql.p99_ms),
+        database_ratio_p50: ratio(aql.database_p50_ms, sql.p50_ms),
+        database_ratio_p99: ratio(aql.database_p99_ms, sql.p99_ms),
         aql,
         sql,
         inputs_checked,
@@ -1198,6 +1226,7 @@ async fn timed<T, F, Fut>(
     inputs: usize,
     mut ask: F,
     rows: impl Fn(&T) -> usize,
+    database_ms: impl Fn(&T) -> Option<f64>,
 ) -> Latencies
 where
     F: FnMut(usize) -> Fut,
@@ -1220,6 +1249,7 @@ where
         }
     }
     let mut samples = Vec::new();
+    let mut database_samples = Vec::new();
     let mut total_rows = 0usize;
     let started = Instant::now();
     while first_error.is_none()
@@ -1233,6 +1263,9 @@ where
             Ok(answer) => {
                 samples.push(latency);
                 total_rows += rows(&answer);
+                if let Some(milliseconds) = database_ms(&answer) {
+                    database_samples.push(Duration::from_secs_f64(milliseconds / 1e3));
+                }
             }
             Err(error) => {
                 errors += 1;
@@ -1241,6 +1274,7 @@ where
         }
     }
     samples.sort_unstable();
+    database_samples.sort_unstable();
     let milliseconds = |value: Option<Duration>| value.map(|value| value.as_secs_f64() * 1e3);
     Latencies {
         samples: samples.len(),
@@ -1250,6 +1284,8 @@ where
         p99_ms: milliseconds(percentile(&samples, 99.0)),
         max_ms: milliseconds(samples.last().copied()),
         mean_rows: total_rows as f64 / samples.len().max(1) as f64,
+        database_p50_ms: milliseconds(percentile(&database_samples, 50.0)),
+        database_p99_ms: milliseconds(percentile(&database_samples, 99.0)),
     }
 }
 
@@ -1270,24 +1306,31 @@ pub fn render(reports: &[AqlBackendReport]) -> String {
         );
         let _ = writeln!(
             out,
-            "| question | strategy | AQL p50 ms | AQL p99 ms | samples | SQL p50 ms | SQL p99 ms | AQL/SQL p50 | AQL/SQL p99 | rows/answer | answers agree |"
+            "| question | strategy | AQL p50 ms | AQL p99 ms | samples | AQL in db p50 ms | AQL in db p99 ms | SQL p50 ms | SQL p99 ms | AQL/SQL p50 | AQL/SQL p99 | in db/SQL p50 | in db/SQL p99 | rows/answer | answers agree |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        );
         let figure =
             |value: Option<f64>| value.map_or("-".to_owned(), |value| format!("{value:.2}"));
         for question in &report.questions {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {}/{} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {}/{} |",
                 question.question,
                 question.strategy.as_deref().unwrap_or("?"),
                 figure(question.aql.p50_ms),
                 figure(question.aql.p99_ms),
                 question.aql.samples,
+                figure(question.aql.database_p50_ms),
+                figure(question.aql.database_p99_ms),
                 figure(question.sql.p50_ms),
                 figure(question.sql.p99_ms),
                 figure(question.ratio_p50),
                 figure(question.ratio_p99),
+                figure(question.database_ratio_p50),
+                figure(question.database_ratio_p99),
                 question.aql.mean_rows,
                 question.inputs_agreeing,
                 question.inputs_checked,

@@ -19,6 +19,8 @@ pub const API: &str = "/rest/openehr/v1";
 pub struct Answer {
     pub status: StatusCode,
     pub etag: Option<String>,
+    /// The `db` entry of `Server-Timing` in milliseconds (query answers carry it).
+    pub database_ms: Option<f64>,
     pub body: Bytes,
 }
 
@@ -81,8 +83,23 @@ impl Api {
                     .trim_matches('"')
                     .to_owned()
             });
+        let database_ms = response
+            .headers()
+            .get("server-timing")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|timing| {
+                timing
+                    .split(',')
+                    .find_map(|entry| entry.trim().strip_prefix("db;dur="))
+                    .and_then(|duration| duration.parse().ok())
+            });
         let body = response.into_body().collect().await?.to_bytes();
-        Ok(Answer { status, etag, body })
+        Ok(Answer {
+            status,
+            etag,
+            database_ms,
+            body,
+        })
     }
 
     /// Sends one request and fails unless the status is `expected`; the error quotes the

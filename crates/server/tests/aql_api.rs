@@ -89,6 +89,24 @@ async fn adhoc_queries_by_get_and_post(app: TestApp) {
     assert_eq!(meta["resultsize"], 2);
     assert!(meta["_created"].is_string() && meta["_generator"].is_string());
     assert!(meta["_href"].as_str().unwrap().contains("/query/aql?q="));
+    // Server-Timing: the database's share and the whole query, in milliseconds.
+    let timing = answer
+        .headers
+        .get("server-timing")
+        .expect("a Server-Timing header")
+        .to_str()
+        .expect("ascii");
+    let duration = |name: &str| -> f64 {
+        let entry = timing
+            .split(", ")
+            .find(|entry| entry.starts_with(&format!("{name};dur=")))
+            .unwrap_or_else(|| panic!("{name} in {timing}"));
+        entry[name.len() + 5..].parse().expect("a number")
+    };
+    assert!(
+        duration("db") > 0.0 && duration("db") <= duration("aql"),
+        "{timing}"
+    );
     let mut expected = ehrs[..2].to_vec();
     expected.sort();
     assert_eq!(sorted_ids(&result), expected);

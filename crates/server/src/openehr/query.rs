@@ -4,7 +4,7 @@
 //! the plan instead of the rows, for administrators.
 
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -242,7 +242,9 @@ async fn answer(
         timeout: state.config.query_timeout,
     };
     let parameters = request.parameters.clone();
-    let mut result = crate::query::run(state.store.as_ref(), limits, request).await?;
+    let answer = crate::query::run(state.store.as_ref(), limits, request).await?;
+    let timing = answer.server_timing();
+    let mut result = answer.result;
     if result.rows.is_empty() {
         // Only an empty answer needs explaining.
         let templates = uploaded_templates(state).await?;
@@ -251,10 +253,12 @@ async fn answer(
             meta.warnings = warnings;
         }
     }
-    Ok(Reply::new(StatusCode::OK).body(
-        Format::Json,
-        serde_json::to_vec(&result).unwrap_or_default(),
-    ))
+    Ok(Reply::new(StatusCode::OK)
+        .header(HeaderName::from_static("server-timing"), &timing)
+        .body(
+            Format::Json,
+            serde_json::to_vec(&result).unwrap_or_default(),
+        ))
 }
 
 /// Every uploaded template, parsed (from the cache).
