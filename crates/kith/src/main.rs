@@ -8,6 +8,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc's allocator: a commit allocates and frees thousands of small
+/// objects (the RM tree, its JSON, the query rows) on one runtime thread and often drops
+/// them on another, and glibc spent 15 % of `kith seed`'s instructions on it (callgrind,
+/// BENCHMARKS.md "Bulk load").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "kith",

@@ -1,7 +1,10 @@
 //! The PostgreSQL backend: a deadpool of tokio-postgres connections, cached prepared
-//! statements, and one transaction per contribution in three round trips.
+//! statements, and group commit: commits queue for a few committer tasks, which write
+//! whatever has queued in one transaction (`group`), and fall back to one transaction per
+//! contribution, described below, for a group that fails and for the rare writes the group
+//! statements do not cover.
 //!
-//! A commit is BEGIN, then every statement of the contribution sent at once (pipelined:
+//! A commit alone is BEGIN, then every statement of the contribution sent at once (pipelined:
 //! tokio-postgres writes a request when its future is first polled, and the statements run
 //! in the order sent), then COMMIT. Checks are folded into the statements so no result is
 //! needed before the next statement is sent: inserts use `ON CONFLICT DO NOTHING` and an
@@ -116,36 +119,57 @@ fn stored_version_number(version: i32) -> Result<u32> {
 
 pub struct PostgresStore {
     pool: Pool,
+    /// Commits waiting for a committer task (`group`); dropping the store ends them.
+    commits: tokio::sync::mpsc::UnboundedSender<group::Queued>,
+}
+
+/// What commits need: connections and the path ids interned so far. Shared by the store
+/// and its committer tasks.
+struct Writer {
+    pool: Pool,
     /// Interned query paths (`query_path`). Rows there are never deleted, so a cached id
     /// stays right whatever other servers sharing the database do.
     paths: std::sync::Mutex<std::collections::HashMap<String, i32>>,
 }
 
-/// The parameters of one version's index-row inserts, as arrays for `unnest`.
-struct IndexParams {
+/// The parameters of index-row inserts, as arrays for `unnest`: one version's, or a whole
+/// group's (then with the ehr and object ids of each row, `group`).
+#[derive(Default)]
+struct IndexParams<'a> {
     node_seq: Vec<i32>,
     node_last_seq: Vec<i32>,
     node_rm_type: Vec<&'static str>,
     node_archetype: Vec<i32>,
     node_parent_path: Vec<Option<i32>>,
-    node_name: Vec<Option<String>>,
+    node_name: Vec<Option<&'a str>>,
     value_item: Vec<i32>,
     value_root_seq: Vec<i32>,
     value_path: Vec<i32>,
     value_kind: Vec<i16>,
     value_num: Vec<Option<f64>>,
-    value_text: Vec<Option<String>>,
-    value_code: Vec<Option<String>>,
-    value_system: Vec<Option<String>>,
-    value_units: Vec<Option<String>>,
+    value_text: Vec<Option<&'a str>>,
+    value_code: Vec<Option<&'a str>>,
+    value_system: Vec<Option<&'a str>>,
+    value_units: Vec<Option<&'a str>>,
     value_instant: Vec<Option<i64>>,
-    value_iso8601: Vec<Option<String>>,
-    /// The archetype of the object's root (migration 0006), the same for every value row.
-    object_path_id: Option<i32>,
+    value_iso8601: Vec<Option<&'a str>>,
+    /// The archetype of each value row's object root (migration 0006).
+    value_object_path: Vec<Option<i32>>,
 }
 
-impl IndexParams {
-    fn new(rows: &IndexRows, path_ids: &std::collections::HashMap<String, i32>) -> Result<Self> {
+impl<'a> IndexParams<'a> {
+    fn new(rows: &'a IndexRows, path_ids: &std::collections::HashMap<String, i32>) -> Result<Self> {
+        let mut params = IndexParams::default();
+        params.push(rows, path_ids)?;
+        Ok(params)
+    }
+
+    /// Appends the rows of one version.
+    fn push(
+        &mut self,
+        rows: &'a IndexRows,
+        path_ids: &std::collections::HashMap<String, i32>,
+    ) -> Result<()> {
         let path_id = |position: u32| -> Result<i32> {
             rows.paths
                 .get(position as usize)
@@ -159,59 +183,40 @@ impl IndexParams {
             i32::try_from(value)
                 .map_err(|_| StoreError::Database(format!("index number {value} is too large")))
         };
-        let mut params = IndexParams {
-            node_seq: Vec::new(),
-            node_last_seq: Vec::new(),
-            node_rm_type: Vec::new(),
-            node_archetype: Vec::new(),
-            node_parent_path: Vec::new(),
-            node_name: Vec::new(),
-            value_item: Vec::new(),
-            value_root_seq: Vec::new(),
-            value_path: Vec::new(),
-            value_kind: Vec::new(),
-            value_num: Vec::new(),
-            value_text: Vec::new(),
-            value_code: Vec::new(),
-            value_system: Vec::new(),
-            value_units: Vec::new(),
-            value_instant: Vec::new(),
-            value_iso8601: Vec::new(),
-            object_path_id: None,
-        };
+        // Every value row names its object's root archetype (migration 0006).
+        let object_path_id = rows
+            .nodes
+            .iter()
+            .find(|node| node.seq == 0)
+            .and_then(|root| path_ids.get(&root.archetype_id).copied());
         for node in &rows.nodes {
-            if node.seq == 0 {
-                params.object_path_id = path_ids.get(&node.archetype_id).copied();
-            }
-            params.node_seq.push(number(node.seq)?);
-            params.node_last_seq.push(number(node.last_seq)?);
-            params.node_rm_type.push(node.rm_type);
-            params
-                .node_archetype
+            self.node_seq.push(number(node.seq)?);
+            self.node_last_seq.push(number(node.last_seq)?);
+            self.node_rm_type.push(node.rm_type);
+            self.node_archetype
                 .push(path_ids.get(&node.archetype_id).copied().ok_or_else(|| {
                     StoreError::Database(format!("unknown archetype key {}", node.archetype_id))
                 })?);
-            params
-                .node_parent_path
+            self.node_parent_path
                 .push(node.parent_path.map(path_id).transpose()?);
-            params.node_name.push(node.name.clone());
+            self.node_name.push(node.name.as_deref());
         }
         for (item, value) in rows.values.iter().enumerate() {
-            params
-                .value_item
+            self.value_item
                 .push(number(u32::try_from(item).unwrap_or(u32::MAX))?);
-            params.value_root_seq.push(number(value.root_seq)?);
-            params.value_path.push(path_id(value.path)?);
-            params.value_kind.push(i16::from(value.kind.code()));
-            params.value_num.push(value.num);
-            params.value_text.push(value.text.clone());
-            params.value_code.push(value.code.clone());
-            params.value_system.push(value.system.clone());
-            params.value_units.push(value.units.clone());
-            params.value_instant.push(value.instant);
-            params.value_iso8601.push(value.iso8601.clone());
+            self.value_root_seq.push(number(value.root_seq)?);
+            self.value_path.push(path_id(value.path)?);
+            self.value_kind.push(i16::from(value.kind.code()));
+            self.value_num.push(value.num);
+            self.value_text.push(value.text.as_deref());
+            self.value_code.push(value.code.as_deref());
+            self.value_system.push(value.system.as_deref());
+            self.value_units.push(value.units.as_deref());
+            self.value_instant.push(value.instant);
+            self.value_iso8601.push(value.iso8601.as_deref());
+            self.value_object_path.push(object_path_id);
         }
-        Ok(params)
+        Ok(())
     }
 }
 
@@ -232,10 +237,12 @@ impl PostgresStore {
             .max_size(POOL_SIZE)
             .build()
             .map_err(|error| StoreError::Database(format!("cannot build the pool: {error}")))?;
-        let store = PostgresStore {
-            pool,
+        let writer = std::sync::Arc::new(Writer {
+            pool: pool.clone(),
             paths: std::sync::Mutex::default(),
-        };
+        });
+        let commits = group::start_committers(writer);
+        let store = PostgresStore { pool, commits };
         store.migrate().await?;
         Ok(store)
     }
@@ -244,36 +251,88 @@ impl PostgresStore {
         Ok(self.pool.get().await?)
     }
 
-    /// The ids of every path the contribution's index rows use, interning the paths this
-    /// server has not seen, in one round trip outside the commit's transaction (an entry
-    /// left by a commit that then fails is harmless).
-    async fn path_ids(
+    /// Queues a commit for the committer tasks, which may commit it in one transaction with
+    /// others, and waits for its own outcome.
+    async fn queue_commit(&self, write: group::Write) -> Result<()> {
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        let queued = group::Queued { write, reply };
+        let stopped = || StoreError::Database("the postgresql committers have stopped".to_owned());
+        self.commits.send(queued).map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        // A transaction-scoped lock: released by COMMIT or ROLLBACK whatever happens.
+        transaction
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
+            .await?;
+        transaction
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                     version integer NOT NULL PRIMARY KEY,
+                     name text NOT NULL,
+                     applied_at timestamptz NOT NULL DEFAULT now()
+                 )",
+            )
+            .await?;
+        let applied: Vec<i32> = transaction
+            .query("SELECT version FROM schema_migrations", &[])
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<std::result::Result<_, _>>()?;
+        for (version, name, sql) in MIGRATIONS {
+            if !applied.contains(version) {
+                transaction.batch_execute(sql).await?;
+                transaction
+                    .execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                        &[version, name],
+                    )
+                    .await?;
+            }
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+}
+
+impl Writer {
+    async fn client(&self) -> Result<Object> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Interns the paths the contributions' index rows use that this server has not seen,
+    /// in one round trip outside the commit's transaction (an entry left by a commit that
+    /// then fails is harmless); afterwards [`Writer::known_paths`] has them all.
+    async fn intern_paths(
         &self,
         client: &Object,
-        contribution: &NewContribution,
-    ) -> Result<std::collections::HashMap<String, i32>> {
-        let mut ids = std::collections::HashMap::new();
+        contributions: &[&NewContribution],
+    ) -> Result<()> {
         let mut missing: Vec<&str> = Vec::new();
         {
             let known = self
                 .paths
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            for version in &contribution.versions {
+            for version in contributions
+                .iter()
+                .flat_map(|contribution| &contribution.versions)
+            {
                 // The nodes' archetypes are keyed by the archetype id itself.
                 let archetypes = version.index.nodes.iter().map(|node| &node.archetype_id);
                 for path in version.index.paths.iter().chain(archetypes) {
-                    match known.get(path) {
-                        Some(id) => {
-                            ids.insert(path.clone(), *id);
-                        }
-                        None => missing.push(path),
+                    if !known.contains_key(path) {
+                        missing.push(path);
                     }
                 }
             }
         }
         if missing.is_empty() {
-            return Ok(ids);
+            return Ok(());
         }
         missing.sort_unstable();
         missing.dedup();
@@ -315,47 +374,16 @@ impl PostgresStore {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         for (id, path) in found {
-            known.insert(path.clone(), id);
-            ids.insert(path, id);
+            known.insert(path, id);
         }
-        Ok(ids)
+        Ok(())
     }
 
-    async fn migrate(&self) -> Result<()> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await?;
-        // A transaction-scoped lock: released by COMMIT or ROLLBACK whatever happens.
-        transaction
-            .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
-            .await?;
-        transaction
-            .batch_execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (
-                     version integer NOT NULL PRIMARY KEY,
-                     name text NOT NULL,
-                     applied_at timestamptz NOT NULL DEFAULT now()
-                 )",
-            )
-            .await?;
-        let applied: Vec<i32> = transaction
-            .query("SELECT version FROM schema_migrations", &[])
-            .await?
-            .iter()
-            .map(|row| row.try_get(0))
-            .collect::<std::result::Result<_, _>>()?;
-        for (version, name, sql) in MIGRATIONS {
-            if !applied.contains(version) {
-                transaction.batch_execute(sql).await?;
-                transaction
-                    .execute(
-                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                        &[version, name],
-                    )
-                    .await?;
-            }
-        }
-        transaction.commit().await?;
-        Ok(())
+    /// The path ids interned so far; not to be held across an await.
+    fn known_paths(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, i32>> {
+        self.paths
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Commits `contribution`, first creating the EHR when `new_ehr` is given, in one
@@ -367,12 +395,15 @@ impl PostgresStore {
     ) -> Result<()> {
         let mut client = self.client().await?;
         let statements = CommitStatements::prepare(&client).await?;
-        let path_ids = self.path_ids(&client, contribution).await?;
-        let index_params = contribution
-            .versions
-            .iter()
-            .map(|version| IndexParams::new(&version.index, &path_ids))
-            .collect::<Result<Vec<_>>>()?;
+        self.intern_paths(&client, &[contribution]).await?;
+        let index_params = {
+            let path_ids = self.known_paths();
+            contribution
+                .versions
+                .iter()
+                .map(|version| IndexParams::new(&version.index, &path_ids))
+                .collect::<Result<Vec<_>>>()?
+        };
 
         let ehr_id = contribution.ehr_id;
         let audit = &contribution.audit;
@@ -565,7 +596,7 @@ impl PostgresStore {
                         &params.value_units,
                         &params.value_instant,
                         &params.value_iso8601,
-                        &params.object_path_id,
+                        &params.value_object_path,
                     ],
                 ));
                 checks.push(Check::Any);
@@ -606,7 +637,7 @@ impl PostgresStore {
                 },
                 (Check::Any, _) => true,
                 (_, StepOutput::Rows(count)) => count == 1,
-                (_, StepOutput::Row(_)) => true,
+                (_, StepOutput::Row(_) | StepOutput::AllRows(_)) => true,
             };
             if !passed {
                 failure = Some(Failure::Check(*check));
@@ -851,6 +882,7 @@ enum Failure {
 enum StepOutput {
     Rows(u64),
     Row(Option<Row>),
+    AllRows(Vec<Row>),
 }
 
 type Step<'a> = Pin<
@@ -1013,13 +1045,13 @@ impl CommitStatements {
                 .await?,
             insert_values: client
                 .prepare_cached(
-                    "INSERT INTO query_value (ehr_id, object_id, object_path_id, item, root_seq,
-                                              path_id, kind, num, text, code, system, units,
-                                              instant, iso8601)
-                     SELECT $1::uuid, $2::uuid, $14::int4, *
-                     FROM unnest($3::int4[], $4::int4[], $5::int4[], $6::int2[], $7::float8[],
-                                 $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[],
-                                 $13::text[])",
+                    "INSERT INTO query_value (ehr_id, object_id, item, root_seq, path_id, kind,
+                                              num, text, code, system, units, instant, iso8601,
+                                              object_path_id)
+                     SELECT $1::uuid, $2::uuid, * FROM unnest($3::int4[], $4::int4[], $5::int4[],
+                                                  $6::int2[], $7::float8[], $8::text[],
+                                                  $9::text[], $10::text[], $11::text[],
+                                                  $12::int8[], $13::text[], $14::int4[])",
                 )
                 .await?,
         })
@@ -1062,6 +1094,8 @@ macro_rules! version_query {
 
 // After `version_query!`, which it uses.
 mod query;
+
+mod group;
 
 /// A read-only REPEATABLE READ transaction: several reads from one snapshot.
 async fn read_snapshot(client: &mut Object) -> Result<deadpool_postgres::Transaction<'_>> {
@@ -1126,8 +1160,7 @@ impl Store for PostgresStore {
 
     async fn create_ehr(&self, mut ehr: NewEhr) -> Result<()> {
         ehr.contribution = compress_contribution(ehr.contribution)?;
-        self.commit_contribution(Some(&ehr), &ehr.contribution)
-            .await
+        self.queue_commit(group::Write::NewEhr(ehr)).await
     }
 
     async fn get_ehr(&self, ehr_id: Uuid) -> Result<Option<EhrRecord>> {
@@ -1165,7 +1198,8 @@ impl Store for PostgresStore {
 
     async fn commit(&self, contribution: NewContribution) -> Result<()> {
         let contribution = compress_contribution(contribution)?;
-        self.commit_contribution(None, &contribution).await
+        self.queue_commit(group::Write::Contribution(contribution))
+            .await
     }
 
     async fn get_versioned_object(

@@ -230,20 +230,27 @@ fn open_writer(path: &Path) -> Result<Connection> {
     // and an acknowledged commit must survive it. Group commit pays for the extra fsync.
     // No automatic checkpoints: they would run inside the writer's COMMIT, adding the
     // database file's fsync to some commits' latency. The checkpointer thread does them.
+    // A 256 MiB page cache (it fills only as pages are used): the query rows' index inserts
+    // land all over indexes of hundreds of megabytes once the store holds a few hundred
+    // thousand compositions, and each page missing from the cache is a read system call.
     connection.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA wal_autocheckpoint = 0;
          PRAGMA journal_size_limit = 67108864;
          PRAGMA busy_timeout = 5000;
-         PRAGMA cache_size = -32768;
+         PRAGMA cache_size = -262144;
          PRAGMA temp_store = MEMORY;",
     )?;
     connection.set_prepared_statement_cache_capacity(64);
     Ok(connection)
 }
 
-/// How often the checkpointer copies the WAL back into the database file.
-const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+/// How often the checkpointer copies the WAL back into the database file. A checkpoint
+/// writes each page once, however many transactions changed it since the last one, so
+/// under a heavy write load a longer interval writes less: at 250 ms, `kith seed` wrote
+/// 6.3 GB of checkpoints for 199,000 compositions; at 5 s, 3.0 GB (BENCHMARKS.md, "Bulk
+/// load").
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn open_checkpointer(path: &Path) -> Result<Connection> {
     let connection = Connection::open_with_flags(
@@ -254,8 +261,9 @@ fn open_checkpointer(path: &Path) -> Result<Connection> {
     Ok(connection)
 }
 
-/// WAL length (in pages) past which the writer is asked to let the WAL restart.
-const WAL_RESTART_FRAMES: i64 = 4096;
+/// WAL length (in pages) past which the writer is asked to let the WAL restart: 1 GiB,
+/// so that the checkpoint interval, not the WAL's length, decides when pages are copied.
+const WAL_RESTART_FRAMES: i64 = 262_144;
 
 /// Checkpoints the WAL in the background. PASSIVE never blocks the writer or readers, so the
 /// copying of pages into the database file and its fsync happen off the commit path.
