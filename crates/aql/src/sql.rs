@@ -97,6 +97,9 @@ pub enum Output {
 pub struct SqlQuery {
     pub text: String,
     pub params: Vec<SqlParam>,
+    /// The path keys (archetype ids, archetype id + relative path) the statement reads,
+    /// for [`compile_with_paths`].
+    pub path_keys: Vec<String>,
     /// One entry per AQL column.
     pub cells: Vec<Cell>,
     /// The number of output columns of the statement.
@@ -125,9 +128,29 @@ fn not_compiled<T>(reason: impl Into<String>) -> Compiled<T> {
 
 /// Compiles a checked query for a dialect and the caller's row filter.
 pub fn compile(checked: &Checked<'_>, dialect: Dialect, filter: &RowFilter) -> Compiled<SqlQuery> {
+    compile_with_paths(checked, dialect, filter, &PathIds::new())
+}
+
+/// The ids of path keys in `query_path` (path key to `path_id`), as far as the caller knows
+/// them. A key's id never changes once given (rows of `query_path` are never deleted).
+pub type PathIds = std::collections::HashMap<String, i64>;
+
+/// [`compile`] with the ids of the path keys the statement reads ([`SqlQuery::path_keys`] of
+/// a first compilation): a known key is written as its id, so that the database plans with
+/// the real path (its statistics for that path, a hash join where one pays) instead of a
+/// subquery it cannot see into. Unknown keys keep the subquery, so a path first used by a
+/// commit after the ids were read is still found.
+pub fn compile_with_paths(
+    checked: &Checked<'_>,
+    dialect: Dialect,
+    filter: &RowFilter,
+    paths: &PathIds,
+) -> Compiled<SqlQuery> {
     Compiler {
         checked,
         dialect,
+        paths,
+        path_keys: Vec::new(),
         params: Vec::new(),
         from: String::new(),
         joins: String::new(),
@@ -184,6 +207,10 @@ struct Folded {
 struct Compiler<'c, 'q> {
     checked: &'c Checked<'q>,
     dialect: Dialect,
+    /// Known ids of path keys (see [`compile_with_paths`]).
+    paths: &'c PathIds,
+    /// Every path key the statement reads, for the caller to resolve.
+    path_keys: Vec<String>,
     params: Vec<SqlParam>,
     from: String,
     joins: String,
@@ -261,6 +288,20 @@ impl Compiler<'_, '_> {
                     SqlParam::Uuid(_) => "::uuid",
                 };
                 format!("${number}{cast}")
+            }
+        }
+    }
+
+    /// `= <id>` when the path key's id is known, else `= (SELECT path_id ...)`.
+    fn path_id_equals(&mut self, key: &str) -> String {
+        if !self.path_keys.iter().any(|known| known == key) {
+            self.path_keys.push(key.to_owned());
+        }
+        match self.paths.get(key) {
+            Some(id) => format!("= {id}"),
+            None => {
+                let param = self.param(SqlParam::Text(key.to_owned()));
+                format!("= (SELECT path_id FROM query_path WHERE path = {param})")
             }
         }
     }
@@ -478,6 +519,7 @@ impl Compiler<'_, '_> {
         Ok(SqlQuery {
             text,
             params: self.params,
+            path_keys: self.path_keys,
             width: self.outputs.len(),
             cells,
         })
@@ -827,10 +869,8 @@ impl Compiler<'_, '_> {
                 own.push(format!("{alias}.seq = 0"));
             }
             if let Some(node_id) = &variable.node_id {
-                let param = self.param(SqlParam::Text(node_id.clone()));
-                own.push(format!(
-                    "{alias}.archetype_path_id = (SELECT path_id FROM query_path WHERE path = {param})"
-                ));
+                let equals = self.path_id_equals(node_id);
+                own.push(format!("{alias}.archetype_path_id {equals}"));
             }
             let parent = self.row_parent(index);
             if let Some(parent) = parent {
@@ -1138,19 +1178,32 @@ impl Compiler<'_, '_> {
     /// `query_value` rows of a value path, as SQL conditions on the alias `row`.
     fn value_rows(&mut self, path: &ValuePath<'_>, row: &str, correlate: bool) -> Vec<String> {
         let mut conditions = Vec::new();
-        let rel = self.param(SqlParam::Text(path.rel_path.clone()));
+        if let Some(archetype) = &path.archetype {
+            let key = format!("{archetype}{}", path.rel_path);
+            if !self.path_keys.contains(&key) {
+                self.path_keys.push(key.clone());
+            }
+            if let Some(id) = self.paths.get(&key) {
+                conditions.push(format!("{row}.path_id = {id}"));
+            }
+        }
         let key = match &path.archetype {
+            _ if !conditions.is_empty() => None,
             Some(archetype) => {
+                let rel = self.param(SqlParam::Text(path.rel_path.clone()));
                 let archetype = self.param(SqlParam::Text(archetype.clone()));
-                format!(
+                Some(format!(
                     "{row}.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = {archetype} AND rel_path = {rel})"
-                )
+                ))
             }
             None => {
-                format!("{row}.path_id IN (SELECT path_id FROM query_path WHERE rel_path = {rel})")
+                let rel = self.param(SqlParam::Text(path.rel_path.clone()));
+                Some(format!(
+                    "{row}.path_id IN (SELECT path_id FROM query_path WHERE rel_path = {rel})"
+                ))
             }
         };
-        conditions.push(key);
+        conditions.extend(key);
         if correlate {
             let source = &path.source.alias;
             conditions.push(format!(
@@ -1715,10 +1768,8 @@ impl Compiler<'_, '_> {
                 )
             };
             if let Some(archetype) = &folded.object_archetype {
-                let archetype = self.param(SqlParam::Text(archetype.clone()));
-                conditions.push(format!(
-                    "r.object_path_id = (SELECT path_id FROM query_path WHERE path = {archetype})"
-                ));
+                let equals = self.path_id_equals(archetype);
+                conditions.push(format!("r.object_path_id {equals}"));
             }
             if let Some((ehr, leaf)) = self.value_host
                 && ehr == folded.parent

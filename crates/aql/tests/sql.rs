@@ -111,3 +111,49 @@ fn the_row_filter_is_inside_the_statement_before_paging_and_aggregates() {
     let sql = render(&source, Dialect::Sqlite, &nobody);
     assert!(sql.contains("v0.ehr_id IN (NULL)"), "{sql}");
 }
+
+#[test]
+fn known_path_ids_are_written_in_and_unknown_ones_looked_up() {
+    let source =
+        std::fs::read_to_string(data_dir().join("corpus_issue_patient_blood_pressures.aql"))
+            .expect("reads");
+    let query = aql::parse(&source).expect("parses");
+    let checked = aql::check::check(&query, &parameters(&source)).expect("checks");
+    let first = compile(&checked, Dialect::Postgres, &RowFilter::All).expect("compiles");
+    assert_eq!(
+        first.path_keys,
+        [
+            "openEHR-EHR-COMPOSITION.encounter.v1",
+            "openEHR-EHR-OBSERVATION.blood_pressure.v2",
+            "openEHR-EHR-COMPOSITION.encounter.v1/context/start_time",
+            "openEHR-EHR-OBSERVATION.blood_pressure.v2/data[at0001]/events[at0006]/data[at0003]/items[at0004]/value",
+            "openEHR-EHR-OBSERVATION.blood_pressure.v2/data[at0001]/events[at0006]/data[at0003]/items[at0005]/value",
+        ]
+    );
+    // Every key but the diastolic's is known.
+    let ids: aql::sql::PathIds = first.path_keys[..4]
+        .iter()
+        .enumerate()
+        .map(|(index, key)| (key.clone(), 100 + index as i64))
+        .collect();
+    let second = aql::sql::compile_with_paths(&checked, Dialect::Postgres, &RowFilter::All, &ids)
+        .expect("compiles");
+    let text = &second.text;
+    for expected in [
+        "v1.archetype_path_id = 100",
+        "v2.archetype_path_id = 101",
+        "s0.path_id = 102",
+        "s1.path_id = 103",
+        "s2.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = $",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+    // Every placeholder of the statement is bound, and no parameter is left unused.
+    for number in 1..=second.params.len() {
+        assert!(
+            text.contains(&format!("${number}::")),
+            "${number} in {text}"
+        );
+    }
+    assert!(!text.contains(&format!("${}::", second.params.len() + 1)));
+}

@@ -90,7 +90,7 @@ pub async fn run(
     let filter = scoped_filter(&request.filter, request.ehr_id);
     let mut database = Duration::ZERO;
     let execution = async {
-        match aql::sql::compile(&checked, store.dialect(), &filter) {
+        match compile(store, &checked, &filter).await? {
             Ok(sql) => run_compiled(store, &sql, &mut database).await,
             Err(reason) => {
                 evaluate(store, limits, &checked, &filter, &reason.0, &mut database).await
@@ -266,7 +266,7 @@ pub async fn explain(store: &dyn Store, request: QueryRequest<'_>) -> ApiResult<
     let query = prepare(&request)?;
     let checked = aql::check::check(&query, &request.parameters).map_err(check_error)?;
     let filter = scoped_filter(&request.filter, request.ehr_id);
-    let (strategy, reason, sql) = match aql::sql::compile(&checked, store.dialect(), &filter) {
+    let (strategy, reason, sql) = match compile(store, &checked, &filter).await? {
         Ok(sql) => ("sql", None, sql),
         Err(reason) => (
             "evaluation",
@@ -352,6 +352,29 @@ fn prepare(request: &QueryRequest<'_>) -> ApiResult<Query> {
         }
     }
     Ok(query)
+}
+
+/// Compiles for the store's dialect with the ids of the paths the statement reads, which the
+/// store knows (and caches): a first compilation names them, the second writes them in.
+async fn compile(
+    store: &dyn Store,
+    checked: &Checked<'_>,
+    filter: &RowFilter,
+) -> ApiResult<Result<SqlQuery, aql::sql::NotCompiled>> {
+    let first = match aql::sql::compile(checked, store.dialect(), filter) {
+        Ok(first) => first,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let ids = store.path_ids(&first.path_keys).await?;
+    if ids.is_empty() {
+        return Ok(Ok(first));
+    }
+    Ok(aql::sql::compile_with_paths(
+        checked,
+        store.dialect(),
+        filter,
+        &ids,
+    ))
 }
 
 /// The caller's filter narrowed to the request's EHR, if it names one.
@@ -517,6 +540,7 @@ fn candidates_statement(checked: &Checked<'_>, dialect: Dialect, filter: &RowFil
         params,
         cells: Vec::new(),
         width: 1,
+        path_keys: Vec::new(),
     }
 }
 

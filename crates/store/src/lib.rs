@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 pub use aql::index::IndexRows;
 pub use aql::rows::SqlValue;
-pub use aql::sql::{Dialect, SqlQuery};
+pub use aql::sql::{Dialect, PathIds, SqlQuery};
 
 mod codec;
 pub mod postgres;
@@ -457,6 +457,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// The database's plan for a compiled statement, one line per plan node.
     async fn explain_query(&self, query: &SqlQuery) -> Result<Vec<String>>;
+
+    /// The ids of those `query_path` keys that exist (for `aql::sql::compile_with_paths`).
+    /// Ids never change once given, so backends may cache them.
+    async fn path_ids(&self, keys: &[String]) -> Result<PathIds>;
 
     /// The versions of an EHR's objects with their documents, in commit order (by commit
     /// time, then contribution): every version, or only the latest of each object. For the

@@ -29,8 +29,8 @@ use crate::codec::{
 };
 use crate::{
     Audit, ContributionRecord, Dialect, EhrRecord, IndexRows, NewContribution, NewEhr, ObjectKind,
-    QueryRows, Result, SqlQuery, StatusFacts, Store, StoreError, StoredQuery, StoredVersion,
-    SubjectKey, TemplateRecord, VersionMeta, VersionSelector, VersionedObjectMeta,
+    PathIds, QueryRows, Result, SqlQuery, StatusFacts, Store, StoreError, StoredQuery,
+    StoredVersion, SubjectKey, TemplateRecord, VersionMeta, VersionSelector, VersionedObjectMeta,
 };
 
 /// Numbered migrations, applied in order and recorded in `schema_migrations`.
@@ -119,6 +119,8 @@ fn stored_version_number(version: i32) -> Result<u32> {
 
 pub struct PostgresStore {
     pool: Pool,
+    /// Shared with the committers: the interned path ids, also read by [`Store::path_ids`].
+    writer: std::sync::Arc<Writer>,
     /// Commits waiting for a committer task (`group`); dropping the store ends them.
     commits: tokio::sync::mpsc::UnboundedSender<group::Queued>,
 }
@@ -241,8 +243,12 @@ impl PostgresStore {
             pool: pool.clone(),
             paths: std::sync::Mutex::default(),
         });
-        let commits = group::start_committers(writer);
-        let store = PostgresStore { pool, commits };
+        let commits = group::start_committers(writer.clone());
+        let store = PostgresStore {
+            pool,
+            writer,
+            commits,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -1696,6 +1702,38 @@ impl Store for PostgresStore {
     async fn explain_query(&self, query: &SqlQuery) -> Result<Vec<String>> {
         let client = self.client().await?;
         query::explain(&client, query).await
+    }
+
+    async fn path_ids(&self, keys: &[String]) -> Result<PathIds> {
+        let mut found = PathIds::new();
+        let mut missing: Vec<&str> = Vec::new();
+        {
+            let known = self.writer.known_paths();
+            for key in keys {
+                match known.get(key) {
+                    Some(id) => {
+                        found.insert(key.clone(), i64::from(*id));
+                    }
+                    None => missing.push(key),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("SELECT path_id, path FROM query_path WHERE path = ANY($1::text[])")
+            .await?;
+        let rows = client.query(&statement, &[&missing]).await?;
+        let mut known = self.writer.known_paths();
+        for row in rows {
+            let id: i32 = row.try_get(0)?;
+            let path: String = row.try_get(1)?;
+            known.insert(path.clone(), id);
+            found.insert(path, i64::from(id));
+        }
+        Ok(found)
     }
 
     async fn ehr_versions(&self, ehr_id: Uuid, latest_only: bool) -> Result<Vec<StoredVersion>> {

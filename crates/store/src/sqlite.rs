@@ -90,6 +90,8 @@ pub struct SqliteStore {
     readers: Arc<ReaderPool>,
     /// Never sent on: dropping it with the store tells the checkpointer to stop.
     _checkpointer: mpsc::Sender<()>,
+    /// `query_path` ids read so far (they never change).
+    path_ids: Mutex<crate::PathIds>,
 }
 
 /// A write, with its documents already compressed by the caller.
@@ -170,6 +172,7 @@ impl SqliteStore {
             writer,
             readers,
             _checkpointer: checkpointer,
+            path_ids: Mutex::default(),
         })
     }
 
@@ -1571,6 +1574,54 @@ impl Store for SqliteStore {
         let query = query.clone();
         self.read(move |connection| query::explain(connection, &query))
             .await
+    }
+
+    async fn path_ids(&self, keys: &[String]) -> Result<crate::PathIds> {
+        let (mut found, missing) = {
+            let known = self
+                .path_ids
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut found = crate::PathIds::new();
+            let mut missing = Vec::new();
+            for key in keys {
+                match known.get(key) {
+                    Some(id) => {
+                        found.insert(key.clone(), *id);
+                    }
+                    None => missing.push(key.clone()),
+                }
+            }
+            (found, missing)
+        };
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let read = self
+            .read(move |connection| {
+                use rusqlite::OptionalExtension as _;
+                let mut statement =
+                    connection.prepare_cached("SELECT path_id FROM query_path WHERE path = ?1")?;
+                let mut read = Vec::new();
+                for key in missing {
+                    let id: Option<i64> =
+                        statement.query_row([&key], |row| row.get(0)).optional()?;
+                    if let Some(id) = id {
+                        read.push((key, id));
+                    }
+                }
+                Ok(read)
+            })
+            .await?;
+        let mut known = self
+            .path_ids
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (key, id) in read {
+            known.insert(key.clone(), id);
+            found.insert(key, id);
+        }
+        Ok(found)
     }
 
     async fn ehr_versions(&self, ehr_id: Uuid, latest_only: bool) -> Result<Vec<StoredVersion>> {
