@@ -251,7 +251,7 @@ fn open_writer(path: &Path) -> Result<Connection> {
 /// How often the checkpointer copies the WAL back into the database file. A checkpoint
 /// writes each page once, however many transactions changed it since the last one, so
 /// under a heavy write load a longer interval writes less: at 250 ms, `kith seed` wrote
-/// 6.3 GB of checkpoints for 199,000 compositions; at 5 s, 3.0 GB (BENCHMARKS.md, "Bulk
+/// 6.3 GB of checkpoints for 199,000 compositions; at 5 s, 3.4 GB (BENCHMARKS.md, "Bulk
 /// load").
 const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
