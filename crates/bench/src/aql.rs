@@ -808,17 +808,7 @@ async fn aql_send_timed(
 }
 
 async fn aql_send(api: &Api, path: &str, body: &Bytes) -> anyhow::Result<Bytes> {
-    let answer = api
-        .expect(
-            Method::POST,
-            path,
-            Some("application/json"),
-            None,
-            body.clone(),
-            StatusCode::OK,
-        )
-        .await?;
-    Ok(answer.body)
+    Ok(aql_send_timed(api, path, body).await?.0)
 }
 
 fn result_rows(body: &[u8]) -> anyhow::Result<Rows> {
