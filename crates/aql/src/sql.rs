@@ -1054,10 +1054,9 @@ impl Compiler<'_, '_> {
                 .rm_class()
                 .is_some_and(|class| model::class(class).name == "COMPOSITION")
         {
-            // A composition is the root of its object: its template is the latest version's.
-            return Ok(Target::Text(format!(
-                "(SELECT t.template_id FROM versioned_object t_o JOIN version t ON t.ehr_id = t_o.ehr_id AND t.object_id = t_o.object_id AND t.version = t_o.latest_version WHERE t_o.ehr_id = {alias}.ehr_id AND t_o.object_id = {alias}.object_id)"
-            )));
+            // A composition is the root of its object, whose row keeps the latest version's
+            // template id (`index`'s rows describe the latest version).
+            return Ok(Target::Text(format!("{alias}.template_id")));
         }
         let Some(start) = variable.rm_class() else {
             return not_compiled("a variable without an RM class");

@@ -65,6 +65,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "query_object_archetype",
         include_str!("../migrations/postgres/0006_query_object_archetype.sql"),
     ),
+    (
+        7,
+        "query_node_template",
+        include_str!("../migrations/postgres/0007_query_node_template.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations between servers starting together.
@@ -144,6 +149,8 @@ struct IndexParams<'a> {
     node_archetype: Vec<i32>,
     node_parent_path: Vec<Option<i32>>,
     node_name: Vec<Option<&'a str>>,
+    /// A composition's template id on its root row (migration 0007).
+    node_template: Vec<Option<&'a str>>,
     value_item: Vec<i32>,
     value_root_seq: Vec<i32>,
     value_path: Vec<i32>,
@@ -160,9 +167,13 @@ struct IndexParams<'a> {
 }
 
 impl<'a> IndexParams<'a> {
-    fn new(rows: &'a IndexRows, path_ids: &std::collections::HashMap<String, i32>) -> Result<Self> {
+    fn new(
+        rows: &'a IndexRows,
+        template_id: Option<&'a str>,
+        path_ids: &std::collections::HashMap<String, i32>,
+    ) -> Result<Self> {
         let mut params = IndexParams::default();
-        params.push(rows, path_ids)?;
+        params.push(rows, template_id, path_ids)?;
         Ok(params)
     }
 
@@ -170,6 +181,7 @@ impl<'a> IndexParams<'a> {
     fn push(
         &mut self,
         rows: &'a IndexRows,
+        template_id: Option<&'a str>,
         path_ids: &std::collections::HashMap<String, i32>,
     ) -> Result<()> {
         let path_id = |position: u32| -> Result<i32> {
@@ -202,6 +214,8 @@ impl<'a> IndexParams<'a> {
             self.node_parent_path
                 .push(node.parent_path.map(path_id).transpose()?);
             self.node_name.push(node.name.as_deref());
+            self.node_template
+                .push(if node.seq == 0 { template_id } else { None });
         }
         for (item, value) in rows.values.iter().enumerate() {
             self.value_item
@@ -407,7 +421,9 @@ impl Writer {
             contribution
                 .versions
                 .iter()
-                .map(|version| IndexParams::new(&version.index, &path_ids))
+                .map(|version| {
+                    IndexParams::new(&version.index, version.template_id.as_deref(), &path_ids)
+                })
                 .collect::<Result<Vec<_>>>()?
         };
 
@@ -580,6 +596,7 @@ impl Writer {
                         &params.node_archetype,
                         &params.node_parent_path,
                         &params.node_name,
+                        &params.node_template,
                     ],
                 ));
                 checks.push(Check::Any);
@@ -1044,9 +1061,9 @@ impl CommitStatements {
             insert_nodes: client
                 .prepare_cached(
                     "INSERT INTO query_node (ehr_id, object_id, seq, last_seq, rm_type,
-                                             archetype_path_id, parent_path_id, name)
+                                             archetype_path_id, parent_path_id, name, template_id)
                      SELECT $1::uuid, $2::uuid, * FROM unnest($3::int4[], $4::int4[], $5::text[],
-                                                  $6::int4[], $7::int4[], $8::text[])",
+                                                  $6::int4[], $7::int4[], $8::text[], $9::text[])",
                 )
                 .await?,
             insert_values: client

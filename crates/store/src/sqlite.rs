@@ -59,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "query_object_archetype",
         include_str!("../migrations/sqlite/0006_query_object_archetype.sql"),
     ),
+    (
+        7,
+        "query_node_template",
+        include_str!("../migrations/sqlite/0007_query_node_template.sql"),
+    ),
 ];
 
 /// An upper bound on one group commit, so one transaction's WAL growth stays bounded.
@@ -847,8 +852,8 @@ fn replace_index_rows(
     };
     let mut insert_node = connection.prepare_cached(
         "INSERT INTO query_node (ehr_id, object_id, seq, last_seq, rm_type, archetype_path_id,
-                                 parent_path_id, name)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                 parent_path_id, name, template_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for (position, node) in rows.nodes.iter().enumerate() {
         let archetype = rows.paths.len() + position;
@@ -863,6 +868,12 @@ fn replace_index_rows(
             })?,
             node.parent_path.map(path_id).transpose()?,
             node.name,
+            // The composition's template, on its root (migration 0007).
+            if node.seq == 0 {
+                version.template_id.as_deref()
+            } else {
+                None
+            },
         ])?;
     }
     // Every value row names its object's root archetype (migration 0006).

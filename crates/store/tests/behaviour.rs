@@ -1819,11 +1819,12 @@ mod migrations {
     ];
     const PATH: &str = "openEHR-EHR-COMPOSITION.test.v1/context/start_time";
     const ROOT_ARCHETYPE: &str = "openEHR-EHR-COMPOSITION.test.v1";
+    const TEMPLATE: &str = "Test.v1";
 
     /// Schema 3's rows of one object: its root, with its archetype id as text, and a coded
     /// text, a date-time and a duration, all with their text in `text`. `ehr` and `object`
     /// are the ids as SQL literals.
-    fn schema_3_rows(ehr: &str, object: &str) -> String {
+    fn schema_3_rows(ehr: &str, object: &str, time: &str, data: &str) -> String {
         let row = |item: u32, kind: u8, num: &str, text: &str, code: &str, instant: &str| {
             format!(
                 "INSERT INTO query_value (ehr_id, object_id, item, root_seq, path_id, kind, num,
@@ -1844,6 +1845,20 @@ mod migrations {
                                          parent_path_id, name)
                  VALUES ({ehr}, {object}, 0, 0, 'COMPOSITION', 'openEHR-EHR-COMPOSITION.test.v1',
                          NULL, 'Test');"
+            ),
+            // Two versions of the object: the root row takes the latest one's template
+            // (migration 0007).
+            format!(
+                "INSERT INTO versioned_object (ehr_id, object_id, kind, time_created,
+                                               time_created_offset, latest_version)
+                 VALUES ({ehr}, {object}, 'COMPOSITION', {time}, 0, 2);
+                 INSERT INTO version (ehr_id, object_id, version, kind, contribution_id,
+                                      time_committed, change_type, lifecycle_state, template_id,
+                                      data)
+                 VALUES ({ehr}, {object}, 1, 'COMPOSITION', {object}, {time}, 'creation',
+                         'complete', 'Old.v0', {data}),
+                        ({ehr}, {object}, 2, 'COMPOSITION', {object}, {time}, 'modification',
+                         'complete', '{TEMPLATE}', {data});"
             ),
             row(0, 3, "NULL", "'event'", "'433'", "NULL"),
             row(
@@ -1936,7 +1951,7 @@ mod migrations {
                     .expect("records the migration");
             }
             connection
-                .execute_batch(&schema_3_rows(&hex(ehr_id), &hex(object_id)))
+                .execute_batch(&schema_3_rows(&hex(ehr_id), &hex(object_id), "0", "X'00'"))
                 .expect("writes schema 3 rows");
         }
         let store = open_store(None, &data_dir).await.expect("opens");
@@ -1957,6 +1972,15 @@ mod migrations {
             .collect::<Result<_, _>>()
             .expect("reads");
         assert_eq!(named, vec![Some(ROOT_ARCHETYPE.to_owned()); 3]);
+        // Migration 0007: the root row keeps the latest version's template.
+        let template: Option<String> = connection
+            .query_row(
+                "SELECT template_id FROM query_node WHERE seq = 0",
+                [],
+                |row| row.get(0),
+            )
+            .expect("reads");
+        assert_eq!(template.as_deref(), Some(TEMPLATE));
     }
 
     #[tokio::test]
@@ -1990,7 +2014,12 @@ mod migrations {
         }
         let literal = |id: Uuid| format!("'{id}'::uuid");
         client
-            .batch_execute(&schema_3_rows(&literal(ehr_id), &literal(object_id)))
+            .batch_execute(&schema_3_rows(
+                &literal(ehr_id),
+                &literal(object_id),
+                "now()",
+                "'\\x00'::bytea",
+            ))
             .await
             .expect("writes schema 3 rows");
         drop(client);
@@ -2015,5 +2044,12 @@ mod migrations {
             .map(|row| row.get(0))
             .collect();
         assert_eq!(named, vec![Some(ROOT_ARCHETYPE.to_owned()); 3]);
+        // Migration 0007: the root row keeps the latest version's template.
+        let template: Option<String> = client
+            .query_one("SELECT template_id FROM query_node WHERE seq = 0", &[])
+            .await
+            .expect("reads")
+            .get(0);
+        assert_eq!(template.as_deref(), Some(TEMPLATE));
     }
 }

@@ -278,6 +278,7 @@ impl Writer {
                     &index.node_archetype,
                     &index.node_parent_path,
                     &index.node_name,
+                    &index.node_template,
                 ],
             ));
             expected.push(Expect::Any);
@@ -516,7 +517,8 @@ impl<'a> GroupRows<'a> {
                 .extend(std::iter::repeat_n(ids.0, version.index.values.len()));
             rows.value_object_id
                 .extend(std::iter::repeat_n(ids.1, version.index.values.len()));
-            rows.index.push(&version.index, path_ids)?;
+            rows.index
+                .push(&version.index, version.template_id.as_deref(), path_ids)?;
         }
         Ok(rows)
     }
@@ -594,9 +596,10 @@ impl GroupStatements {
             insert_nodes: client
                 .prepare_cached(
                     "INSERT INTO query_node (ehr_id, object_id, seq, last_seq, rm_type,
-                                             archetype_path_id, parent_path_id, name)
+                                             archetype_path_id, parent_path_id, name, template_id)
                      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::int4[],
-                                          $5::text[], $6::int4[], $7::int4[], $8::text[])",
+                                          $5::text[], $6::int4[], $7::int4[], $8::text[],
+                                          $9::text[])",
                 )
                 .await?,
             insert_values: client

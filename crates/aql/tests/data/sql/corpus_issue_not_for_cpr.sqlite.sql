@@ -5,7 +5,7 @@ LEFT JOIN query_value s0 ON s0.path_id IN (SELECT path_id FROM query_path WHERE 
 WHERE v1.rm_type IN ('COMPOSITION')
   AND v1.seq = 0
   AND v1.archetype_path_id = (SELECT path_id FROM query_path WHERE path = ?1)
-  AND ((SELECT t.template_id FROM versioned_object t_o JOIN version t ON t.ehr_id = t_o.ehr_id AND t.object_id = t_o.object_id AND t.version = t_o.latest_version WHERE t_o.ehr_id = v1.ehr_id AND t_o.object_id = v1.object_id) = ?3 AND (v2.ehr_id, v2.object_id, v2.seq) IN (SELECT r.ehr_id, r.object_id, r.root_seq FROM query_value r WHERE r.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?2 AND rel_path = ?4) AND r.kind IN (3) AND ((r.kind = 3 AND r.code = ?5))))
+  AND (v1.template_id = ?3 AND (v2.ehr_id, v2.object_id, v2.seq) IN (SELECT r.ehr_id, r.object_id, r.root_seq FROM query_value r WHERE r.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = ?2 AND rel_path = ?4) AND r.kind IN (3) AND ((r.kind = 3 AND r.code = ?5))))
 ORDER BY CASE WHEN s0.kind IN (7, 8) THEN 0 WHEN s0.kind IN (9, 10, 11) THEN 1 WHEN s0.kind IN (12) THEN 2 WHEN s0.kind IN (2, 3, 14, 15, 16) THEN 3 WHEN s0.kind IN (1) THEN 4 END DESC NULLS FIRST, CASE WHEN s0.kind IN (7, 8) THEN s0.num END DESC NULLS FIRST, CASE WHEN s0.kind IN (9, 10, 11) THEN s0.instant END DESC NULLS FIRST, CASE WHEN s0.kind IN (12) THEN s0.num END DESC NULLS FIRST, CASE WHEN s0.kind IN (2, 3, 14, 15, 16) THEN s0.text END DESC NULLS FIRST, CASE WHEN s0.kind IN (1) THEN s0.num END DESC NULLS FIRST
 -- 1: 'openEHR-EHR-COMPOSITION.report.v1'
 -- 2: 'openEHR-EHR-EVALUATION.cpr_decision_uk.v0'
