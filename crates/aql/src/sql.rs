@@ -292,12 +292,17 @@ impl Compiler<'_, '_> {
         }
     }
 
-    /// `= <id>` when the path key's id is known, else `= (SELECT path_id ...)`.
-    fn path_id_equals(&mut self, key: &str) -> String {
+    /// Records a path key the statement reads and gives its id when known.
+    fn path_id(&mut self, key: &str) -> Option<i64> {
         if !self.path_keys.iter().any(|known| known == key) {
             self.path_keys.push(key.to_owned());
         }
-        match self.paths.get(key) {
+        self.paths.get(key).copied()
+    }
+
+    /// `= <id>` when the path key's id is known, else `= (SELECT path_id ...)`.
+    fn path_id_equals(&mut self, key: &str) -> String {
+        match self.path_id(key) {
             Some(id) => format!("= {id}"),
             None => {
                 let param = self.param(SqlParam::Text(key.to_owned()));
@@ -538,6 +543,16 @@ impl Compiler<'_, '_> {
         parent
     }
 
+    /// Whether a variable binds a row source of its own in every row: not under NOT or OR,
+    /// and not a transparent VERSION.
+    fn bound_in_every_row(&self, index: usize) -> bool {
+        let variable = &self.checked.variables[index];
+        !variable.negated
+            && !variable.optional
+            && variable.branches.is_empty()
+            && !self.transparent[index]
+    }
+
     /// Folds a leaf variable into its parent when nothing reads it but one condition, and the
     /// answer cannot tell how many of it there are: `COUNT(DISTINCT e/ehr_id/value) FROM EHR e
     /// CONTAINS COMPOSITION c[...] CONTAINS OBSERVATION o[...] WHERE o/... > 140` asks only
@@ -568,10 +583,7 @@ impl Compiler<'_, '_> {
             let VariableClass::Rm(class) = variable.class else {
                 continue;
             };
-            if variable.negated
-                || variable.optional
-                || !variable.branches.is_empty()
-                || self.transparent[index]
+            if !self.bound_in_every_row(index)
                 || self
                     .checked
                     .variables
@@ -666,10 +678,7 @@ impl Compiler<'_, '_> {
             let parent_variable = &self.checked.variables[parent];
             if !is_object_root_class(class)
                 || child_fold.parent_is_ehr
-                || variable.negated
-                || variable.optional
-                || !variable.branches.is_empty()
-                || self.transparent[index]
+                || !self.bound_in_every_row(index)
                 || !matches!(variable.predicate, Some(Predicate::Node { name: None, .. }))
                 || parent_variable.class != VariableClass::Ehr
                 || parent_variable.negated
@@ -742,13 +751,12 @@ impl Compiler<'_, '_> {
                 continue;
             }
             let host = (index + 1..self.checked.variables.len()).find(|&candidate| {
-                let contained = &self.checked.variables[candidate];
                 self.row_parent(candidate) == Some(index)
-                    && matches!(contained.class, VariableClass::Rm(_))
-                    && !contained.negated
-                    && !contained.optional
-                    && contained.branches.is_empty()
-                    && !self.transparent[candidate]
+                    && matches!(
+                        self.checked.variables[candidate].class,
+                        VariableClass::Rm(_)
+                    )
+                    && self.bound_in_every_row(candidate)
                     && self.folded[candidate].is_none()
             });
             if let Some(host) = host {
@@ -1177,32 +1185,25 @@ impl Compiler<'_, '_> {
     /// `query_value` rows of a value path, as SQL conditions on the alias `row`.
     fn value_rows(&mut self, path: &ValuePath<'_>, row: &str, correlate: bool) -> Vec<String> {
         let mut conditions = Vec::new();
-        if let Some(archetype) = &path.archetype {
-            let key = format!("{archetype}{}", path.rel_path);
-            if !self.path_keys.contains(&key) {
-                self.path_keys.push(key.clone());
-            }
-            if let Some(id) = self.paths.get(&key) {
-                conditions.push(format!("{row}.path_id = {id}"));
-            }
-        }
-        let key = match &path.archetype {
-            _ if !conditions.is_empty() => None,
-            Some(archetype) => {
-                let rel = self.param(SqlParam::Text(path.rel_path.clone()));
+        let known = path
+            .archetype
+            .as_ref()
+            .and_then(|archetype| self.path_id(&format!("{archetype}{}", path.rel_path)));
+        let rel = path.rel_path.clone();
+        conditions.push(match (known, &path.archetype) {
+            (Some(id), _) => format!("{row}.path_id = {id}"),
+            (None, Some(archetype)) => {
+                let rel = self.param(SqlParam::Text(rel));
                 let archetype = self.param(SqlParam::Text(archetype.clone()));
-                Some(format!(
+                format!(
                     "{row}.path_id IN (SELECT path_id FROM query_path WHERE archetype_id = {archetype} AND rel_path = {rel})"
-                ))
+                )
             }
-            None => {
-                let rel = self.param(SqlParam::Text(path.rel_path.clone()));
-                Some(format!(
-                    "{row}.path_id IN (SELECT path_id FROM query_path WHERE rel_path = {rel})"
-                ))
+            (None, None) => {
+                let rel = self.param(SqlParam::Text(rel));
+                format!("{row}.path_id IN (SELECT path_id FROM query_path WHERE rel_path = {rel})")
             }
-        };
-        conditions.extend(key);
+        });
         if correlate {
             let source = &path.source.alias;
             conditions.push(format!(

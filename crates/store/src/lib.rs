@@ -22,6 +22,25 @@ mod codec;
 pub mod postgres;
 pub mod sqlite;
 
+/// The ids of `keys` a cache of `query_path` ids already has, and the keys it lacks (for
+/// [`Store::path_ids`]; ids never change, so a cached one is always right).
+fn split_cached_path_ids<Id: Copy + Into<i64>>(
+    cache: &std::collections::HashMap<String, Id>,
+    keys: &[String],
+) -> (PathIds, Vec<String>) {
+    let mut found = PathIds::new();
+    let mut missing = Vec::new();
+    for key in keys {
+        match cache.get(key) {
+            Some(id) => {
+                found.insert(key.clone(), (*id).into());
+            }
+            None => missing.push(key.clone()),
+        }
+    }
+    (found, missing)
+}
+
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

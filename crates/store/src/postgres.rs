@@ -1722,19 +1722,7 @@ impl Store for PostgresStore {
     }
 
     async fn path_ids(&self, keys: &[String]) -> Result<PathIds> {
-        let mut found = PathIds::new();
-        let mut missing: Vec<&str> = Vec::new();
-        {
-            let known = self.writer.known_paths();
-            for key in keys {
-                match known.get(key) {
-                    Some(id) => {
-                        found.insert(key.clone(), i64::from(*id));
-                    }
-                    None => missing.push(key),
-                }
-            }
-        }
+        let (mut found, missing) = crate::split_cached_path_ids(&self.writer.known_paths(), keys);
         if missing.is_empty() {
             return Ok(found);
         }

@@ -1588,23 +1588,13 @@ impl Store for SqliteStore {
     }
 
     async fn path_ids(&self, keys: &[String]) -> Result<crate::PathIds> {
-        let (mut found, missing) = {
-            let known = self
+        let (mut found, missing) = crate::split_cached_path_ids(
+            &self
                 .path_ids
                 .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let mut found = crate::PathIds::new();
-            let mut missing = Vec::new();
-            for key in keys {
-                match known.get(key) {
-                    Some(id) => {
-                        found.insert(key.clone(), *id);
-                    }
-                    None => missing.push(key.clone()),
-                }
-            }
-            (found, missing)
-        };
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            keys,
+        );
         if missing.is_empty() {
             return Ok(found);
         }
