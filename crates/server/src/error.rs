@@ -242,16 +242,20 @@ impl From<StoreError> for ApiError {
             | StoreError::TemplateExists(_)
             | StoreError::TemplateInUse(_)
             | StoreError::ContributionExists(_)
-            | StoreError::StoredQueryExists(..) => {
-                ApiError::new(ErrorCode::Conflict, error.to_string())
-            }
-            StoreError::VersionConflict { .. } => {
+            | StoreError::StoredQueryExists(..)
+            | StoreError::PersonExists(_)
+            | StoreError::IdentifierTaken { .. }
+            | StoreError::EhrHasPerson(_) => ApiError::new(ErrorCode::Conflict, error.to_string()),
+            StoreError::VersionConflict { .. } | StoreError::RecordVersionConflict { .. } => {
                 ApiError::new(ErrorCode::PreconditionFailed, error.to_string())
             }
             StoreError::KindMismatch { .. } => {
                 ApiError::new(ErrorCode::ObjectNotFound, error.to_string())
             }
-            StoreError::Database(_) | StoreError::Corrupt(_) => ApiError::internal("store", &error),
+            // The audit writer retries these itself; one reaching a handler is a fault.
+            StoreError::AuditSeqTaken(_) | StoreError::Database(_) | StoreError::Corrupt(_) => {
+                ApiError::internal("store", &error)
+            }
         }
     }
 }

@@ -20,7 +20,13 @@ pub use aql::sql::{Dialect, PathIds, SqlQuery};
 
 mod codec;
 pub mod postgres;
+mod registry;
 pub mod sqlite;
+
+pub use registry::{
+    AuditFilter, AuditLog, AuditRow, ConsentRecord, ConsentRule, OrganisationRecord, PersonMerge,
+    PersonRecord, PersonSearch, Registry, RelationshipRecord,
+};
 
 /// The ids of `keys` a cache of `query_path` ids already has, and the keys it lacks (for
 /// [`Store::path_ids`]; ids never change, so a cached one is always right).
@@ -393,6 +399,20 @@ pub enum StoreError {
     ContributionExists(Uuid),
     #[error("stored query {0} version {1} already exists")]
     StoredQueryExists(String, String),
+    #[error("person {0} already exists")]
+    PersonExists(Uuid),
+    #[error("identifier {namespace}|{value} belongs to another person")]
+    IdentifierTaken { namespace: String, value: String },
+    #[error("ehr {0} already belongs to a person")]
+    EhrHasPerson(Uuid),
+    #[error("record {id} version {version} conflicts: latest version is {latest:?}")]
+    RecordVersionConflict {
+        id: Uuid,
+        version: u32,
+        latest: Option<u32>,
+    },
+    #[error("audit event {0} was appended by another writer")]
+    AuditSeqTaken(u64),
     #[error("database error: {0}")]
     Database(String),
     #[error("stored data is corrupt: {0}")]
@@ -403,7 +423,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The versioned store. Both backends pass the same behavioural suite (`tests/behaviour.rs`).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Registry + AuditLog + Send + Sync + 'static {
     /// A short name for logs and the status endpoint (`"sqlite"`, `"postgresql"`).
     fn backend_name(&self) -> &'static str;
 

@@ -70,6 +70,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "query_node_template",
         include_str!("../migrations/postgres/0007_query_node_template.sql"),
     ),
+    (
+        8,
+        "registry_and_audit",
+        include_str!("../migrations/postgres/0008_registry_and_audit.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations between servers starting together.
@@ -1117,6 +1122,7 @@ macro_rules! version_query {
 
 // After `version_query!`, which it uses.
 mod query;
+mod registry;
 
 mod group;
 
@@ -1404,6 +1410,17 @@ impl Store for PostgresStore {
         let delete_values = client
             .prepare_cached("DELETE FROM query_value WHERE ehr_id = $1")
             .await?;
+        // The person registered with the EHR goes with it (the audit trail keeps what was done).
+        let delete_registry = client
+            .prepare_cached(
+                "WITH gone AS (DELETE FROM person WHERE ehr_id = $1 RETURNING person_id),
+                      identifiers AS (DELETE FROM person_identifier
+                                      WHERE person_id IN (SELECT person_id FROM gone)),
+                      relationships AS (DELETE FROM care_relationship WHERE ehr_id = $1),
+                      rules AS (DELETE FROM consent_rule WHERE ehr_id = $1)
+                 DELETE FROM consent_directive WHERE ehr_id = $1",
+            )
+            .await?;
         let transaction = client.transaction().await?;
         // Deleting the ehr row first takes its lock, which waits for commits in flight
         // (they hold KEY SHARE) and makes later ones find no EHR.
@@ -1422,6 +1439,7 @@ impl Store for PostgresStore {
             transaction.execute(&delete_contributions, &ehr_key),
             transaction.execute(&delete_nodes, &ehr_key),
             transaction.execute(&delete_values, &ehr_key),
+            transaction.execute(&delete_registry, &ehr_key),
         )?;
         transaction.commit().await?;
         Ok(true)

@@ -26,6 +26,10 @@ use crate::{
     QueryRows, Result, SqlQuery, StatusFacts, Store, StoreError, StoredQuery, StoredVersion,
     SubjectKey, TemplateRecord, VersionMeta, VersionSelector, VersionedObjectMeta,
 };
+use crate::{
+    AuditFilter, AuditLog, AuditRow, ConsentRecord, OrganisationRecord, PersonMerge, PersonRecord,
+    PersonSearch, Registry, RelationshipRecord,
+};
 
 /// Numbered migrations, applied in order and recorded in `schema_migrations`.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -63,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "query_node_template",
         include_str!("../migrations/sqlite/0007_query_node_template.sql"),
+    ),
+    (
+        8,
+        "registry_and_audit",
+        include_str!("../migrations/sqlite/0008_registry_and_audit.sql"),
     ),
 ];
 
@@ -109,6 +118,7 @@ enum WriteOp {
     ReplaceTemplate(TemplateRecord),
     PutStoredQuery(StoredQuery),
     DeleteStoredQuery(String, Option<String>),
+    Registry(registry::RegistryWrite),
 }
 
 impl WriteOp {
@@ -593,6 +603,7 @@ fn apply_op(connection: &Connection, op: &WriteOp) -> Result<WriteOutcome> {
         WriteOp::DeleteStoredQuery(name, version) => {
             delete_stored_query(connection, name, version.as_deref()).map(WriteOutcome::Count)
         }
+        WriteOp::Registry(write) => registry::apply(connection, write),
     }
 }
 
@@ -1039,7 +1050,18 @@ fn delete_ehr(connection: &Connection, ehr_id: Uuid) -> Result<bool> {
             .prepare_cached("DELETE FROM ehr_subject WHERE namespace = ?1 AND subject_id = ?2")?
             .execute([namespace, subject_id])?;
     }
+    // The person registered with the EHR goes with it (the audit trail keeps what was done).
+    connection
+        .prepare_cached(
+            "DELETE FROM person_identifier WHERE person_id IN
+                 (SELECT person_id FROM person WHERE ehr_id = ?1)",
+        )?
+        .execute([ehr_id.as_bytes()])?;
     for sql in [
+        "DELETE FROM person WHERE ehr_id = ?1",
+        "DELETE FROM care_relationship WHERE ehr_id = ?1",
+        "DELETE FROM consent_rule WHERE ehr_id = ?1",
+        "DELETE FROM consent_directive WHERE ehr_id = ?1",
         "DELETE FROM query_value WHERE ehr_id = ?1",
         "DELETE FROM query_node WHERE ehr_id = ?1",
         "DELETE FROM version WHERE ehr_id = ?1",
@@ -1197,6 +1219,7 @@ macro_rules! version_query {
 
 // After `version_query!`, which it uses.
 mod query;
+mod registry;
 
 fn version_meta_from_row(row: &Row<'_>, ehr_id: Uuid) -> Result<VersionMeta> {
     let kind: String = row.get(2)?;
@@ -1666,6 +1689,129 @@ impl Store for SqliteStore {
         })
         .await
         .map_err(blocking_failed)?
+    }
+}
+
+impl SqliteStore {
+    async fn write_registry(&self, write: registry::RegistryWrite) -> Result<WriteOutcome> {
+        self.write(WriteOp::Registry(write)).await
+    }
+
+    async fn write_registry_done(&self, write: registry::RegistryWrite) -> Result<()> {
+        match self.write_registry(write).await? {
+            WriteOutcome::Done => Ok(()),
+            other => Err(unexpected_outcome(&other)),
+        }
+    }
+}
+
+#[async_trait]
+impl Registry for SqliteStore {
+    async fn create_person(&self, person: PersonRecord) -> Result<()> {
+        self.write_registry_done(registry::RegistryWrite::CreatePerson(person))
+            .await
+    }
+
+    async fn get_person(&self, person_id: Uuid) -> Result<Option<PersonRecord>> {
+        self.read(move |connection| registry::get_person(connection, person_id))
+            .await
+    }
+
+    async fn person_by_ehr(&self, ehr_id: Uuid) -> Result<Option<PersonRecord>> {
+        self.read(move |connection| registry::person_by_ehr(connection, ehr_id))
+            .await
+    }
+
+    async fn person_by_identifier(
+        &self,
+        namespace: &str,
+        value: &str,
+    ) -> Result<Option<PersonRecord>> {
+        let (namespace, value) = (namespace.to_owned(), value.to_owned());
+        self.read(move |connection| registry::person_by_identifier(connection, &namespace, &value))
+            .await
+    }
+
+    async fn search_people(&self, search: &PersonSearch) -> Result<Vec<PersonRecord>> {
+        let search = search.clone();
+        self.read(move |connection| registry::search_people(connection, &search))
+            .await
+    }
+
+    async fn update_person(&self, person: PersonRecord) -> Result<()> {
+        self.write_registry_done(registry::RegistryWrite::UpdatePerson(person))
+            .await
+    }
+
+    async fn merge_people(&self, merge: PersonMerge) -> Result<()> {
+        self.write_registry_done(registry::RegistryWrite::MergePeople(Box::new(merge)))
+            .await
+    }
+
+    async fn put_organisation(&self, organisation: OrganisationRecord) -> Result<()> {
+        self.write_registry_done(registry::RegistryWrite::PutOrganisation(organisation))
+            .await
+    }
+
+    async fn get_organisation(&self, code: &str) -> Result<Option<OrganisationRecord>> {
+        let code = code.to_owned();
+        self.read(move |connection| registry::get_organisation(connection, &code))
+            .await
+    }
+
+    async fn list_organisations(&self) -> Result<Vec<OrganisationRecord>> {
+        self.read(registry::list_organisations).await
+    }
+
+    async fn put_relationship(&self, relationship: RelationshipRecord) -> Result<()> {
+        self.write_registry_done(registry::RegistryWrite::PutRelationship(relationship))
+            .await
+    }
+
+    async fn delete_relationship(&self, ehr_id: Uuid, relationship_id: Uuid) -> Result<bool> {
+        match self
+            .write_registry(registry::RegistryWrite::DeleteRelationship(
+                ehr_id,
+                relationship_id,
+            ))
+            .await?
+        {
+            WriteOutcome::Existed(existed) => Ok(existed),
+            other => Err(unexpected_outcome(&other)),
+        }
+    }
+
+    async fn list_relationships(&self, ehr_id: Uuid) -> Result<Vec<RelationshipRecord>> {
+        self.read(move |connection| registry::list_relationships(connection, ehr_id))
+            .await
+    }
+
+    async fn put_consent(&self, consent: ConsentRecord) -> Result<()> {
+        self.write_registry_done(registry::RegistryWrite::PutConsent(consent))
+            .await
+    }
+
+    async fn list_consents(&self, ehr_id: Uuid) -> Result<Vec<ConsentRecord>> {
+        self.read(move |connection| registry::list_consents(connection, ehr_id))
+            .await
+    }
+}
+
+#[async_trait]
+impl AuditLog for SqliteStore {
+    async fn append_audit(&self, events: Vec<AuditRow>) -> Result<()> {
+        self.write_registry_done(registry::RegistryWrite::AppendAudit(events))
+            .await
+    }
+
+    async fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>> {
+        self.read(registry::audit_head).await
+    }
+
+    async fn read_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>> {
+        let filter = filter.clone();
+        self.read(move |connection| registry::read_audit(connection, &filter))
+            .await
     }
 }
 

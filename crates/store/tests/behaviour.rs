@@ -184,7 +184,28 @@ macro_rules! backend_tests {
                 query_rows_follow_the_latest_version,
                 concurrent_commits_intern_new_paths_once,
             );
+            backend_tests!(@registry $open;
+                people_are_registered_found_and_updated,
+                a_refused_registration_writes_nothing,
+                merging_moves_identifiers_and_hides_the_source,
+                organisations_and_relationships,
+                consent_directives_keep_versions_and_rules,
+                the_audit_trail_appends_in_order_only,
+                concurrent_audit_appends_never_fork_the_chain,
+                erasing_an_ehr_erases_its_registry_rows_but_not_the_audit,
+            );
         }
+    };
+    (@registry $open:ident; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(harness) = super::$open().await else {
+                    return;
+                };
+                super::registry_cases::$case(&harness).await;
+            }
+        )*
     };
     (@cases $open:ident; $($case:ident),* $(,)?) => {
         $(
@@ -1773,6 +1794,632 @@ mod cases {
                 .expect("exists");
             assert_eq!(object.latest_version, 2);
         }
+    }
+}
+
+/// The registry (people, organisations, relationships, consent directives) and the audit
+/// trail.
+mod registry_cases {
+    use super::fixtures::*;
+    use super::*;
+    use store::{
+        AuditFilter, AuditRow, ConsentRecord, ConsentRule, OrganisationRecord, PersonMerge,
+        PersonRecord, PersonSearch, RelationshipRecord,
+    };
+
+    const NHS: &str = "https://fhir.nhs.uk/Id/nhs-number";
+
+    fn person(ehr_id: Uuid, family: &str, given: &str, birth_date: &str) -> PersonRecord {
+        PersonRecord {
+            person_id: Uuid::new_v4(),
+            ehr_id,
+            version: 1,
+            merged_into: None,
+            identifiers: Vec::new(),
+            family_name: Some(family.to_owned()),
+            given_name: Some(given.to_owned()),
+            birth_date: Some(birth_date.to_owned()),
+            document: serde_json::json!({"name": [{"family": family, "given": [given]}]}),
+            created: datetime!(2026-01-02 03:04:05.123456 UTC),
+            updated: datetime!(2026-01-02 03:04:05.123456 UTC),
+        }
+    }
+
+    async fn registered(store: &dyn Store, family: &str, nhs_number: &str) -> PersonRecord {
+        let ehr_id = create_ehr(store).await;
+        let mut record = person(ehr_id, family, "Ann", "1950-01-01");
+        record.identifiers = vec![(NHS.to_owned(), nhs_number.to_owned())];
+        store
+            .create_person(record.clone())
+            .await
+            .expect("registers");
+        record
+    }
+
+    pub async fn people_are_registered_found_and_updated(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr_id = create_ehr(store).await;
+        let mut record = person(ehr_id, "O'Brien", "Siobhán", "1948-07-05");
+        record.identifiers = vec![
+            (NHS.to_owned(), "9434765919".to_owned()),
+            ("https://hospital.example/mrn".to_owned(), "H123".to_owned()),
+        ];
+        store
+            .create_person(record.clone())
+            .await
+            .expect("registers");
+        assert_eq!(
+            store.get_person(record.person_id).await.unwrap(),
+            Some(record.clone())
+        );
+        assert_eq!(
+            store.person_by_ehr(ehr_id).await.unwrap(),
+            Some(record.clone())
+        );
+        assert_eq!(
+            store.person_by_identifier(NHS, "9434765919").await.unwrap(),
+            Some(record.clone())
+        );
+        assert_eq!(
+            store.person_by_identifier(NHS, "9434765918").await.unwrap(),
+            None
+        );
+        let other = registered(store, "OBrien", "9000000009").await;
+
+        let search =
+            |family: Option<&str>, given: Option<&str>, birth: Option<&str>| PersonSearch {
+                family_name: family.map(str::to_owned),
+                given_name: given.map(str::to_owned),
+                birth_date: birth.map(str::to_owned),
+                include_merged: false,
+                limit: 10,
+            };
+        let found = |people: Vec<PersonRecord>| -> Vec<Uuid> {
+            people.into_iter().map(|person| person.person_id).collect()
+        };
+        // Family names match without regard to case, exactly otherwise; given names by prefix.
+        for (query, expected) in [
+            (search(Some("o'brien"), None, None), vec![record.person_id]),
+            (
+                search(Some("O'BRIEN"), Some("sio"), Some("1948-07-05")),
+                vec![record.person_id],
+            ),
+            (search(Some("O'Brien"), Some("Ann"), None), vec![]),
+            (search(Some("obrien"), None, None), vec![other.person_id]),
+            (
+                search(None, None, Some("1950-01-01")),
+                vec![other.person_id],
+            ),
+            (search(None, Some("%"), None), vec![]),
+        ] {
+            assert_eq!(
+                found(store.search_people(&query).await.unwrap()),
+                expected,
+                "{query:?}"
+            );
+        }
+
+        let mut updated = record.clone();
+        updated.version = 2;
+        updated.family_name = Some("Byrne".to_owned());
+        updated.identifiers = vec![(NHS.to_owned(), "9434765919".to_owned())];
+        updated.updated = datetime!(2026-02-03 04:05:06 UTC);
+        store.update_person(updated.clone()).await.expect("updates");
+        assert_eq!(
+            store.get_person(record.person_id).await.unwrap(),
+            Some(updated.clone())
+        );
+        assert_eq!(
+            store
+                .person_by_identifier("https://hospital.example/mrn", "H123")
+                .await
+                .unwrap(),
+            None,
+            "identifiers are replaced as a whole"
+        );
+        assert!(
+            store
+                .search_people(&search(Some("o'brien"), None, None))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // A stale update, and an update of nobody, conflict.
+        let stale = updated.clone();
+        assert!(matches!(
+            store.update_person(stale).await,
+            Err(StoreError::RecordVersionConflict {
+                version: 2,
+                latest: Some(2),
+                ..
+            })
+        ));
+        let mut nobody = person(Uuid::new_v4(), "Nobody", "N", "2000-01-01");
+        nobody.version = 2;
+        assert!(matches!(
+            store.update_person(nobody).await,
+            Err(StoreError::RecordVersionConflict { latest: None, .. })
+        ));
+    }
+
+    pub async fn a_refused_registration_writes_nothing(harness: &Harness) {
+        let store = &*harness.store;
+        let first = registered(store, "First", "9434765919").await;
+
+        let mut same_id = person(create_ehr(store).await, "Second", "B", "1960-01-01");
+        same_id.person_id = first.person_id;
+        assert!(matches!(
+            store.create_person(same_id).await,
+            Err(StoreError::PersonExists(id)) if id == first.person_id
+        ));
+
+        let same_ehr = person(first.ehr_id, "Third", "C", "1960-01-01");
+        assert!(matches!(
+            store.create_person(same_ehr.clone()).await,
+            Err(StoreError::EhrHasPerson(id)) if id == first.ehr_id
+        ));
+        assert_eq!(store.get_person(same_ehr.person_id).await.unwrap(), None);
+
+        let mut taken = person(create_ehr(store).await, "Fourth", "D", "1960-01-01");
+        taken.identifiers = vec![
+            ("https://hospital.example/mrn".to_owned(), "H9".to_owned()),
+            (NHS.to_owned(), "9434765919".to_owned()),
+        ];
+        match store.create_person(taken.clone()).await {
+            Err(StoreError::IdentifierTaken { namespace, value }) => {
+                assert_eq!((namespace.as_str(), value.as_str()), (NHS, "9434765919"));
+            }
+            other => panic!("expected IdentifierTaken, got {other:?}"),
+        }
+        // All or nothing: neither the person nor their free identifier was kept.
+        assert_eq!(store.get_person(taken.person_id).await.unwrap(), None);
+        assert_eq!(
+            store
+                .person_by_identifier("https://hospital.example/mrn", "H9")
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .person_by_identifier(NHS, "9434765919")
+                .await
+                .unwrap()
+                .map(|p| p.person_id),
+            Some(first.person_id)
+        );
+    }
+
+    pub async fn merging_moves_identifiers_and_hides_the_source(harness: &Harness) {
+        let store = &*harness.store;
+        let source = registered(store, "Merge", "9434765919").await;
+        let target = registered(store, "Merge", "9000000009").await;
+        let mut merged_source = source.clone();
+        merged_source.version = 2;
+        merged_source.merged_into = Some(target.person_id);
+        merged_source.identifiers = Vec::new();
+        let mut merged_target = target.clone();
+        merged_target.version = 2;
+        merged_target.identifiers.push((
+            "https://kith.example/merged".to_owned(),
+            "9434765919".to_owned(),
+        ));
+        let merge = PersonMerge {
+            source: merged_source.clone(),
+            target: merged_target.clone(),
+        };
+        store.merge_people(merge.clone()).await.expect("merges");
+        assert_eq!(
+            store.get_person(source.person_id).await.unwrap(),
+            Some(merged_source)
+        );
+        assert_eq!(
+            store.get_person(target.person_id).await.unwrap(),
+            Some(merged_target)
+        );
+        assert_eq!(
+            store.person_by_identifier(NHS, "9434765919").await.unwrap(),
+            None
+        );
+        let search = PersonSearch {
+            family_name: Some("merge".to_owned()),
+            limit: 10,
+            ..PersonSearch::default()
+        };
+        let found = store.search_people(&search).await.unwrap();
+        assert_eq!(
+            found.iter().map(|p| p.person_id).collect::<Vec<_>>(),
+            vec![target.person_id]
+        );
+        let with_merged = PersonSearch {
+            include_merged: true,
+            ..search
+        };
+        assert_eq!(store.search_people(&with_merged).await.unwrap().len(), 2);
+        // The same merge again is stale, and changes nothing.
+        assert!(matches!(
+            store.merge_people(merge).await,
+            Err(StoreError::RecordVersionConflict { .. })
+        ));
+        assert_eq!(
+            store
+                .get_person(target.person_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            2
+        );
+    }
+
+    pub async fn organisations_and_relationships(harness: &Harness) {
+        let store = &*harness.store;
+        let organisation = |code: &str, name: &str| OrganisationRecord {
+            code: code.to_owned(),
+            name: name.to_owned(),
+            kind: "gp-practice".to_owned(),
+            document: serde_json::json!({"code": code, "name": name}),
+            created: datetime!(2026-01-01 00:00 UTC),
+            updated: datetime!(2026-01-01 00:00 UTC),
+        };
+        store
+            .put_organisation(organisation("Y0002", "Second"))
+            .await
+            .unwrap();
+        store
+            .put_organisation(organisation("A8100", "Surgery"))
+            .await
+            .unwrap();
+        let mut renamed = organisation("A8100", "Renamed Surgery");
+        renamed.updated = datetime!(2026-03-01 00:00 UTC);
+        store.put_organisation(renamed.clone()).await.unwrap();
+        let mut expected = renamed.clone();
+        expected.created = datetime!(2026-01-01 00:00 UTC);
+        assert_eq!(
+            store.get_organisation("A8100").await.unwrap(),
+            Some(expected)
+        );
+        assert_eq!(store.get_organisation("nope").await.unwrap(), None);
+        let codes: Vec<String> = store
+            .list_organisations()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.code)
+            .collect();
+        assert_eq!(codes, ["A8100", "Y0002"]);
+
+        let ehr_id = create_ehr(store).await;
+        let other_ehr = create_ehr(store).await;
+        let relationship = |ehr_id: Uuid, created: OffsetDateTime| RelationshipRecord {
+            ehr_id,
+            relationship_id: Uuid::new_v4(),
+            kind: "registered-gp".to_owned(),
+            organisation: Some("A8100".to_owned()),
+            professional: None,
+            authority: None,
+            starts: Some(datetime!(2020-01-01 00:00 UTC)),
+            ends: None,
+            document: serde_json::json!({"kind": "registered-gp"}),
+            created,
+        };
+        let gp = relationship(ehr_id, datetime!(2026-01-01 00:00 UTC));
+        let mut proxy = relationship(ehr_id, datetime!(2026-01-02 00:00 UTC));
+        proxy.kind = "proxy".to_owned();
+        proxy.organisation = None;
+        proxy.professional = Some("daughter-1".to_owned());
+        proxy.authority = Some("lasting-power-of-attorney-health".to_owned());
+        proxy.ends = Some(datetime!(2027-01-01 00:00 UTC));
+        store.put_relationship(proxy.clone()).await.unwrap();
+        store.put_relationship(gp.clone()).await.unwrap();
+        store
+            .put_relationship(relationship(other_ehr, datetime!(2026-01-01 00:00 UTC)))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.list_relationships(ehr_id).await.unwrap(),
+            vec![gp.clone(), proxy.clone()]
+        );
+        let mut ended = gp.clone();
+        ended.ends = Some(datetime!(2026-06-01 00:00 UTC));
+        store.put_relationship(ended.clone()).await.unwrap();
+        assert_eq!(
+            store.list_relationships(ehr_id).await.unwrap(),
+            vec![ended, proxy.clone()]
+        );
+        assert!(
+            store
+                .delete_relationship(ehr_id, gp.relationship_id)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .delete_relationship(ehr_id, gp.relationship_id)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .delete_relationship(other_ehr, proxy.relationship_id)
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.list_relationships(ehr_id).await.unwrap(), vec![proxy]);
+        assert_eq!(store.list_relationships(other_ehr).await.unwrap().len(), 1);
+    }
+
+    fn rule(
+        effect: &str,
+        actor_kind: &str,
+        actor: Option<&str>,
+        category: Option<&str>,
+    ) -> ConsentRule {
+        ConsentRule {
+            effect: effect.to_owned(),
+            actor_kind: actor_kind.to_owned(),
+            actor: actor.map(str::to_owned),
+            purpose: Some("direct-care".to_owned()),
+            category: category.map(str::to_owned),
+            starts: Some(datetime!(2026-01-01 00:00 UTC)),
+            ends: None,
+        }
+    }
+
+    pub async fn consent_directives_keep_versions_and_rules(harness: &Harness) {
+        let store = &*harness.store;
+        let ehr_id = create_ehr(store).await;
+        let directive_id = Uuid::new_v4();
+        let first = ConsentRecord {
+            ehr_id,
+            directive_id,
+            version: 1,
+            status: "active".to_owned(),
+            document: serde_json::json!({"decision": "deny"}),
+            rules: vec![
+                rule("deny", "organisation", Some("RJ1"), Some("mental-health")),
+                rule("deny", "organisation-type", Some("pharmacy"), None),
+            ],
+            created: datetime!(2026-01-01 00:00 UTC),
+            updated: datetime!(2026-01-01 00:00 UTC),
+        };
+        store.put_consent(first.clone()).await.expect("records");
+        assert_eq!(
+            store.list_consents(ehr_id).await.unwrap(),
+            vec![first.clone()]
+        );
+        // Version 1 again is a conflict, as is a gap.
+        assert!(matches!(
+            store.put_consent(first.clone()).await,
+            Err(StoreError::RecordVersionConflict {
+                latest: Some(1),
+                ..
+            })
+        ));
+        let mut gap = first.clone();
+        gap.version = 3;
+        assert!(matches!(
+            store.put_consent(gap).await,
+            Err(StoreError::RecordVersionConflict {
+                latest: Some(1),
+                ..
+            })
+        ));
+        let mut second = first.clone();
+        second.version = 2;
+        second.status = "inactive".to_owned();
+        second.rules = Vec::new();
+        second.updated = datetime!(2026-02-01 00:00 UTC);
+        store.put_consent(second.clone()).await.expect("updates");
+        let later = ConsentRecord {
+            directive_id: Uuid::new_v4(),
+            rules: vec![rule("permit", "any", None, None)],
+            created: datetime!(2026-03-01 00:00 UTC),
+            ..first.clone()
+        };
+        store
+            .put_consent(later.clone())
+            .await
+            .expect("records another");
+        assert_eq!(
+            store.list_consents(ehr_id).await.unwrap(),
+            vec![second, later]
+        );
+        assert!(
+            store
+                .list_consents(create_ehr(store).await)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    fn event(seq: u64, previous: [u8; 32], person_id: Option<Uuid>, break_glass: bool) -> AuditRow {
+        let canonical = format!("{{\"seq\":{seq}}}").into_bytes();
+        // Any function of the previous hash serves the store's tests; the chain's real hash
+        // is the access crate's.
+        let mut hash = previous;
+        hash[(seq % 32) as usize] ^= seq as u8 | 1;
+        AuditRow {
+            seq,
+            time: datetime!(2026-01-01 00:00 UTC) + time::Duration::seconds(seq as i64),
+            person_id,
+            user: format!("user-{seq}"),
+            break_glass,
+            allowed: !break_glass || seq.is_multiple_of(2),
+            canonical,
+            hash,
+        }
+    }
+
+    pub async fn the_audit_trail_appends_in_order_only(harness: &Harness) {
+        let store = &*harness.store;
+        assert_eq!(store.audit_head().await.unwrap(), None);
+        let person = Uuid::new_v4();
+        let first = event(1, [0; 32], Some(person), false);
+        let second = event(2, first.hash, None, true);
+        let third = event(3, second.hash, Some(person), true);
+        store
+            .append_audit(vec![first.clone()])
+            .await
+            .expect("appends");
+        store
+            .append_audit(vec![second.clone(), third.clone()])
+            .await
+            .expect("appends");
+        assert_eq!(store.audit_head().await.unwrap(), Some((3, third.hash)));
+        // A seq already taken, a gap, and a batch with a gap inside are refused whole.
+        for batch in [
+            vec![event(3, third.hash, None, false)],
+            vec![event(5, third.hash, None, false)],
+            vec![
+                event(4, third.hash, None, false),
+                event(6, third.hash, None, false),
+            ],
+        ] {
+            assert!(matches!(
+                store.append_audit(batch).await,
+                Err(StoreError::AuditSeqTaken(_))
+            ),);
+        }
+        assert_eq!(store.audit_head().await.unwrap(), Some((3, third.hash)));
+        let read = |filter: AuditFilter| async move { store.read_audit(&filter).await.unwrap() };
+        assert_eq!(
+            read(AuditFilter::default()).await,
+            vec![first.clone(), second.clone(), third.clone()]
+        );
+        assert_eq!(
+            read(AuditFilter {
+                person_id: Some(person),
+                ..AuditFilter::default()
+            })
+            .await,
+            vec![first.clone(), third.clone()]
+        );
+        assert_eq!(
+            read(AuditFilter {
+                break_glass_only: true,
+                ..AuditFilter::default()
+            })
+            .await,
+            vec![second.clone(), third.clone()]
+        );
+        assert_eq!(
+            read(AuditFilter {
+                from_seq: 2,
+                limit: 1,
+                ..AuditFilter::default()
+            })
+            .await,
+            vec![second]
+        );
+    }
+
+    pub async fn concurrent_audit_appends_never_fork_the_chain(harness: &Harness) {
+        // Writers on several nodes: each reads the head and tries to append after it; on a
+        // clash it rereads and tries again. Every event lands once, without gaps.
+        let mut tasks = Vec::new();
+        for writer in 0..4u8 {
+            let store = Arc::clone(&harness.store);
+            tasks.push(tokio::spawn(async move {
+                let mut written = 0;
+                while written < 5 {
+                    let (seq, hash) = store.audit_head().await.unwrap().unwrap_or((0, [0; 32]));
+                    let mut row = event(seq + 1, hash, None, false);
+                    row.user = format!("writer-{writer}");
+                    match store.append_audit(vec![row]).await {
+                        Ok(()) => written += 1,
+                        Err(StoreError::AuditSeqTaken(_)) => tokio::task::yield_now().await,
+                        Err(other) => panic!("unexpected error {other:?}"),
+                    }
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("writer runs");
+        }
+        let events = harness
+            .store
+            .read_audit(&AuditFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            (1..=20).collect::<Vec<_>>()
+        );
+        for writer in 0..4 {
+            let user = format!("writer-{writer}");
+            assert_eq!(events.iter().filter(|e| e.user == user).count(), 5);
+        }
+    }
+
+    pub async fn erasing_an_ehr_erases_its_registry_rows_but_not_the_audit(harness: &Harness) {
+        let store = &*harness.store;
+        let kept = registered(store, "Kept", "9000000009").await;
+        let erased = registered(store, "Erased", "9434765919").await;
+        for record in [&kept, &erased] {
+            store
+                .put_relationship(RelationshipRecord {
+                    ehr_id: record.ehr_id,
+                    relationship_id: Uuid::new_v4(),
+                    kind: "registered-gp".to_owned(),
+                    organisation: Some("A8100".to_owned()),
+                    professional: None,
+                    authority: None,
+                    starts: None,
+                    ends: None,
+                    document: serde_json::json!({}),
+                    created: datetime!(2026-01-01 00:00 UTC),
+                })
+                .await
+                .unwrap();
+            store
+                .put_consent(ConsentRecord {
+                    ehr_id: record.ehr_id,
+                    directive_id: Uuid::new_v4(),
+                    version: 1,
+                    status: "active".to_owned(),
+                    document: serde_json::json!({}),
+                    rules: vec![rule("deny", "any", None, None)],
+                    created: datetime!(2026-01-01 00:00 UTC),
+                    updated: datetime!(2026-01-01 00:00 UTC),
+                })
+                .await
+                .unwrap();
+        }
+        store
+            .append_audit(vec![event(1, [0; 32], Some(erased.person_id), false)])
+            .await
+            .unwrap();
+        assert!(store.delete_ehr(erased.ehr_id).await.unwrap());
+        assert_eq!(store.get_person(erased.person_id).await.unwrap(), None);
+        assert_eq!(
+            store.person_by_identifier(NHS, "9434765919").await.unwrap(),
+            None
+        );
+        assert!(
+            store
+                .list_relationships(erased.ehr_id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(store.list_consents(erased.ehr_id).await.unwrap().is_empty());
+        assert_eq!(
+            store
+                .read_audit(&AuditFilter::default())
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // The other person is untouched.
+        assert!(store.get_person(kept.person_id).await.unwrap().is_some());
+        assert_eq!(
+            store.list_relationships(kept.ehr_id).await.unwrap().len(),
+            1
+        );
+        assert_eq!(store.list_consents(kept.ehr_id).await.unwrap().len(), 1);
     }
 }
 
