@@ -14,8 +14,21 @@
 //! - [`audit`]: audit events, their canonical bytes, the hash chain and FHIR R4 AuditEvent;
 //! - [`fhir`]: the FHIR systems and codings the exports share.
 
+pub mod category;
+pub mod consent;
+pub mod fhir;
 pub mod model;
 pub mod nhs;
+pub mod policy;
 
-pub use model::{OrganisationType, Purpose, Role};
+pub use category::{DataCategories, DataCategory};
+pub use consent::{Actor, ConsentDecision, ConsentDirective, DirectiveStatus};
+pub use model::{
+    FieldError, OrganisationType, Period, ProxyAuthority, Purpose, Relationship, RelationshipKind,
+    Role,
+};
 pub use nhs::{NHS_NUMBER_NAMESPACE, NhsNumber, NhsNumberError};
+pub use policy::{
+    AccessRequest, Action, Decision, DecisionReason, OrganisationRef, PersonFacts, Principal,
+    Resource, decide, explain,
+};
