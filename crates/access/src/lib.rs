@@ -14,6 +14,7 @@
 //! - [`audit`]: audit events, their canonical bytes, the hash chain and FHIR R4 AuditEvent;
 //! - [`fhir`]: the FHIR systems and codings the exports share.
 
+pub mod audit;
 pub mod category;
 pub mod consent;
 pub mod fhir;
@@ -21,6 +22,7 @@ pub mod model;
 pub mod nhs;
 pub mod policy;
 
+pub use audit::{AuditDecision, AuditEvent, BrokenLink, BrokenWhy, StoredEvent, VerifiedChain};
 pub use category::{DataCategories, DataCategory};
 pub use consent::{Actor, ConsentDecision, ConsentDirective, DirectiveStatus};
 pub use model::{
