@@ -33,7 +33,9 @@ use crate::model::{Purpose, Role, codes};
 codes! {
     /// Whether the audited request was allowed.
     AuditDecision {
+        /// The request went ahead.
         Allow = "allow", "allowed";
+        /// The request was refused.
         Deny = "deny", "denied";
     }
 }

@@ -58,7 +58,9 @@ use crate::policy::Principal;
 codes! {
     /// Whether a directive lets its actors in or keeps them out.
     ConsentDecision {
+        /// Lets the actors in.
         Permit = "permit", "permit";
+        /// Keeps the actors out.
         Deny = "deny", "deny";
     }
 }
@@ -67,7 +69,9 @@ codes! {
     /// Whether a directive is in force. An inactive directive is kept for the record of what
     /// the person decided and when, and never matches.
     DirectiveStatus {
+        /// In force.
         Active = "active", "active";
+        /// Withdrawn or superseded.
         Inactive = "inactive", "inactive";
     }
 }

@@ -99,8 +99,11 @@ codes! {
 codes! {
     /// The legal ground on which a proxy acts for a person.
     ProxyAuthority {
+        /// A registered lasting power of attorney for health and welfare.
         LastingPowerOfAttorneyHealth = "lasting-power-of-attorney-health", "lasting power of attorney (health and welfare)";
+        /// A parent or guardian of a child.
         ParentalResponsibility = "parental-responsibility", "parental responsibility";
+        /// A deputy the Court of Protection appointed for health and welfare.
         CourtAppointedDeputy = "court-appointed-deputy", "court-appointed deputy";
         /// The person chose this proxy (a relative or carer helping them) and can take it back.
         DelegatedByPerson = "delegated-by-person", "delegated by the person";
@@ -118,7 +121,9 @@ impl ProxyAuthority {
 codes! {
     /// What ties an organisation, a professional or a proxy to a person.
     RelationshipKind {
+        /// The GP practice the person is registered with.
         RegisteredGp = "registered-gp", "registered GP practice";
+        /// An organisation treating the person now (an admission, a referral, a package of care).
         ActiveEpisode = "active-episode", "active episode of care";
         /// A named professional in the person's care team.
         CareTeam = "care-team", "member of the care team";

@@ -115,9 +115,13 @@ pub struct Principal {
 codes! {
     /// What the caller wants to do.
     Action {
+        /// Read the data.
         Read = "read", "read";
+        /// Create, update or delete data.
         Write = "write", "write";
+        /// Read, create or change the person's consent directives.
         ManageConsent = "manage-consent", "manage consent directives";
+        /// Read who accessed the person's record.
         ReadAccessLog = "read-access-log", "read the access log";
     }
 }
