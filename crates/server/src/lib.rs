@@ -5,6 +5,8 @@
 //! and shape the answer; errors go through the one table in [`error`].
 
 mod admin;
+mod api;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod http;
@@ -58,17 +60,29 @@ pub struct AppState {
     /// start, never per request. On a miss the store is asked (another node may have
     /// uploaded it).
     templates: Arc<RwLock<HashMap<String, Arc<KnownTemplate>>>>,
+    /// The data categories consent directives and the policy refer to.
+    pub categories: Arc<access::DataCategories>,
+    /// The audit trail's writer.
+    pub audit: audit::AuditTrail,
     started: Instant,
 }
 
 impl AppState {
     pub async fn new(store: Arc<dyn Store>, config: Config) -> Result<AppState, store::StoreError> {
         Ok(AppState {
+            audit: audit::AuditTrail::start(Arc::clone(&store)),
             store,
             config: Arc::new(config),
             templates: Arc::new(RwLock::new(HashMap::new())),
+            categories: Arc::new(access::DataCategories::default()),
             started: Instant::now(),
         })
+    }
+
+    /// The same state with these data categories (from `--categories`).
+    pub fn with_categories(mut self, categories: access::DataCategories) -> AppState {
+        self.categories = Arc::new(categories);
+        self
     }
 
     /// The parsed template with this id, or None if it has not been uploaded.
@@ -142,6 +156,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/ehrbase/rest/openehr/v1", openehr)
         .nest("/rest/admin", admin.clone())
         .nest("/ehrbase/rest/admin", admin)
+        .nest("/api/v1", api::router())
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), auth::require_caller));
     Router::new()

@@ -1,0 +1,131 @@
+//! `/api/v1/people/{id}/relationships`: who cares for a person (a registered GP practice, an
+//! episode of care, a named professional) and who acts for them (a proxy, with the
+//! authority they act under). Direct care is allowed through these.
+
+use access::Relationship;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use store::RelationshipRecord;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::people::require_person;
+use super::{field_errors, json_body, parse_id};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::{Format, RawBody, Reply};
+
+/// The stored relationship as the policy reads it.
+pub(crate) fn relationship_of(record: &RelationshipRecord) -> Option<Relationship> {
+    serde_json::from_value(record.document.clone()).ok()
+}
+
+fn relationship_json(relationship: &Relationship) -> Value {
+    serde_json::to_value(relationship).unwrap_or(Value::Null)
+}
+
+/// `POST /api/v1/people/{id}/relationships`: records a relationship.
+pub(super) async fn add(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: RawBody,
+) -> ApiResult<Reply> {
+    let person = require_person(&state, &id).await?;
+    let mut relationship: Relationship = json_body(&body)?;
+    if !relationship.id.is_nil() {
+        return Err(ApiError::at(
+            ErrorCode::InvalidParameter,
+            "/id",
+            "the server assigns a relationship's id; send none",
+        ));
+    }
+    let errors = relationship.validate();
+    if !errors.is_empty() {
+        return Err(field_errors("the relationship is not valid", errors));
+    }
+    if let Some(code) = &relationship.organisation
+        && state.store.get_organisation(code).await?.is_none()
+    {
+        return Err(ApiError::at(
+            ErrorCode::InvalidParameter,
+            "/organisation",
+            format!("organisation {code} is not registered (PUT /api/v1/organisations/{code})"),
+        ));
+    }
+    relationship.id = Uuid::new_v4();
+    let record = RelationshipRecord {
+        ehr_id: person.ehr_id,
+        relationship_id: relationship.id,
+        kind: relationship.kind.code().to_owned(),
+        organisation: relationship.organisation.clone(),
+        professional: relationship.professional.clone(),
+        authority: relationship
+            .authority
+            .map(|authority| authority.code().to_owned()),
+        starts: relationship.period.start,
+        ends: relationship.period.end,
+        document: relationship_json(&relationship),
+        created: OffsetDateTime::now_utc(),
+    };
+    state.store.put_relationship(record).await?;
+    tracing::info!(target: "audit", action = "add_relationship", person_id = %person.person_id, relationship = %relationship.id, user = %caller.user, "recorded a relationship");
+    Ok(Reply::new(StatusCode::CREATED)
+        .header(
+            axum::http::header::LOCATION,
+            &format!(
+                "/api/v1/people/{}/relationships/{}",
+                person.person_id, relationship.id
+            ),
+        )
+        .body(
+            Format::Json,
+            serde_json::to_vec(&relationship_json(&relationship)).unwrap_or_default(),
+        ))
+}
+
+/// `GET /api/v1/people/{id}/relationships`.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Reply> {
+    let person = require_person(&state, &id).await?;
+    let relationships: Vec<Value> = state
+        .store
+        .list_relationships(person.ehr_id)
+        .await?
+        .iter()
+        .filter_map(relationship_of)
+        .map(|relationship| relationship_json(&relationship))
+        .collect();
+    Ok(Reply::new(StatusCode::OK).body(
+        Format::Json,
+        serde_json::to_vec(&json!({ "relationships": relationships })).unwrap_or_default(),
+    ))
+}
+
+/// `DELETE /api/v1/people/{id}/relationships/{relationship_id}`: ends nothing silently; the
+/// relationship is removed (to end one but keep its history, update its period instead).
+pub(super) async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, relationship_id)): Path<(String, String)>,
+) -> ApiResult<Reply> {
+    let person = require_person(&state, &id).await?;
+    let relationship_id = parse_id(&relationship_id, "relationship id")?;
+    if !state
+        .store
+        .delete_relationship(person.ehr_id, relationship_id)
+        .await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("relationship {relationship_id} does not exist"),
+        ));
+    }
+    tracing::info!(target: "audit", action = "remove_relationship", person_id = %person.person_id, relationship = %relationship_id, user = %caller.user, "removed a relationship");
+    Ok(Reply::new(StatusCode::NO_CONTENT))
+}
