@@ -682,3 +682,46 @@ async fn local_tokens_are_trusted_unless_switched_off() {
     let other_app = AuthApp::new(json!({}), Some(other.path())).await;
     assert_eq!(other_app.get(Some(&bearer(&token)), &[]).await.status, 401);
 }
+
+#[tokio::test]
+async fn expired_keys_are_refreshed_and_kept_when_the_refresh_fails() {
+    let rsa = TestKey::rsa("rsa-1");
+    let server = KeyServer::start(&[&rsa]).await;
+    // Every key set is stale at once; a failed fetch waits the default 30 s to be retried.
+    let app = AuthApp::new(
+        json!({"key_cache_seconds": 0, "issuers": [server.issuer_config(json!({}))]}),
+        None,
+    )
+    .await;
+    // Distinct tokens, so that none is answered from the cache of verified tokens.
+    let token =
+        |number: u32| bearer(&rsa.sign(&with(claims(&server.issuer), json!({"jti": number}))));
+    assert_eq!(app.get(Some(&token(1)), &[]).await.status, 200);
+    assert_eq!(app.get(Some(&token(2)), &[]).await.status, 200);
+    assert_eq!(server.jwks_fetches(), 2, "a stale key set is fetched again");
+    server
+        .jwks
+        .lock()
+        .unwrap()
+        .clone_from(&json!({"not": "a key set"}));
+    let log = LogCapture::default();
+    let _guard = log.install();
+    let answer = app.get(Some(&token(3)), &[]).await;
+    assert_eq!(
+        answer.status, 200,
+        "the keys fetched before stay in use: {}",
+        answer.body
+    );
+    assert_eq!(server.jwks_fetches(), 3);
+    let logged = log.text();
+    assert!(
+        logged.contains("refreshing the issuer's keys failed") && logged.contains("no keys array"),
+        "{logged}"
+    );
+    assert_eq!(app.get(Some(&token(4)), &[]).await.status, 200);
+    assert_eq!(
+        server.jwks_fetches(),
+        3,
+        "a failed fetch is not retried at once"
+    );
+}
