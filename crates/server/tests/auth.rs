@@ -699,11 +699,7 @@ async fn expired_keys_are_refreshed_and_kept_when_the_refresh_fails() {
     assert_eq!(app.get(Some(&token(1)), &[]).await.status, 200);
     assert_eq!(app.get(Some(&token(2)), &[]).await.status, 200);
     assert_eq!(server.jwks_fetches(), 2, "a stale key set is fetched again");
-    server
-        .jwks
-        .lock()
-        .unwrap()
-        .clone_from(&json!({"not": "a key set"}));
+    *server.jwks.lock().unwrap() = json!({"not": "a key set"});
     let log = LogCapture::default();
     let _guard = log.install();
     let answer = app.get(Some(&token(3)), &[]).await;
