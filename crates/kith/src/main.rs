@@ -1,5 +1,6 @@
 //! The `kith` binary: `kith serve` runs the platform; `kith seed` fills a store with a
-//! synthetic population; `kith template` and `kith composition` check files offline.
+//! synthetic population; `kith template` and `kith composition` check files offline;
+//! `kith token` mints a local token and `kith hash-password` hashes a Basic user's password.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -39,6 +40,46 @@ enum Command {
     /// Work with compositions offline.
     #[command(subcommand)]
     Composition(CompositionCommand),
+    /// Print a local token (a JWT signed by the key in the data directory) for development
+    /// and integration.
+    Token(TokenArgs),
+    /// Read a password from standard input and print its Argon2id hash (a PHC string) for
+    /// a Basic user in the authentication configuration.
+    HashPassword,
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    /// The role, as a Kith role code (clinician, nurse, care-worker, administrative,
+    /// patient, proxy, system, administrator).
+    #[arg(long)]
+    role: String,
+    /// The caller's organisation code (for example an ODS code); required except for the
+    /// patient and proxy roles.
+    #[arg(long)]
+    org: Option<String>,
+    /// The organisation's type, as a Kith code (gp-practice, acute-hospital, ...).
+    #[arg(long)]
+    org_type: Option<String>,
+    /// The user id.
+    #[arg(long)]
+    user: String,
+    /// The caller's own NHS number; required for the patient role.
+    #[arg(long)]
+    nhs_number: Option<String>,
+    /// A purpose of use the token fixes (direct-care, emergency-care, own-access, research,
+    /// population-health); without it, requests name theirs in the Kith-Purpose header.
+    #[arg(long)]
+    purpose: Option<String>,
+    /// How long the token lives: 30m, 8h, 7d (at most 30 days).
+    #[arg(long, default_value = "8h")]
+    ttl: String,
+    /// Directory of the signing key (created there on first use).
+    #[arg(long, env = "KITH_DATA_DIR", default_value = "./kith-data")]
+    data_dir: PathBuf,
+    /// The system id of the server that is to accept the token.
+    #[arg(long, env = "KITH_SYSTEM_ID", default_value = "kith.local")]
+    system_id: String,
 }
 
 #[derive(Subcommand)]
@@ -83,6 +124,13 @@ struct ServeArgs {
     /// Seconds an AQL query may run before it is abandoned with a 408.
     #[arg(long, env = "KITH_QUERY_TIMEOUT", default_value_t = server::DEFAULT_QUERY_TIMEOUT.as_secs())]
     query_timeout: u64,
+    /// A JSON file of trusted token issuers and Basic users (docs/authentication.md).
+    #[arg(long, env = "KITH_AUTH_CONFIG")]
+    auth_config: Option<PathBuf>,
+    /// Whether tokens minted by `kith token` with this data directory's key are accepted;
+    /// false for deployments that trust only their OpenID Connect issuer.
+    #[arg(long, env = "KITH_LOCAL_TOKENS", default_value_t = true, action = clap::ArgAction::Set)]
+    local_tokens: bool,
 }
 
 #[derive(clap::Args)]
@@ -129,7 +177,87 @@ fn main() -> anyhow::Result<()> {
             .block_on(seed(args)),
         Command::Template(command) => template_command(command),
         Command::Composition(command) => composition_command(command),
+        Command::Token(args) => token(args),
+        Command::HashPassword => hash_password(),
     }
+}
+
+fn token(args: TokenArgs) -> anyhow::Result<()> {
+    let role = access::Role::from_code(&args.role).with_context(|| {
+        format!(
+            "--role {} is not a kith role ({})",
+            args.role,
+            codes(access::Role::ALL.iter().map(|role| role.code()))
+        )
+    })?;
+    let organisation_type = args
+        .org_type
+        .as_deref()
+        .map(|code| {
+            access::OrganisationType::from_code(code).with_context(|| {
+                format!(
+                    "--org-type {code} is not an organisation type ({})",
+                    codes(access::OrganisationType::ALL.iter().map(|kind| kind.code()))
+                )
+            })
+        })
+        .transpose()?;
+    let purpose = args
+        .purpose
+        .as_deref()
+        .map(|code| {
+            access::Purpose::from_code(code).with_context(|| {
+                format!(
+                    "--purpose {code} is not a purpose of use ({})",
+                    codes(access::Purpose::ALL.iter().map(|purpose| purpose.code()))
+                )
+            })
+        })
+        .transpose()?;
+    // People act for themselves; everyone else acts for an organisation.
+    let organisation_optional = matches!(role, access::Role::Patient | access::Role::Proxy);
+    anyhow::ensure!(
+        args.org.is_some() || organisation_optional,
+        "--org is required for the {} role",
+        role.code()
+    );
+    let lifetime = server::auth::local::parse_lifetime(&args.ttl)
+        .map_err(|message| anyhow::anyhow!("--ttl: {message}"))?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
+    let key = server::auth::LocalSigningKey::load_or_create(&args.data_dir)?;
+    let token = key.mint(
+        &args.system_id,
+        &server::auth::LocalToken {
+            user: args.user,
+            role,
+            organisation: args.org,
+            organisation_type,
+            nhs_number: args.nhs_number,
+            purpose,
+            lifetime,
+        },
+    )?;
+    println!("{token}");
+    Ok(())
+}
+
+fn codes<'a>(codes: impl Iterator<Item = &'a str>) -> String {
+    codes.collect::<Vec<_>>().join(", ")
+}
+
+fn hash_password() -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    // The line's end is not part of the password; other spaces are.
+    let password = password.trim_end_matches(['\n', '\r']);
+    anyhow::ensure!(!password.is_empty(), "no password on standard input");
+    let hash =
+        server::auth::hash_password(password.as_bytes()).map_err(|error| anyhow::anyhow!(error))?;
+    println!("{hash}");
+    Ok(())
 }
 
 fn composition_command(command: CompositionCommand) -> anyhow::Result<()> {
@@ -242,6 +370,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
     let token = admin_token(&args.data_dir)?;
+    let authentication = authentication(&args)?;
     let store = store::open_store(args.database_url.as_deref(), &args.data_dir)
         .await
         .context("opening the store")?;
@@ -252,6 +381,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         body_limit: args.body_limit,
         aql_evaluation_limit: args.aql_evaluation_limit,
         query_timeout: std::time::Duration::from_secs(args.query_timeout),
+        authentication,
     };
     let state = server::AppState::new(store, config).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -262,6 +392,33 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// The issuers and users of `--auth-config`, and the local token key unless local tokens
+/// are switched off.
+fn authentication(args: &ServeArgs) -> anyhow::Result<server::auth::Authenticator> {
+    let config = match &args.auth_config {
+        Some(path) => server::auth::AuthenticationConfig::from_file(path)?,
+        None => server::auth::AuthenticationConfig::default(),
+    };
+    let local_key = if args.local_tokens {
+        Some(server::auth::LocalSigningKey::load_or_create(
+            &args.data_dir,
+        )?)
+    } else {
+        None
+    };
+    let authenticator = server::auth::Authenticator::new(
+        &config,
+        local_key.as_ref().map(|key| (args.system_id.as_str(), key)),
+    )?;
+    tracing::info!(
+        issuers = ?authenticator.trusted_issuers(),
+        basic_users = config.users.len(),
+        local_tokens = args.local_tokens,
+        "authentication ready"
+    );
+    Ok(authenticator)
 }
 
 async fn seed(args: SeedArgs) -> anyhow::Result<()> {
@@ -282,6 +439,7 @@ async fn seed(args: SeedArgs) -> anyhow::Result<()> {
         body_limit: server::DEFAULT_BODY_LIMIT,
         aql_evaluation_limit: server::DEFAULT_AQL_EVALUATION_LIMIT,
         query_timeout: server::DEFAULT_QUERY_TIMEOUT,
+        authentication: server::auth::Authenticator::default(),
     };
     let state = server::AppState::new(store, config).await?;
     let options = kith::seed::SeedOptions {

@@ -31,6 +31,7 @@ async fn state(store: Arc<dyn Store>) -> AppState {
         body_limit: server::DEFAULT_BODY_LIMIT,
         aql_evaluation_limit: server::DEFAULT_AQL_EVALUATION_LIMIT,
         query_timeout: server::DEFAULT_QUERY_TIMEOUT,
+        authentication: server::auth::Authenticator::default(),
     };
     AppState::new(store, config).await.expect("app state")
 }

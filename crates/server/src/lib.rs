@@ -44,6 +44,9 @@ pub struct Config {
     pub aql_evaluation_limit: usize,
     /// How long a query may run before it is abandoned with a 408.
     pub query_timeout: std::time::Duration,
+    /// Who else may call besides the administrator: trusted token issuers (with their key
+    /// caches) and Basic users. `Authenticator::default()` trusts only the admin token.
+    pub authentication: auth::Authenticator,
 }
 
 /// [`Config::aql_evaluation_limit`] unless configured.

@@ -193,6 +193,7 @@ impl TestApp {
             body_limit: server::DEFAULT_BODY_LIMIT,
             aql_evaluation_limit: server::DEFAULT_AQL_EVALUATION_LIMIT,
             query_timeout: server::DEFAULT_QUERY_TIMEOUT,
+            authentication: server::auth::Authenticator::default(),
         };
         adjust(&mut config);
         let state = server::AppState::new(store.clone(), config)
