@@ -44,6 +44,8 @@ pub enum RowFilter {
     All,
     /// Only these EHRs.
     Ehrs(Vec<[u8; 16]>),
+    /// Every EHR but these (secondary use, with the people who opted out left out).
+    Except(Vec<[u8; 16]>),
 }
 
 /// A bound parameter of the statement.
@@ -368,6 +370,17 @@ impl Compiler<'_, '_> {
                 };
                 self.conditions
                     .push(format!("{driving}.ehr_id IN ({list})"));
+            }
+            RowFilter::Except(ehrs) => {
+                if !ehrs.is_empty() {
+                    let list = ehrs
+                        .iter()
+                        .map(|ehr| self.param(SqlParam::Uuid(*ehr)))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.conditions
+                        .push(format!("{driving}.ehr_id NOT IN ({list})"));
+                }
             }
         }
         if let Some(condition) = &query.where_clause {

@@ -69,6 +69,7 @@ pub enum ErrorCode {
     AqlInvalid,
     QueryTooBroad,
     QueryTimeout,
+    ServiceUnavailable,
     Internal,
 }
 
@@ -104,6 +105,7 @@ impl ErrorCode {
             | AqlInvalid
             | QueryTooBroad => StatusCode::BAD_REQUEST,
             QueryTimeout => StatusCode::REQUEST_TIMEOUT,
+            ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Conflict => StatusCode::CONFLICT,
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             UnknownTemplate | TemplateViolation | Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
@@ -150,6 +152,7 @@ impl ErrorCode {
             AqlInvalid => "aql_invalid_query",
             QueryTooBroad => "query_too_broad",
             QueryTimeout => "query_timeout",
+            ServiceUnavailable => "service_unavailable",
             Internal => "internal_error",
         }
     }

@@ -9,6 +9,7 @@ mod api;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod guard;
 pub mod http;
 pub mod ingest;
 mod openehr;
@@ -152,7 +153,9 @@ impl KnownTemplate {
 
 /// Builds the complete router.
 pub fn app(state: AppState) -> Router {
-    let openehr = openehr::router();
+    // Every /ehr/{ehr_id}/... route is decided before its handler runs.
+    let openehr =
+        openehr::router().route_layer(from_fn_with_state(state.clone(), guard::guard_ehr_routes));
     let admin = admin::router();
     let protected = Router::new()
         .nest("/rest/openehr/v1", openehr.clone())
@@ -161,6 +164,8 @@ pub fn app(state: AppState) -> Router {
         .nest("/ehrbase/rest/admin", admin)
         .nest("/api/v1", api::router())
         .fallback(not_found)
+        // Inside authentication: the audit event names the authenticated caller.
+        .layer(from_fn_with_state(state.clone(), guard::audit_requests))
         .layer(from_fn_with_state(state.clone(), auth::require_caller));
     Router::new()
         .route("/health", get(status::health))

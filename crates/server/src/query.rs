@@ -388,6 +388,11 @@ fn scoped_filter(filter: &RowFilter, ehr_id: Option<Uuid>) -> RowFilter {
         RowFilter::Ehrs(ids) => {
             RowFilter::Ehrs(ids.iter().copied().filter(|each| *each == id).collect())
         }
+        RowFilter::Except(ids) => RowFilter::Ehrs(if ids.contains(&id) {
+            Vec::new()
+        } else {
+            vec![id]
+        }),
     }
 }
 
@@ -507,8 +512,11 @@ fn candidates_statement(checked: &Checked<'_>, dialect: Dialect, filter: &RowFil
             .collect();
         format!("e.ehr_id IN ({})", list.join(", "))
     };
-    if let RowFilter::Ehrs(ids) = filter {
-        conditions.push(id_list(ids, &mut params));
+    match filter {
+        RowFilter::All => {}
+        RowFilter::Ehrs(ids) => conditions.push(id_list(ids, &mut params)),
+        RowFilter::Except(ids) if ids.is_empty() => {}
+        RowFilter::Except(ids) => conditions.push(format!("NOT ({})", id_list(ids, &mut params))),
     }
     if let Some(ids) = named_ehrs(checked) {
         conditions.push(id_list(&ids, &mut params));

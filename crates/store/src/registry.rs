@@ -168,6 +168,15 @@ pub trait Registry: Send + Sync {
     async fn put_consent(&self, consent: ConsentRecord) -> Result<()>;
     /// A person's directives, ordered by creation then id.
     async fn list_consents(&self, ehr_id: Uuid) -> Result<Vec<ConsentRecord>>;
+
+    /// The EHRs a caller might reach for direct care, in id order: those with a relationship
+    /// naming the organisation or the user, and those with a permit rule whose actor could
+    /// be the caller (naming the organisation or the user, or any organisation type or role:
+    /// the policy decides those). A superset; the access policy decides each.
+    async fn ehrs_in_reach(&self, organisation: Option<&str>, user: &str) -> Result<Vec<Uuid>>;
+    /// The EHRs with any deny rule, in id order: the only ones secondary use may have to
+    /// leave out.
+    async fn ehrs_with_deny_rules(&self) -> Result<Vec<Uuid>>;
 }
 
 /// One event of the audit trail as stored: its place in the chain, the canonical bytes the

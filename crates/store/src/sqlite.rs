@@ -1795,6 +1795,18 @@ impl Registry for SqliteStore {
         self.read(move |connection| registry::list_consents(connection, ehr_id))
             .await
     }
+
+    async fn ehrs_in_reach(&self, organisation: Option<&str>, user: &str) -> Result<Vec<Uuid>> {
+        let (organisation, user) = (organisation.map(str::to_owned), user.to_owned());
+        self.read(move |connection| {
+            registry::ehrs_in_reach(connection, organisation.as_deref(), &user)
+        })
+        .await
+    }
+
+    async fn ehrs_with_deny_rules(&self) -> Result<Vec<Uuid>> {
+        self.read(registry::ehrs_with_deny_rules).await
+    }
 }
 
 #[async_trait]

@@ -193,6 +193,7 @@ macro_rules! backend_tests {
                 the_audit_trail_appends_in_order_only,
                 concurrent_audit_appends_never_fork_the_chain,
                 erasing_an_ehr_erases_its_registry_rows_but_not_the_audit,
+                the_ehrs_in_reach_of_a_caller_and_those_with_denials,
             );
         }
     };
@@ -2351,6 +2352,93 @@ mod registry_cases {
             let user = format!("writer-{writer}");
             assert_eq!(events.iter().filter(|e| e.user == user).count(), 5);
         }
+    }
+
+    pub async fn the_ehrs_in_reach_of_a_caller_and_those_with_denials(harness: &Harness) {
+        let store = &*harness.store;
+        let mut ehrs: Vec<Uuid> = Vec::new();
+        for _ in 0..6 {
+            ehrs.push(create_ehr(store).await);
+        }
+        let relationship =
+            |ehr_id: Uuid, organisation: Option<&str>, professional: Option<&str>| {
+                RelationshipRecord {
+                    ehr_id,
+                    relationship_id: Uuid::new_v4(),
+                    kind: "care-team".to_owned(),
+                    organisation: organisation.map(str::to_owned),
+                    professional: professional.map(str::to_owned),
+                    authority: None,
+                    starts: None,
+                    ends: None,
+                    document: serde_json::json!({}),
+                    created: datetime!(2026-01-01 00:00 UTC),
+                }
+            };
+        store
+            .put_relationship(relationship(ehrs[0], Some("A81001"), None))
+            .await
+            .unwrap();
+        store
+            .put_relationship(relationship(ehrs[1], None, Some("dr-who")))
+            .await
+            .unwrap();
+        store
+            .put_relationship(relationship(ehrs[2], Some("OTHER"), Some("dr-other")))
+            .await
+            .unwrap();
+        let consent = |ehr_id: Uuid, rules: Vec<ConsentRule>| ConsentRecord {
+            ehr_id,
+            directive_id: Uuid::new_v4(),
+            version: 1,
+            status: "active".to_owned(),
+            document: serde_json::json!({}),
+            rules,
+            created: datetime!(2026-01-01 00:00 UTC),
+            updated: datetime!(2026-01-01 00:00 UTC),
+        };
+        store
+            .put_consent(consent(
+                ehrs[3],
+                vec![rule("permit", "organisation-type", Some("hospice"), None)],
+            ))
+            .await
+            .unwrap();
+        store
+            .put_consent(consent(
+                ehrs[4],
+                vec![rule("permit", "organisation", Some("A81001"), None)],
+            ))
+            .await
+            .unwrap();
+        store
+            .put_consent(consent(ehrs[5], vec![rule("deny", "any", None, None)]))
+            .await
+            .unwrap();
+        store
+            .put_consent(consent(
+                ehrs[0],
+                vec![rule("deny", "organisation", Some("X"), None)],
+            ))
+            .await
+            .unwrap();
+        let sorted = |mut ids: Vec<Uuid>| {
+            ids.sort();
+            ids
+        };
+        assert_eq!(
+            store.ehrs_in_reach(Some("A81001"), "dr-who").await.unwrap(),
+            sorted(vec![ehrs[0], ehrs[1], ehrs[3], ehrs[4]])
+        );
+        assert_eq!(
+            store.ehrs_in_reach(None, "nobody").await.unwrap(),
+            vec![ehrs[3]],
+            "a permit for an organisation type may be anyone's; the policy decides"
+        );
+        assert_eq!(
+            store.ehrs_with_deny_rules().await.unwrap(),
+            sorted(vec![ehrs[0], ehrs[5]])
+        );
     }
 
     pub async fn erasing_an_ehr_erases_its_registry_rows_but_not_the_audit(harness: &Harness) {

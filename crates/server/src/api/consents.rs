@@ -15,9 +15,13 @@ use uuid::Uuid;
 use super::people::require_person;
 use super::{field_errors, json_body, parse_id, version_from_if_match};
 use crate::AppState;
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::guard::Guard;
 use crate::http::{Format, RawBody, Reply, format_time};
+use access::policy::{Action, Resource};
+
+/// The audit action of every consent request.
+const AUDIT_ACTION: &str = "consent";
 
 /// The stored directive as the policy reads it.
 pub(crate) fn directive_of(record: &ConsentRecord) -> Option<ConsentDirective> {
@@ -117,11 +121,20 @@ fn checked(state: &AppState, body: &RawBody) -> ApiResult<ConsentDirective> {
 /// `POST /api/v1/people/{id}/consents`: records a directive (version 1).
 pub(super) async fn add(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     body: RawBody,
 ) -> ApiResult<Reply> {
     let person = require_person(&state, &id).await?;
+    guard
+        .person(
+            &state,
+            &person,
+            Action::ManageConsent,
+            Resource::Demographics,
+            AUDIT_ACTION,
+        )
+        .await?;
     let mut directive = checked(&state, &body)?;
     if !directive.id.is_nil() {
         return Err(ApiError::at(
@@ -143,7 +156,6 @@ pub(super) async fn add(
         updated: now,
     };
     state.store.put_consent(record.clone()).await?;
-    tracing::info!(target: "audit", action = "record_consent", person_id = %person.person_id, directive = %directive.id, user = %caller.user, "recorded a consent directive");
     Ok(consent_reply(
         StatusCode::CREATED,
         person.person_id,
@@ -154,10 +166,19 @@ pub(super) async fn add(
 /// `GET /api/v1/people/{id}/consents`.
 pub(super) async fn list(
     State(state): State<AppState>,
-    _caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<Reply> {
     let person = require_person(&state, &id).await?;
+    guard
+        .person(
+            &state,
+            &person,
+            Action::ManageConsent,
+            Resource::Demographics,
+            AUDIT_ACTION,
+        )
+        .await?;
     let directives: Vec<Value> = state
         .store
         .list_consents(person.ehr_id)
@@ -197,11 +218,20 @@ pub(super) struct ReadParameters {
 /// `GET /api/v1/people/{id}/consents/{directive_id}[?format=fhir]`.
 pub(super) async fn read(
     State(state): State<AppState>,
-    _caller: Caller,
+    guard: Guard,
     Path((id, directive_id)): Path<(String, String)>,
     Query(parameters): Query<ReadParameters>,
 ) -> ApiResult<Reply> {
     let person = require_person(&state, &id).await?;
+    guard
+        .person(
+            &state,
+            &person,
+            Action::ManageConsent,
+            Resource::Demographics,
+            AUDIT_ACTION,
+        )
+        .await?;
     let record = require_consent(&state, person.ehr_id, &directive_id).await?;
     match parameters.format.as_deref() {
         None | Some("json") => Ok(consent_reply(StatusCode::OK, person.person_id, &record)),
@@ -241,13 +271,22 @@ pub(super) async fn read(
 /// version of the directive (to withdraw one, set its status to inactive).
 pub(super) async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: Guard,
     Path((id, directive_id)): Path<(String, String)>,
     headers: HeaderMap,
     body: RawBody,
 ) -> ApiResult<Reply> {
     let expected = version_from_if_match(&headers)?;
     let person = require_person(&state, &id).await?;
+    guard
+        .person(
+            &state,
+            &person,
+            Action::ManageConsent,
+            Resource::Demographics,
+            AUDIT_ACTION,
+        )
+        .await?;
     let stored = require_consent(&state, person.ehr_id, &directive_id).await?;
     let mut directive = checked(&state, &body)?;
     if !directive.id.is_nil() && directive.id != stored.directive_id {
@@ -279,6 +318,5 @@ pub(super) async fn update(
         ..stored
     };
     state.store.put_consent(record.clone()).await?;
-    tracing::info!(target: "audit", action = "update_consent", person_id = %person.person_id, directive = %directive.id, user = %caller.user, "updated a consent directive");
     Ok(consent_reply(StatusCode::OK, person.person_id, &record))
 }

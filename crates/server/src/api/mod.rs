@@ -1,6 +1,7 @@
 //! Kith's own API at `/api/v1`: people and their identifiers, organisations, care
 //! relationships and consent directives.
 
+mod audit;
 pub(crate) mod consents;
 mod organisations;
 pub(crate) mod people;
@@ -12,7 +13,10 @@ use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use access::Role;
+
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::{Format, RawBody};
 
@@ -37,6 +41,9 @@ pub fn router() -> Router<AppState> {
             "/people/{id}/consents/{directive_id}",
             get(consents::read).put(consents::update),
         )
+        .route("/people/{id}/access-log", get(audit::person_access_log))
+        .route("/me/access-log", get(audit::my_access_log))
+        .route("/audit", get(audit::read))
         .route("/organisations", get(organisations::list))
         .route(
             "/organisations/{code}",
@@ -63,6 +70,23 @@ pub(crate) fn parse_id(text: &str, what: &str) -> ApiResult<Uuid> {
             format!("{what} \"{text}\" is not a uuid"),
         )
     })
+}
+
+/// Refuses (403) a caller whose role is not among `roles`: a refusal by role reveals nothing
+/// about any record.
+pub(crate) fn require_role(caller: &Caller, roles: &[Role], what: &str) -> ApiResult<()> {
+    if roles.contains(&caller.role) {
+        return Ok(());
+    }
+    let allowed: Vec<&str> = roles.iter().map(|role| role.label()).collect();
+    Err(ApiError::new(
+        ErrorCode::Forbidden,
+        format!(
+            "the {} role may not {what} (allowed: {})",
+            caller.role.label(),
+            allowed.join(", ")
+        ),
+    ))
 }
 
 /// A 400 listing field errors (each at its JSON pointer) after a summary.

@@ -14,9 +14,11 @@ use uuid::Uuid;
 
 use super::{json_body, parse_id, version_from_if_match};
 use crate::AppState;
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Detail, ErrorCode};
+use crate::guard::{AuditNote, Guard};
 use crate::http::{Format, RawBody, Reply, format_time};
+use access::Role;
+use access::policy::{Action, Resource};
 
 /// The namespace of NHS numbers in an EHR_STATUS subject's external reference.
 pub const EHR_SUBJECT_NHS_NAMESPACE: &str = "uk.nhs.nhs_number";
@@ -24,6 +26,14 @@ pub const EHR_SUBJECT_NHS_NAMESPACE: &str = "uk.nhs.nhs_number";
 pub const EHR_SUBJECT_PERSON_NAMESPACE: &str = "kith.person";
 /// Most people one search returns.
 const SEARCH_LIMIT: u32 = 100;
+
+/// Who may register people: the administrator, administrative staff and systems (a GP or
+/// hospital system registering its patients).
+const REGISTRARS: &[Role] = &[
+    Role::Administrator,
+    Role::AdministrativeStaff,
+    Role::SystemIntegration,
+];
 
 const GENDERS: [&str; 4] = ["female", "male", "other", "unknown"];
 
@@ -271,9 +281,11 @@ fn subject_of(person_id: Uuid, nhs_number: Option<NhsNumber>) -> (SubjectKey, &'
 /// `POST /api/v1/people`: registers a person and creates (or adopts) their EHR.
 pub(super) async fn register(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: Guard,
     body: RawBody,
 ) -> ApiResult<Reply> {
+    super::require_role(&guard.caller, REGISTRARS, "register people")?;
+    let caller = &guard.caller;
     let input: PersonInput = json_body(&body)?;
     let now = OffsetDateTime::now_utc();
     let checked = check(input, now.date())?;
@@ -335,7 +347,17 @@ pub(super) async fn register(
         updated: now,
     };
     state.store.create_person(person.clone()).await?;
-    tracing::info!(target: "audit", action = "register_person", %person_id, %ehr_id, user = %caller.user, "registered a person");
+    guard.slot.note(AuditNote {
+        person_id: Some(person_id),
+        allowed: true,
+        reason: format!(
+            "allow registration by a {} ({})",
+            caller.role.label(),
+            caller.role
+        ),
+        break_glass: None,
+        action: "register".to_owned(),
+    });
     Ok(person_reply(StatusCode::CREATED, &person))
 }
 
@@ -355,7 +377,7 @@ pub(super) struct SearchParameters {
 /// `GET /api/v1/people?...`: by NHS number, by identifier, or by name and birth date.
 pub(super) async fn search(
     State(state): State<AppState>,
-    _caller: Caller,
+    guard: Guard,
     Query(parameters): Query<SearchParameters>,
 ) -> ApiResult<Reply> {
     let people = if let Some(text) = &parameters.nhs_number {
@@ -400,7 +422,37 @@ pub(super) async fn search(
             })
             .await?
     };
-    let people: Vec<Value> = people.iter().map(person_json).collect();
+    // Only the people the caller may see: the others are left out as if absent.
+    let found = people.len();
+    let mut visible = Vec::with_capacity(found);
+    for person in people {
+        let decision = crate::guard::decide(
+            &state,
+            &guard.caller,
+            Some(&person),
+            Action::Read,
+            Resource::Demographics,
+        )
+        .await?;
+        if decision.allowed {
+            visible.push(person);
+        }
+    }
+    guard.slot.note(AuditNote {
+        person_id: match visible.as_slice() {
+            [one] => Some(one.person_id),
+            _ => None,
+        },
+        allowed: true,
+        reason: format!(
+            "search: {} shown, {} not visible to the caller",
+            visible.len(),
+            found - visible.len()
+        ),
+        break_glass: None,
+        action: "search".to_owned(),
+    });
+    let people: Vec<Value> = visible.iter().map(person_json).collect();
     Ok(Reply::new(StatusCode::OK).body(
         Format::Json,
         serde_json::to_vec(&json!({ "people": people })).unwrap_or_default(),
@@ -420,10 +472,19 @@ pub(crate) async fn require_person(state: &AppState, text: &str) -> ApiResult<Pe
 /// `GET /api/v1/people/{id}`.
 pub(super) async fn read(
     State(state): State<AppState>,
-    _caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<Reply> {
     let person = require_person(&state, &id).await?;
+    guard
+        .person(
+            &state,
+            &person,
+            Action::Read,
+            Resource::Demographics,
+            "read",
+        )
+        .await?;
     Ok(person_reply(StatusCode::OK, &person))
 }
 
@@ -432,16 +493,25 @@ pub(super) async fn read(
 /// registering the right one and merging.
 pub(super) async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: RawBody,
 ) -> ApiResult<Reply> {
+    let stored = require_person(&state, &id).await?;
+    guard
+        .person(
+            &state,
+            &stored,
+            Action::Write,
+            Resource::Demographics,
+            "update",
+        )
+        .await?;
     let expected = version_from_if_match(&headers)?;
     let input: PersonInput = json_body(&body)?;
     let now = OffsetDateTime::now_utc();
     let checked = check(input, now.date())?;
-    let stored = require_person(&state, &id).await?;
     if stored.merged_into.is_some() {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -482,7 +552,6 @@ pub(super) async fn update(
     person.document = checked.document;
     person.updated = now;
     state.store.update_person(person.clone()).await?;
-    tracing::info!(target: "audit", action = "update_person", person_id = %person.person_id, user = %caller.user, "updated a person");
     Ok(person_reply(StatusCode::OK, &person))
 }
 
@@ -499,10 +568,11 @@ struct MergeInput {
 /// others stay with the source. The answer lists every change; nothing else moves.
 pub(super) async fn merge(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     body: RawBody,
 ) -> ApiResult<Reply> {
+    super::require_role(&guard.caller, &[Role::Administrator], "merge people")?;
     let input: MergeInput = json_body(&body)?;
     let source = require_person(&state, &id).await?;
     let target_id = parse_id(&input.into, "into")?;
@@ -564,7 +634,17 @@ pub(super) async fn merge(
             target: merged_target.clone(),
         })
         .await?;
-    tracing::warn!(target: "audit", action = "merge_people", source = %source.person_id, target = %target.person_id, user = %caller.user, "merged two people");
+    guard.slot.note(AuditNote {
+        person_id: Some(source.person_id),
+        allowed: true,
+        reason: format!(
+            "allow administrator: merged into person {} (identifiers moved: {})",
+            target.person_id,
+            moved.len()
+        ),
+        break_glass: None,
+        action: "merge".to_owned(),
+    });
     let identifiers = |list: &[(String, String)]| -> Vec<Value> {
         list.iter()
             .map(|(system, value)| json!({ "system": system, "value": value }))

@@ -15,7 +15,29 @@ use super::{field_errors, json_body, parse_id};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::guard::{AuditNote, Guard};
 use crate::http::{Format, RawBody, Reply};
+use access::Role;
+use access::policy::{Action, Resource};
+
+/// Who records and removes relationships, which is what opens a record to direct care: the
+/// administrator any; administrative staff and systems those of their own organisation (a
+/// practice registering its patients); nobody else.
+fn may_manage(caller: &Caller, relationship: &Relationship) -> ApiResult<()> {
+    match caller.role {
+        Role::Administrator => Ok(()),
+        Role::AdministrativeStaff | Role::SystemIntegration
+            if caller.organisation.is_some()
+                && relationship.organisation == caller.organisation =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only administrators, and administrative staff or systems for their own organisation, record care relationships",
+        )),
+    }
+}
 
 /// The stored relationship as the policy reads it.
 pub(crate) fn relationship_of(record: &RelationshipRecord) -> Option<Relationship> {
@@ -29,12 +51,13 @@ fn relationship_json(relationship: &Relationship) -> Value {
 /// `POST /api/v1/people/{id}/relationships`: records a relationship.
 pub(super) async fn add(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     body: RawBody,
 ) -> ApiResult<Reply> {
     let person = require_person(&state, &id).await?;
     let mut relationship: Relationship = json_body(&body)?;
+    may_manage(&guard.caller, &relationship)?;
     if !relationship.id.is_nil() {
         return Err(ApiError::at(
             ErrorCode::InvalidParameter,
@@ -71,7 +94,16 @@ pub(super) async fn add(
         created: OffsetDateTime::now_utc(),
     };
     state.store.put_relationship(record).await?;
-    tracing::info!(target: "audit", action = "add_relationship", person_id = %person.person_id, relationship = %relationship.id, user = %caller.user, "recorded a relationship");
+    guard.slot.note(AuditNote {
+        person_id: Some(person.person_id),
+        allowed: true,
+        reason: format!(
+            "allow {}: recorded relationship {} ({})",
+            guard.caller.role, relationship.id, relationship.kind
+        ),
+        break_glass: None,
+        action: "relationship-create".to_owned(),
+    });
     Ok(Reply::new(StatusCode::CREATED)
         .header(
             axum::http::header::LOCATION,
@@ -89,10 +121,19 @@ pub(super) async fn add(
 /// `GET /api/v1/people/{id}/relationships`.
 pub(super) async fn list(
     State(state): State<AppState>,
-    _caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<Reply> {
     let person = require_person(&state, &id).await?;
+    guard
+        .person(
+            &state,
+            &person,
+            Action::Read,
+            Resource::Demographics,
+            "read",
+        )
+        .await?;
     let relationships: Vec<Value> = state
         .store
         .list_relationships(person.ehr_id)
@@ -111,21 +152,42 @@ pub(super) async fn list(
 /// relationship is removed (to end one but keep its history, update its period instead).
 pub(super) async fn remove(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: Guard,
     Path((id, relationship_id)): Path<(String, String)>,
 ) -> ApiResult<Reply> {
     let person = require_person(&state, &id).await?;
     let relationship_id = parse_id(&relationship_id, "relationship id")?;
+    let missing = || {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("relationship {relationship_id} does not exist"),
+        )
+    };
+    let stored = state
+        .store
+        .list_relationships(person.ehr_id)
+        .await?
+        .into_iter()
+        .find(|record| record.relationship_id == relationship_id)
+        .ok_or_else(missing)?;
+    let relationship = relationship_of(&stored).ok_or_else(missing)?;
+    may_manage(&guard.caller, &relationship)?;
     if !state
         .store
         .delete_relationship(person.ehr_id, relationship_id)
         .await?
     {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("relationship {relationship_id} does not exist"),
-        ));
+        return Err(missing());
     }
-    tracing::info!(target: "audit", action = "remove_relationship", person_id = %person.person_id, relationship = %relationship_id, user = %caller.user, "removed a relationship");
+    guard.slot.note(AuditNote {
+        person_id: Some(person.person_id),
+        allowed: true,
+        reason: format!(
+            "allow {}: removed relationship {relationship_id}",
+            guard.caller.role
+        ),
+        break_glass: None,
+        action: "relationship-delete".to_owned(),
+    });
     Ok(Reply::new(StatusCode::NO_CONTENT))
 }

@@ -44,14 +44,25 @@ pub(crate) async fn store_template(state: &AppState, opt: &[u8]) -> ApiResult<St
     Ok(template_id)
 }
 
+/// Templates and stored queries are shared definitions: administrators and systems (a
+/// forms designer's pipeline, an integration) add them; everyone authenticated reads them.
+fn may_define(caller: &Caller) -> ApiResult<()> {
+    crate::api::require_role(
+        caller,
+        &[access::Role::Administrator, access::Role::SystemIntegration],
+        "add templates or stored queries",
+    )
+}
+
 /// `POST /definition/template/adl1.4` with an OPT in XML.
 pub async fn upload_template(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     uri: OriginalUri,
     prefer: Prefer,
     body: RawBody,
 ) -> ApiResult<Reply> {
+    may_define(&caller)?;
     body.format_among(&[Format::Xml])?;
     let template_id = store_template(&state, &body.bytes).await?;
     let location = format!(
@@ -305,24 +316,26 @@ async fn store_query_at(
 /// `PUT /definition/query/{qualified_query_name}`: the next patch version.
 pub async fn store_query(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     uri: OriginalUri,
     Path(name): Path<String>,
     Query(query_type): Query<QueryType>,
     body: RawBody,
 ) -> ApiResult<Reply> {
+    may_define(&caller)?;
     store_query_at(&state, &uri, name, None, query_type.get(), body).await
 }
 
 /// `PUT /definition/query/{qualified_query_name}/{version}`
 pub async fn store_query_version(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     uri: OriginalUri,
     Path((name, version)): Path<(String, String)>,
     Query(query_type): Query<QueryType>,
     body: RawBody,
 ) -> ApiResult<Reply> {
+    may_define(&caller)?;
     store_query_at(
         &state,
         &uri,

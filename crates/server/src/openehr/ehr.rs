@@ -102,6 +102,15 @@ async fn create_ehr(
     body: RawBody,
     (prefer, accept): (Prefer, Format),
 ) -> ApiResult<Reply> {
+    crate::api::require_role(
+        caller,
+        &[
+            access::Role::Administrator,
+            access::Role::AdministrativeStaff,
+            access::Role::SystemIntegration,
+        ],
+        "create EHRs",
+    )?;
     let status = if body.is_empty() {
         default_ehr_status()?
     } else {
@@ -243,10 +252,11 @@ pub struct SubjectQuery {
     subject_namespace: Option<String>,
 }
 
-/// `GET /ehr?subject_id=...&subject_namespace=...`
+/// `GET /ehr?subject_id=...&subject_namespace=...`: an EHR the caller may not read is
+/// answered like one that does not exist.
 pub async fn find_by_subject(
     State(state): State<AppState>,
-    _caller: Caller,
+    guard: crate::guard::Guard,
     Query(query): Query<SubjectQuery>,
     Accept(accept): Accept,
 ) -> ApiResult<Reply> {
@@ -257,18 +267,39 @@ pub async fn find_by_subject(
         ));
     };
     let key = SubjectKey { namespace, id };
+    let missing = || {
+        ApiError::new(
+            ErrorCode::EhrNotFound,
+            format!(
+                "no ehr for subject {} in namespace {}",
+                key.id, key.namespace
+            ),
+        )
+    };
     let record = state
         .store
         .find_ehr_by_subject(&key)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::EhrNotFound,
-                format!(
-                    "no ehr for subject {} in namespace {}",
-                    key.id, key.namespace
-                ),
-            )
-        })?;
+        .ok_or_else(missing)?;
+    let (person, decision) = crate::guard::decide_for_ehr(
+        &state,
+        &guard.caller,
+        record.ehr_id,
+        access::policy::Action::Read,
+        access::policy::Resource::Record {
+            categories: Vec::new(),
+        },
+    )
+    .await?;
+    crate::guard::note(
+        &guard.slot,
+        person.as_ref(),
+        &decision,
+        "read",
+        &guard.caller,
+    );
+    if !decision.allowed {
+        return Err(missing());
+    }
     represent(&state, record, accept).await
 }

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::definition::find_stored_query;
 use crate::AppState;
-use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::guard::Guard;
 use crate::http::{Format, RawBody, Reply, negotiate};
 use crate::query::{QueryLimits, QueryRequest};
 
@@ -206,21 +206,42 @@ impl Execution {
 
 async fn answer(
     state: &AppState,
-    caller: &Caller,
+    guard: &Guard,
     headers: &HeaderMap,
     execution: Execution,
     text: &str,
     name: Option<String>,
 ) -> ApiResult<Reply> {
     negotiate(headers, &[Format::Json])?;
+    let caller = &guard.caller;
+    let filter = crate::guard::row_filter(state, caller).await?;
+    let person = match execution.ehr_id {
+        Some(ehr_id) => state.store.person_by_ehr(ehr_id).await?,
+        None => None,
+    };
+    guard.slot.note(crate::guard::AuditNote {
+        person_id: person.map(|person| person.person_id),
+        allowed: true,
+        reason: match &filter {
+            aql::sql::RowFilter::All => "query over every record (administrator)".to_owned(),
+            aql::sql::RowFilter::Ehrs(ehrs) => {
+                format!("query over the {} records the caller may read", ehrs.len())
+            }
+            aql::sql::RowFilter::Except(ehrs) => format!(
+                "query for secondary use over every record but {} closed by directives",
+                ehrs.len()
+            ),
+        },
+        break_glass: None,
+        action: "query".to_owned(),
+    });
     let request = QueryRequest {
         text,
         parameters: execution.parameters,
         offset: execution.offset,
         fetch: execution.fetch,
         ehr_id: execution.ehr_id,
-        // Every authenticated caller is an administrator until the access layer decides.
-        filter: aql::sql::RowFilter::All,
+        filter: filter.clone(),
         name,
         href: execution.href,
     };
@@ -284,32 +305,32 @@ fn required_text(execution: &Execution) -> ApiResult<String> {
 /// `GET /query/aql?q=...`
 pub async fn adhoc_get(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: Guard,
     uri: OriginalUri,
     headers: HeaderMap,
     Query(url): Query<Vec<(String, String)>>,
 ) -> ApiResult<Reply> {
     let execution = Execution::from_url(url, &uri)?.with_headers(&headers)?;
     let text = required_text(&execution)?;
-    answer(&state, &caller, &headers, execution, &text, None).await
+    answer(&state, &guard, &headers, execution, &text, None).await
 }
 
 /// `POST /query/aql` with `{"q": ..., "offset": ..., "fetch": ..., "query_parameters": {...}}`.
 pub async fn adhoc_post(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: Guard,
     headers: HeaderMap,
     Query(url): Query<Vec<(String, String)>>,
     body: RawBody,
 ) -> ApiResult<Reply> {
     let execution = Execution::from_body(&body, url)?.with_headers(&headers)?;
     let text = required_text(&execution)?;
-    answer(&state, &caller, &headers, execution, &text, None).await
+    answer(&state, &guard, &headers, execution, &text, None).await
 }
 
 async fn stored(
     state: &AppState,
-    caller: &Caller,
+    guard: &Guard,
     headers: &HeaderMap,
     execution: Execution,
     name: &str,
@@ -324,7 +345,7 @@ async fn stored(
     let stored = find_stored_query(state, name, version).await?;
     answer(
         state,
-        caller,
+        guard,
         headers,
         execution,
         &stored.text,
@@ -336,51 +357,51 @@ async fn stored(
 /// `GET /query/{qualified_query_name}`
 pub async fn stored_get(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: Guard,
     uri: OriginalUri,
     headers: HeaderMap,
     Path(name): Path<String>,
     Query(url): Query<Vec<(String, String)>>,
 ) -> ApiResult<Reply> {
     let execution = Execution::from_url(url, &uri)?.with_headers(&headers)?;
-    stored(&state, &caller, &headers, execution, &name, None).await
+    stored(&state, &guard, &headers, execution, &name, None).await
 }
 
 /// `POST /query/{qualified_query_name}`
 pub async fn stored_post(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: Guard,
     headers: HeaderMap,
     Path(name): Path<String>,
     Query(url): Query<Vec<(String, String)>>,
     body: RawBody,
 ) -> ApiResult<Reply> {
     let execution = Execution::from_post(&body, url)?.with_headers(&headers)?;
-    stored(&state, &caller, &headers, execution, &name, None).await
+    stored(&state, &guard, &headers, execution, &name, None).await
 }
 
 /// `GET /query/{qualified_query_name}/{version}`
 pub async fn stored_version_get(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: Guard,
     uri: OriginalUri,
     headers: HeaderMap,
     Path((name, version)): Path<(String, String)>,
     Query(url): Query<Vec<(String, String)>>,
 ) -> ApiResult<Reply> {
     let execution = Execution::from_url(url, &uri)?.with_headers(&headers)?;
-    stored(&state, &caller, &headers, execution, &name, Some(&version)).await
+    stored(&state, &guard, &headers, execution, &name, Some(&version)).await
 }
 
 /// `POST /query/{qualified_query_name}/{version}`
 pub async fn stored_version_post(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: Guard,
     headers: HeaderMap,
     Path((name, version)): Path<(String, String)>,
     Query(url): Query<Vec<(String, String)>>,
     body: RawBody,
 ) -> ApiResult<Reply> {
     let execution = Execution::from_post(&body, url)?.with_headers(&headers)?;
-    stored(&state, &caller, &headers, execution, &name, Some(&version)).await
+    stored(&state, &guard, &headers, execution, &name, Some(&version)).await
 }

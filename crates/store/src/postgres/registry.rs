@@ -580,6 +580,39 @@ impl Registry for PostgresStore {
             })
             .collect()
     }
+
+    async fn ehrs_in_reach(&self, organisation: Option<&str>, user: &str) -> Result<Vec<Uuid>> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT ehr_id FROM care_relationship WHERE organisation = $1
+                 UNION SELECT ehr_id FROM care_relationship WHERE professional = $2
+                 UNION SELECT ehr_id FROM consent_rule
+                       WHERE effect = 'permit'
+                         AND (actor_kind IN ('any', 'organisation-type', 'role')
+                              OR (actor_kind = 'organisation' AND actor = $1)
+                              OR (actor_kind IN ('professional', 'proxy') AND actor = $2))
+                 ORDER BY 1",
+                &[&organisation, &user],
+            )
+            .await?
+            .iter()
+            .map(|row| Ok(row.try_get(0)?))
+            .collect()
+    }
+
+    async fn ehrs_with_deny_rules(&self) -> Result<Vec<Uuid>> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT DISTINCT ehr_id FROM consent_rule WHERE effect = 'deny' ORDER BY 1",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|row| Ok(row.try_get(0)?))
+            .collect()
+    }
 }
 
 #[async_trait]

@@ -548,3 +548,44 @@ pub(super) fn read_audit(connection: &Connection, filter: &AuditFilter) -> Resul
     }
     Ok(events)
 }
+
+fn ehr_ids(
+    connection: &Connection,
+    sql: &str,
+    parameters: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<Uuid>> {
+    let mut statement = connection.prepare_cached(sql)?;
+    let mut rows = statement.query(parameters)?;
+    let mut ids = Vec::new();
+    while let Some(row) = rows.next()? {
+        ids.push(uuid_at(row, 0)?);
+    }
+    Ok(ids)
+}
+
+pub(super) fn ehrs_in_reach(
+    connection: &Connection,
+    organisation: Option<&str>,
+    user: &str,
+) -> Result<Vec<Uuid>> {
+    ehr_ids(
+        connection,
+        "SELECT ehr_id FROM care_relationship WHERE organisation = ?1
+         UNION SELECT ehr_id FROM care_relationship WHERE professional = ?2
+         UNION SELECT ehr_id FROM consent_rule
+               WHERE effect = 'permit'
+                 AND (actor_kind IN ('any', 'organisation-type', 'role')
+                      OR (actor_kind = 'organisation' AND actor = ?1)
+                      OR (actor_kind IN ('professional', 'proxy') AND actor = ?2))
+         ORDER BY 1",
+        &[&organisation, &user],
+    )
+}
+
+pub(super) fn ehrs_with_deny_rules(connection: &Connection) -> Result<Vec<Uuid>> {
+    ehr_ids(
+        connection,
+        "SELECT DISTINCT ehr_id FROM consent_rule WHERE effect = 'deny' ORDER BY 1",
+        &[],
+    )
+}

@@ -1,0 +1,526 @@
+//! Access control and auditing at the HTTP edge. Every request that touches a person's
+//! data is decided by `access::policy::decide` (with the caller, their purpose, the person's
+//! relationships and consent directives) and leaves exactly one audit event, whether it was
+//! allowed or refused.
+//!
+//! - [`audit_requests`] wraps every authenticated route: it gives the request an
+//!   [`AuditSlot`], runs the handler, and, when a decision was noted in the slot, appends
+//!   the event to the trail before the answer leaves (no answer without its record; if the
+//!   trail cannot be written the client gets a 503 instead).
+//! - [`guard_ehr_routes`] decides every `/ehr/{ehr_id}/...` route of the openEHR API before
+//!   its handler runs, so a route added there later is guarded without anyone remembering.
+//! - [`Guard`] is the extractor handlers of other routes (people, consents, the access log)
+//!   use to decide about one person.
+//!
+//! The rule on refusals: a caller who may not see a record gets exactly the answer they
+//! would get if it did not exist (the same status, code and message), so a refusal reveals
+//! nothing about the record's existence. Administrators get the real answers.
+
+use std::sync::{Arc, Mutex};
+
+use access::policy::{
+    AccessRequest, Action, Decision, OrganisationRef, PersonFacts, Principal, Resource,
+};
+use access::{AuditDecision, AuditEvent, NhsNumber, Purpose, Role};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use store::PersonRecord;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+
+/// What a request did to a person's data, noted by the guard for the audit event.
+#[derive(Debug, Clone)]
+pub struct AuditNote {
+    pub person_id: Option<Uuid>,
+    pub allowed: bool,
+    pub reason: String,
+    /// The break-glass reason, when the access was allowed only by breaking glass.
+    pub break_glass: Option<String>,
+    /// A name for what was done (`read`, `create`, `update`, `delete`, `query`, ...).
+    pub action: String,
+}
+
+/// The request's place for its audit note; the first refusal, or else the last decision,
+/// is what the event records.
+#[derive(Clone, Default)]
+pub struct AuditSlot(Arc<Mutex<Option<AuditNote>>>);
+
+impl AuditSlot {
+    pub fn note(&self, note: AuditNote) {
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &*slot {
+            Some(existing) if !existing.allowed => {}
+            _ => *slot = Some(note),
+        }
+    }
+
+    fn take(&self) -> Option<AuditNote> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+}
+
+/// The audit action a request's method stands for.
+fn action_name(method: &Method) -> &'static str {
+    match *method {
+        Method::GET | Method::HEAD => "read",
+        Method::POST => "create",
+        Method::PUT | Method::PATCH => "update",
+        Method::DELETE => "delete",
+        _ => "other",
+    }
+}
+
+/// The purpose of a request: the caller's, else the usual one for their role.
+pub fn purpose_of(caller: &Caller) -> Purpose {
+    caller.purpose.unwrap_or(match caller.role {
+        Role::Patient | Role::Proxy => Purpose::OwnAccess,
+        _ => Purpose::DirectCare,
+    })
+}
+
+/// The caller as the policy sees them. An organisation's type comes from the credentials,
+/// else from the registered organisation; a caller whose organisation is unknown acts for
+/// no organisation (so no relationship of an organisation can match them).
+pub async fn principal_of(state: &AppState, caller: &Caller) -> ApiResult<Principal> {
+    let organisation = match &caller.organisation {
+        None => None,
+        Some(code) => match caller.organisation_type {
+            Some(kind) => Some(OrganisationRef {
+                code: code.clone(),
+                kind,
+            }),
+            None => state
+                .store
+                .get_organisation(code)
+                .await?
+                .and_then(|record| access::OrganisationType::from_code(&record.kind))
+                .map(|kind| OrganisationRef {
+                    code: code.clone(),
+                    kind,
+                }),
+        },
+    };
+    Ok(Principal {
+        user: caller.user.clone(),
+        role: caller.role,
+        organisation,
+        nhs_number: caller
+            .nhs_number
+            .as_deref()
+            .and_then(|number| NhsNumber::parse(number).ok()),
+    })
+}
+
+/// What the policy needs to know about the person whose EHR this is.
+pub async fn facts_of(state: &AppState, person: Option<&PersonRecord>) -> ApiResult<PersonFacts> {
+    let Some(person) = person else {
+        return Ok(PersonFacts::default());
+    };
+    let nhs_number = person
+        .identifiers
+        .iter()
+        .find(|(system, _)| system == access::NHS_NUMBER_NAMESPACE)
+        .and_then(|(_, value)| NhsNumber::parse(value).ok());
+    let relationships = state
+        .store
+        .list_relationships(person.ehr_id)
+        .await?
+        .iter()
+        .filter_map(crate::api::relationships::relationship_of)
+        .collect();
+    let directives = state
+        .store
+        .list_consents(person.ehr_id)
+        .await?
+        .iter()
+        .filter_map(crate::api::consents::directive_of)
+        .collect();
+    Ok(PersonFacts {
+        nhs_number,
+        relationships,
+        directives,
+    })
+}
+
+/// Decides a request about the person whose EHR is `ehr_id` (who may be unregistered, or
+/// the EHR may not exist: then only administrators go ahead, and the handler answers).
+pub async fn decide_for_ehr(
+    state: &AppState,
+    caller: &Caller,
+    ehr_id: Uuid,
+    action: Action,
+    resource: Resource,
+) -> ApiResult<(Option<PersonRecord>, Decision)> {
+    let person = state.store.person_by_ehr(ehr_id).await?;
+    let decision = decide(state, caller, person.as_ref(), action, resource).await?;
+    Ok((person, decision))
+}
+
+/// Decides a request about `person`.
+pub async fn decide(
+    state: &AppState,
+    caller: &Caller,
+    person: Option<&PersonRecord>,
+    action: Action,
+    resource: Resource,
+) -> ApiResult<Decision> {
+    let request = AccessRequest {
+        principal: principal_of(state, caller).await?,
+        purpose: purpose_of(caller),
+        action,
+        resource,
+        break_glass: caller.break_glass.clone(),
+    };
+    // Administrators are allowed whatever the facts (rule 1), so they are not read.
+    let facts = if caller.role == Role::Administrator {
+        PersonFacts::default()
+    } else {
+        facts_of(state, person).await?
+    };
+    Ok(access::policy::decide(
+        &request,
+        &facts,
+        &state.categories,
+        OffsetDateTime::now_utc(),
+    ))
+}
+
+/// What rows of the query tables a caller's AQL may read: every EHR for administrators;
+/// for secondary use, every EHR but those a deny directive closes to the caller; otherwise
+/// the EHRs the policy lets the caller read, among those in their reach (relationships and
+/// permits naming them, or, for the person, their own). Each candidate is decided by the
+/// same function as every other read, at the level of the whole record.
+///
+/// Not yet: data categories. A composition in a sensitive category is decided like the
+/// rest of its record here, while a direct read of it is decided with its category.
+pub async fn row_filter(state: &AppState, caller: &Caller) -> ApiResult<aql::sql::RowFilter> {
+    use aql::sql::RowFilter;
+    if caller.role == Role::Administrator {
+        return Ok(RowFilter::All);
+    }
+    // A query never breaks glass: emergency access is to one person's record, read directly.
+    let caller = &Caller {
+        break_glass: None,
+        ..caller.clone()
+    };
+    let purpose = purpose_of(caller);
+    let secondary = matches!(purpose, Purpose::Research | Purpose::PopulationHealth);
+    let candidates = if secondary {
+        state.store.ehrs_with_deny_rules().await?
+    } else if caller.role == Role::Patient {
+        let own = match caller
+            .nhs_number
+            .as_deref()
+            .and_then(|number| NhsNumber::parse(number).ok())
+        {
+            Some(number) => {
+                state
+                    .store
+                    .person_by_identifier(access::NHS_NUMBER_NAMESPACE, &number.to_string())
+                    .await?
+            }
+            None => None,
+        };
+        own.map(|person| vec![person.ehr_id]).unwrap_or_default()
+    } else {
+        state
+            .store
+            .ehrs_in_reach(caller.organisation.as_deref(), &caller.user)
+            .await?
+    };
+    let mut decided = Vec::with_capacity(candidates.len());
+    for ehr_id in candidates {
+        let (_, decision) = decide_for_ehr(
+            state,
+            caller,
+            ehr_id,
+            Action::Read,
+            Resource::Record {
+                categories: Vec::new(),
+            },
+        )
+        .await?;
+        // Secondary use keeps the refused ones (to leave out); direct care the allowed.
+        if decision.allowed != secondary {
+            decided.push(*ehr_id.as_bytes());
+        }
+    }
+    if secondary {
+        // A role that may not use records for secondary use sees nothing at all.
+        let allowed_at_all = access::policy::decide(
+            &AccessRequest {
+                principal: principal_of(state, caller).await?,
+                purpose,
+                action: Action::Read,
+                resource: Resource::Record {
+                    categories: Vec::new(),
+                },
+                break_glass: None,
+            },
+            &PersonFacts::default(),
+            &state.categories,
+            OffsetDateTime::now_utc(),
+        )
+        .allowed;
+        if !allowed_at_all {
+            return Ok(RowFilter::Ehrs(Vec::new()));
+        }
+        return Ok(RowFilter::Except(decided));
+    }
+    Ok(RowFilter::Ehrs(decided))
+}
+
+/// Notes a decision in the request's audit slot.
+pub fn note(
+    slot: &AuditSlot,
+    person: Option<&PersonRecord>,
+    decision: &Decision,
+    action: &str,
+    caller: &Caller,
+) {
+    slot.note(AuditNote {
+        person_id: person.map(|person| person.person_id),
+        allowed: decision.allowed,
+        reason: access::policy::explain(decision),
+        break_glass: decision
+            .break_glass
+            .then(|| caller.break_glass.clone().unwrap_or_default()),
+        action: action.to_owned(),
+    });
+}
+
+/// The answer to a caller who may not see an EHR: the one a missing EHR gets.
+pub fn ehr_not_visible(ehr_id: Uuid) -> ApiError {
+    ApiError::new(
+        ErrorCode::EhrNotFound,
+        format!("ehr {ehr_id} does not exist"),
+    )
+}
+
+/// The answer to a caller who may not see a person: the one a missing person gets.
+pub fn person_not_visible(person_id: Uuid) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("person {person_id} does not exist"),
+    )
+}
+
+/// The id in a path that starts `/ehr/{ehr_id}` (after the API base), if it is one.
+fn ehr_id_in(path: &str) -> Option<Uuid> {
+    let rest = path.split("/ehr/").nth(1)?;
+    let id = rest.split('/').next()?;
+    Uuid::parse_str(id).ok()
+}
+
+/// Decides every `/ehr/{ehr_id}/...` request at the level of the whole record before its
+/// handler runs: reads need the right to read the record, anything else the right to write.
+pub async fn guard_ehr_routes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(ehr_id) = ehr_id_in(request.uri().path()) else {
+        return next.run(request).await;
+    };
+    // `PUT /ehr/{ehr_id}` creates an EHR: its handler allows the roles that register people.
+    if request.method() == Method::PUT
+        && request
+            .uri()
+            .path()
+            .trim_end_matches('/')
+            .ends_with(&ehr_id.to_string())
+    {
+        return next.run(request).await;
+    }
+    let (Some(caller), Some(slot)) = (
+        request.extensions().get::<Caller>().cloned(),
+        request.extensions().get::<AuditSlot>().cloned(),
+    ) else {
+        return ApiError::new(ErrorCode::Unauthorized, "authentication is required")
+            .into_response();
+    };
+    let action = if matches!(*request.method(), Method::GET | Method::HEAD) {
+        Action::Read
+    } else {
+        Action::Write
+    };
+    let outcome = decide_for_ehr(
+        &state,
+        &caller,
+        ehr_id,
+        action,
+        Resource::Record {
+            categories: Vec::new(),
+        },
+    )
+    .await;
+    let (person, decision) = match outcome {
+        Ok(decided) => decided,
+        Err(error) => return error.into_response(),
+    };
+    note(
+        &slot,
+        person.as_ref(),
+        &decision,
+        action_name(request.method()),
+        &caller,
+    );
+    if !decision.allowed {
+        return ehr_not_visible(ehr_id).into_response();
+    }
+    next.run(request).await
+}
+
+/// Runs the request with an audit slot, and appends its event when a decision was noted.
+pub async fn audit_requests(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let slot = AuditSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.is_empty() && value.len() <= 200)
+        .map(str::to_owned)
+        .unwrap_or_else(|| Uuid::new_v4().to_string());
+    let client_address = request
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(',').next())
+        .map(|value| value.trim().to_owned())
+        .or_else(|| {
+            request
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip().to_string())
+        });
+    let caller = request.extensions().get::<Caller>().cloned();
+    let object = format!("{} {}", request.method(), request.uri().path());
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    let Some(note) = slot.take() else {
+        return response;
+    };
+    let Some(caller) = caller else {
+        return response;
+    };
+    let event = AuditEvent {
+        time: OffsetDateTime::now_utc(),
+        user: caller.user.clone(),
+        role: Some(caller.role),
+        organisation: caller.organisation.clone(),
+        purpose: Some(purpose_of(&caller)),
+        action: note.action,
+        object,
+        person: note.person_id.map(|id| id.to_string()),
+        decision: if note.allowed {
+            AuditDecision::Allow
+        } else {
+            AuditDecision::Deny
+        },
+        reason: note.reason,
+        break_glass: note.break_glass,
+        request_id,
+        client_address,
+    };
+    if let Err(error) = state.audit.record(event, note.person_id).await {
+        tracing::error!(%error, "an access could not be audited; its answer is withheld");
+        return ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            "the audit trail cannot be written just now; try again",
+        )
+        .into_response();
+    }
+    response
+}
+
+/// The caller and the request's audit slot, for handlers that decide about a person.
+pub struct Guard {
+    pub caller: Caller,
+    pub slot: AuditSlot,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Guard {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let slot = parts
+            .extensions
+            .get::<AuditSlot>()
+            .cloned()
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "authentication is required"))?;
+        Ok(Guard { caller, slot })
+    }
+}
+
+impl Guard {
+    /// Decides about `person` and notes it; refused requests get the answer a missing
+    /// person gets.
+    pub async fn person(
+        &self,
+        state: &AppState,
+        person: &PersonRecord,
+        action: Action,
+        resource: Resource,
+        audit_action: &str,
+    ) -> ApiResult<Decision> {
+        let decision = decide(state, &self.caller, Some(person), action, resource).await?;
+        note(
+            &self.slot,
+            Some(person),
+            &decision,
+            audit_action,
+            &self.caller,
+        );
+        if !decision.allowed {
+            return Err(person_not_visible(person.person_id));
+        }
+        Ok(decision)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ehr_id_in;
+
+    #[test]
+    fn finds_the_ehr_id_of_ehr_routes() {
+        let id = "7d44b88c-4199-4bad-97dc-d78268e01398";
+        for (path, expected) in [
+            (format!("/rest/openehr/v1/ehr/{id}"), true),
+            (format!("/rest/openehr/v1/ehr/{id}/composition/x"), true),
+            (
+                format!("/ehrbase/rest/openehr/v1/ehr/{id}/ehr_status"),
+                true,
+            ),
+            ("/rest/openehr/v1/ehr".to_owned(), false),
+            (
+                "/rest/openehr/v1/ehr/not-a-uuid/composition".to_owned(),
+                false,
+            ),
+            ("/rest/openehr/v1/query/aql".to_owned(), false),
+        ] {
+            assert_eq!(ehr_id_in(&path).is_some(), expected, "{path}");
+        }
+    }
+}
