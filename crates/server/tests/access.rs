@@ -1,0 +1,826 @@
+//! Access control end to end: the authorisation matrix (callers by requests by consent
+//! states, every cell a request through the real router with a real token), break-glass,
+//! leaks through AQL, and the audit trail (one event per request, tamper detection by
+//! `kith audit verify`'s check, the person's access log).
+
+#[macro_use]
+mod support;
+#[path = "support/access.rs"]
+mod access_support;
+
+use access::{Purpose, Role};
+use access_support::*;
+use axum::http::Method;
+use serde_json::{Value, json};
+use support::{BASE, Backend, testdata};
+
+macro_rules! access_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = super::AccessApp::new(super::Backend::Sqlite).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = super::AccessApp::new(super::Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+access_tests!(
+    authorisation_matrix,
+    break_glass_is_for_clinicians_with_a_reason_and_always_shown,
+    aql_reveals_nothing_hidden,
+    every_request_about_a_person_leaves_one_event_and_tampering_is_found,
+    registration_and_definitions_need_their_roles,
+);
+
+/// The callers of the matrix.
+struct Callers {
+    all: Vec<Who>,
+}
+
+impl Callers {
+    fn new(access: &AccessApp, circle: &Circle) -> Callers {
+        let who = |name, role, organisation, nhs, purpose| {
+            access.who(name, role, organisation, nhs, purpose)
+        };
+        Callers {
+            all: vec![
+                access.admin(),
+                who("gp-clinician", Role::Clinician, Some(GP), None, None),
+                who("gp-nurse", Role::Nurse, Some(GP), None, None),
+                who("gp-admin", Role::AdministrativeStaff, Some(GP), None, None),
+                who("gp-system", Role::SystemIntegration, Some(GP), None, None),
+                who(
+                    "hospital-clinician",
+                    Role::Clinician,
+                    Some(HOSPITAL),
+                    None,
+                    None,
+                ),
+                who("pharmacist", Role::Clinician, Some(PHARMACY), None, None),
+                who("hospice-nurse", Role::Nurse, Some(HOSPICE), None, None),
+                who(
+                    "care-worker",
+                    Role::CareWorker,
+                    Some(SOCIAL_CARE),
+                    None,
+                    None,
+                ),
+                who("patient", Role::Patient, None, Some(&circle.nhs), None),
+                who(
+                    "other-patient",
+                    Role::Patient,
+                    None,
+                    Some(&circle.other_nhs),
+                    None,
+                ),
+                who(PROXY_USER, Role::Proxy, None, None, None),
+                who(
+                    "researcher",
+                    Role::Clinician,
+                    Some(HOSPITAL),
+                    None,
+                    Some(Purpose::Research),
+                ),
+            ],
+        }
+    }
+
+    fn get(&self, name: &str) -> &Who {
+        self.all
+            .iter()
+            .find(|who| who.name == name)
+            .unwrap_or_else(|| panic!("no caller {name}"))
+    }
+}
+
+/// The requests of the matrix, about the person of the circle.
+const REQUESTS: [&str; 6] = [
+    "ehr",
+    "composition",
+    "write",
+    "person",
+    "consents",
+    "access-log",
+];
+
+async fn request(access: &AccessApp, circle: &Circle, who: &Who, request: &str) -> u16 {
+    let person = &circle.person_id;
+    let ehr = &circle.ehr_id;
+    let answer = match request {
+        "ehr" => {
+            access
+                .send(who, Method::GET, &format!("{BASE}/ehr/{ehr}"), None)
+                .await
+        }
+        "composition" => {
+            access
+                .send(
+                    who,
+                    Method::GET,
+                    &format!("{BASE}/ehr/{ehr}/composition/{}", circle.composition_uid),
+                    None,
+                )
+                .await
+        }
+        "write" => {
+            let body: Value = serde_json::from_slice(&testdata(
+                "compositions/minimal_observation.canonical.json",
+            ))
+            .unwrap();
+            access
+                .send(
+                    who,
+                    Method::POST,
+                    &format!("{BASE}/ehr/{ehr}/composition"),
+                    Some(body),
+                )
+                .await
+        }
+        "person" => {
+            access
+                .send(who, Method::GET, &format!("/api/v1/people/{person}"), None)
+                .await
+        }
+        "consents" => {
+            access
+                .send(
+                    who,
+                    Method::GET,
+                    &format!("/api/v1/people/{person}/consents"),
+                    None,
+                )
+                .await
+        }
+        "access-log" => {
+            access
+                .send(
+                    who,
+                    Method::GET,
+                    &format!("/api/v1/people/{person}/access-log"),
+                    None,
+                )
+                .await
+        }
+        other => panic!("no request {other}"),
+    };
+    // A refusal is the answer a missing record gets: nothing else.
+    if answer.status == 404 {
+        let code = answer.error_code();
+        assert!(
+            code == "ehr_not_found" || code == "not_found",
+            "{} {request}: {}",
+            who.name,
+            answer.text()
+        );
+        assert!(
+            answer.text().contains("does not exist"),
+            "{} {request}: {}",
+            who.name,
+            answer.text()
+        );
+    }
+    answer.status.as_u16()
+}
+
+/// One line per caller and consent state: the outcome of each request in [`REQUESTS`] order,
+/// `A` allowed (200 or 201) and `-` refused as if the record did not exist (404).
+const MATRIX: &[(&str, &str, &str)] = &[
+    // No directive: direct care through the GP practice's relationship; the person and
+    // their proxy everything; administrative staff demographics only; secondary use reads.
+    ("none", "administrator", "AAAAAA"),
+    ("none", "gp-clinician", "AAAA--"),
+    ("none", "gp-nurse", "AAAA--"),
+    ("none", "gp-admin", "---A--"),
+    ("none", "gp-system", "AAAA--"),
+    ("none", "hospital-clinician", "------"),
+    ("none", "pharmacist", "------"),
+    ("none", "hospice-nurse", "------"),
+    ("none", "care-worker", "------"),
+    ("none", "patient", "AAAAAA"),
+    ("none", "other-patient", "------"),
+    ("none", PROXY_USER, "AAAAAA"),
+    ("none", "researcher", "AA-A--"),
+    // The person denies their GP practice everything.
+    ("deny-gp", "administrator", "AAAAAA"),
+    ("deny-gp", "gp-clinician", "------"),
+    ("deny-gp", "gp-nurse", "------"),
+    ("deny-gp", "gp-admin", "------"),
+    ("deny-gp", "gp-system", "------"),
+    ("deny-gp", "hospital-clinician", "------"),
+    ("deny-gp", "patient", "AAAAAA"),
+    ("deny-gp", PROXY_USER, "AAAAAA"),
+    ("deny-gp", "researcher", "AA-A--"),
+    // The person lets the hospice in for direct care.
+    ("permit-hospice", "hospice-nurse", "AAAA--"),
+    ("permit-hospice", "pharmacist", "------"),
+    ("permit-hospice", "gp-clinician", "AAAA--"),
+    ("permit-hospice", "care-worker", "------"),
+    // A national data opt-out: no research, direct care unchanged.
+    ("opt-out", "researcher", "------"),
+    ("opt-out", "gp-clinician", "AAAA--"),
+    ("opt-out", "patient", "AAAAAA"),
+];
+
+async fn authorisation_matrix(access: AccessApp) {
+    let states = ["none", "deny-gp", "permit-hospice", "opt-out"];
+    let mut every_caller = Vec::new();
+    for state in states {
+        // A fresh circle per state, so directives do not add up.
+        let circle = circle(&access).await;
+        let callers = Callers::new(&access, &circle);
+        match state {
+            "none" => {}
+            "deny-gp" => {
+                directive(
+                    &access,
+                    &circle.person_id,
+                    json!({"decision": "deny", "actors": [{"kind": "organisation", "code": GP}]}),
+                )
+                .await;
+            }
+            "permit-hospice" => {
+                directive(
+                    &access,
+                    &circle.person_id,
+                    json!({"decision": "permit",
+                           "actors": [{"kind": "organisation", "code": HOSPICE}],
+                           "purposes": ["direct-care"]}),
+                )
+                .await;
+            }
+            "opt-out" => {
+                directive(
+                    &access,
+                    &circle.person_id,
+                    json!({"decision": "deny", "purposes": ["research", "population-health"],
+                           "note": "national data opt-out"}),
+                )
+                .await;
+            }
+            other => panic!("no state {other}"),
+        }
+        let rows: Vec<_> = MATRIX.iter().filter(|(s, _, _)| *s == state).collect();
+        assert!(!rows.is_empty());
+        for (_, name, expected) in rows {
+            let who = callers.get(name);
+            for (index, name_of_request) in REQUESTS.iter().enumerate() {
+                let status = request(&access, &circle, who, name_of_request).await;
+                let outcome = if (200..300).contains(&status) {
+                    'A'
+                } else if status == 404 {
+                    '-'
+                } else {
+                    panic!("{state} {name} {name_of_request}: unexpected status {status}");
+                };
+                assert_eq!(
+                    outcome,
+                    expected.as_bytes()[index] as char,
+                    "{state}: {name} {name_of_request} answered {status}"
+                );
+            }
+        }
+        every_caller = callers.all;
+    }
+    // Every caller appears in the matrix: a new kind of caller needs its line.
+    for who in &every_caller {
+        assert!(
+            MATRIX.iter().any(|(_, name, _)| *name == who.name),
+            "{} has no line in the matrix",
+            who.name
+        );
+    }
+}
+
+async fn break_glass_is_for_clinicians_with_a_reason_and_always_shown(access: AccessApp) {
+    let circle = circle(&access).await;
+    let uri = format!("{BASE}/ehr/{}", circle.ehr_id);
+    let reason = "unconscious in the emergency department, no history available";
+    let clinician = access.who("ed-doctor", Role::Clinician, Some(HOSPITAL), None, None);
+    let emergency = clinician.with("kith-purpose", "emergency-care");
+    // Refused: no reason, a short one, the wrong purpose, a role that may not, a write.
+    for (who, method) in [
+        (emergency.clone(), Method::GET),
+        (emergency.with("kith-break-glass", "urgent"), Method::GET),
+        (clinician.with("kith-break-glass", reason), Method::GET),
+        (
+            access
+                .who("carer", Role::CareWorker, Some(SOCIAL_CARE), None, None)
+                .with("kith-purpose", "emergency-care")
+                .with("kith-break-glass", reason),
+            Method::GET,
+        ),
+        (emergency.with("kith-break-glass", reason), Method::POST),
+    ] {
+        // The POST is a write (a composition), which break-glass never allows.
+        let (target, body) = if method == Method::POST {
+            (
+                format!("{uri}/composition"),
+                Some(
+                    serde_json::from_slice(&testdata(
+                        "compositions/minimal_observation.canonical.json",
+                    ))
+                    .unwrap(),
+                ),
+            )
+        } else {
+            (uri.clone(), None)
+        };
+        let answer = access.send(&who, method.clone(), &target, body).await;
+        assert_eq!(
+            answer.status,
+            404,
+            "{:?} {method}: {}",
+            who.headers,
+            answer.text()
+        );
+    }
+    // Allowed: a clinician, emergency care, a reason; even over the person's deny.
+    directive(
+        &access,
+        &circle.person_id,
+        json!({"decision": "deny", "actors": [{"kind": "organisation", "code": HOSPITAL}]}),
+    )
+    .await;
+    let broken = emergency.with("kith-break-glass", reason);
+    access
+        .send(&broken, Method::GET, &uri, None)
+        .await
+        .expect(200);
+    access
+        .send(
+            &broken,
+            Method::GET,
+            &format!(
+                "{BASE}/ehr/{}/composition/{}",
+                circle.ehr_id, circle.composition_uid
+            ),
+            None,
+        )
+        .await
+        .expect(200);
+
+    // The privacy officer's list has both reads, with the reason.
+    let review = access
+        .send(
+            &access.admin(),
+            Method::GET,
+            "/api/v1/audit?break_glass=true",
+            None,
+        )
+        .await;
+    review.expect(200);
+    let events = review.json()["events"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 2, "{events:?}");
+    for event in &events {
+        assert_eq!(event["break_glass"], reason);
+        assert_eq!(event["user"], "ed-doctor");
+        assert_eq!(event["decision"], "allow");
+        assert_eq!(event["person"], circle.person_id.as_str());
+    }
+    // The person sees them in "who looked at my record".
+    let patient = access.who("patient", Role::Patient, None, Some(&circle.nhs), None);
+    let log = access
+        .send(&patient, Method::GET, "/api/v1/me/access-log", None)
+        .await;
+    log.expect(200);
+    let mine = log.json()["events"].as_array().unwrap().clone();
+    let glass: Vec<&Value> = mine
+        .iter()
+        .filter(|event| event["break_glass"] == reason)
+        .collect();
+    assert_eq!(glass.len(), 2);
+    // And the refused attempts are there too, as refusals.
+    assert!(
+        mine.iter()
+            .any(|event| event["user"] == "carer" && event["decision"] == "deny")
+    );
+    // Another person's log is not theirs to read; their own has nothing of the other's.
+    let other = access.who(
+        "other-patient",
+        Role::Patient,
+        None,
+        Some(&circle.other_nhs),
+        None,
+    );
+    let other_log = access
+        .send(&other, Method::GET, "/api/v1/me/access-log", None)
+        .await;
+    other_log.expect(200);
+    assert!(
+        other_log.json()["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|event| event["person"] == circle.other_person_id.as_str())
+    );
+    access
+        .send(
+            &access.who("nurse", Role::Nurse, Some(GP), None, None),
+            Method::GET,
+            "/api/v1/me/access-log",
+            None,
+        )
+        .await
+        .expect(403);
+    // FHIR export of the review list.
+    let fhir = access
+        .send(
+            &access.admin(),
+            Method::GET,
+            "/api/v1/audit?break_glass=true&format=fhir",
+            None,
+        )
+        .await;
+    fhir.expect(200);
+    assert_eq!(fhir.json()["resourceType"], "Bundle");
+    assert_eq!(
+        fhir.json()["entry"][0]["resource"]["resourceType"],
+        "AuditEvent"
+    );
+    access
+        .send(&broken, Method::GET, "/api/v1/audit", None)
+        .await
+        .expect(403);
+}
+
+async fn aql_reveals_nothing_hidden(access: AccessApp) {
+    let circle = circle(&access).await;
+    // A composition for the other person too, whom the GP practice does not care for.
+    access.app.create_composition(&circle.other_ehr_id).await;
+    let count = |who: Who| {
+        let access = &access;
+        async move {
+            let answer = access
+                .send(
+                    &who,
+                    Method::POST,
+                    &format!("{BASE}/query/aql"),
+                    Some(
+                        json!({"q": "SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c"}),
+                    ),
+                )
+                .await;
+            answer.expect(200);
+            answer.json()["rows"][0][0].as_i64().unwrap()
+        }
+    };
+    let ids = |who: Who| {
+        let access = &access;
+        async move {
+            let answer = access
+                .send(
+                    &who,
+                    Method::POST,
+                    &format!("{BASE}/query/aql"),
+                    Some(json!({"q": "SELECT DISTINCT e/ehr_id/value FROM EHR e CONTAINS COMPOSITION c ORDER BY e/ehr_id/value LIMIT 10"})),
+                )
+                .await;
+            answer.expect(200);
+            answer.json()["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|row| row[0].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let gp = access.who("gp-clinician", Role::Clinician, Some(GP), None, None);
+    let hospital = access.who(
+        "hospital-clinician",
+        Role::Clinician,
+        Some(HOSPITAL),
+        None,
+        None,
+    );
+    let researcher = access.who(
+        "researcher",
+        Role::Clinician,
+        Some(HOSPITAL),
+        None,
+        Some(Purpose::Research),
+    );
+    let carer = access.who(
+        "carer",
+        Role::CareWorker,
+        Some(SOCIAL_CARE),
+        None,
+        Some(Purpose::Research),
+    );
+    assert_eq!(count(access.admin()).await, 2);
+    assert_eq!(count(gp.clone()).await, 1);
+    assert_eq!(ids(gp.clone()).await, vec![circle.ehr_id.clone()]);
+    assert_eq!(count(hospital.clone()).await, 0);
+    assert_eq!(ids(hospital.clone()).await, Vec::<String>::new());
+    assert_eq!(count(researcher.clone()).await, 2);
+    assert_eq!(
+        count(carer.clone()).await,
+        0,
+        "a care worker has no secondary use"
+    );
+    // With the person's deny for the practice and their opt-out, counts and pages drop them.
+    directive(
+        &access,
+        &circle.person_id,
+        json!({"decision": "deny", "actors": [{"kind": "organisation", "code": GP}]}),
+    )
+    .await;
+    directive(
+        &access,
+        &circle.person_id,
+        json!({"decision": "deny", "purposes": ["research"]}),
+    )
+    .await;
+    assert_eq!(count(gp.clone()).await, 0);
+    assert_eq!(ids(gp.clone()).await, Vec::<String>::new());
+    assert_eq!(count(researcher.clone()).await, 1);
+    assert_eq!(
+        ids(researcher.clone()).await,
+        vec![circle.other_ehr_id.clone()]
+    );
+    // A query naming the hidden EHR finds nothing rather than an error that tells.
+    let scoped = access
+        .send(
+            &gp,
+            Method::GET,
+            &format!(
+                "{BASE}/query/aql?q=SELECT%20c/uid/value%20FROM%20EHR%20e%20CONTAINS%20COMPOSITION%20c&ehr_id={}",
+                circle.ehr_id
+            ),
+            None,
+        )
+        .await;
+    scoped.expect(200);
+    assert_eq!(scoped.json()["rows"], json!([]));
+    // Explain is for administrators only.
+    access
+        .send(
+            &gp,
+            Method::GET,
+            &format!("{BASE}/query/aql?q=SELECT%20e/ehr_id/value%20FROM%20EHR%20e&explain=true"),
+            None,
+        )
+        .await
+        .expect(403);
+    access
+        .send(
+            &access.admin(),
+            Method::GET,
+            &format!("{BASE}/query/aql?q=SELECT%20e/ehr_id/value%20FROM%20EHR%20e&explain=true"),
+            None,
+        )
+        .await
+        .expect(200);
+}
+
+async fn every_request_about_a_person_leaves_one_event_and_tampering_is_found(access: AccessApp) {
+    let circle = circle(&access).await;
+    let before = audit_events(&access).await.len();
+    let gp = access.who("gp-clinician", Role::Clinician, Some(GP), None, None);
+    let stranger = access.who(
+        "hospital-clinician",
+        Role::Clinician,
+        Some(HOSPITAL),
+        None,
+        None,
+    );
+    let requests: Vec<(Who, &str)> = vec![
+        (gp.clone(), "ehr"),
+        (gp.clone(), "composition"),
+        (gp.clone(), "person"),
+        (stranger.clone(), "ehr"),
+        (stranger.clone(), "person"),
+        (stranger.clone(), "consents"),
+    ];
+    for (index, (who, name)) in requests.iter().enumerate() {
+        let status = request(&access, &circle, who, name).await;
+        let events = audit_events(&access).await;
+        assert_eq!(
+            events.len(),
+            before + index + 1,
+            "{} {name} ({status}) left {} events",
+            who.name,
+            events.len() - before - index
+        );
+        let last = events.last().unwrap();
+        assert_eq!(last["user"], who.name);
+        assert_eq!(last["person"], circle.person_id.as_str());
+        assert_eq!(
+            last["decision"],
+            if status < 300 { "allow" } else { "deny" },
+            "{last}"
+        );
+        assert!(last["request_id"].as_str().is_some_and(|id| !id.is_empty()));
+    }
+    // Requests about no person leave none.
+    let quiet = audit_events(&access).await.len();
+    access
+        .send(
+            &gp,
+            Method::GET,
+            &format!("{BASE}/definition/template/adl1.4"),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(audit_events(&access).await.len(), quiet);
+
+    // The chain verifies; changing, deleting or reordering any stored event breaks it at
+    // that event.
+    let rows = access
+        .app
+        .store
+        .read_audit(&store::AuditFilter::default())
+        .await
+        .unwrap();
+    let stored = |rows: &[store::AuditRow]| -> Vec<access::StoredEvent> {
+        rows.iter()
+            .map(|row| access::StoredEvent {
+                seq: row.seq,
+                canonical: row.canonical.clone(),
+                hash: row.hash,
+            })
+            .collect()
+    };
+    let verified = access::audit::verify_chain(stored(&rows)).expect("the chain verifies");
+    assert_eq!(verified.events, rows.len() as u64);
+    for target in [0, rows.len() / 2, rows.len() - 1] {
+        let mut changed = rows.clone();
+        let text = String::from_utf8(changed[target].canonical.clone()).unwrap();
+        changed[target].canonical = text
+            .replace("\"allow\"", "\"deny\"")
+            .replace("\"deny\"", "\"allow\"")
+            .into_bytes();
+        if changed[target].canonical == rows[target].canonical {
+            changed[target].canonical.push(b' ');
+        }
+        let broken = access::audit::verify_chain(stored(&changed)).unwrap_err();
+        assert_eq!(broken.seq, rows[target].seq);
+
+        let mut deleted = rows.clone();
+        deleted.remove(target);
+        if target + 1 < rows.len() {
+            let broken = access::audit::verify_chain(stored(&deleted)).unwrap_err();
+            assert_eq!(broken.seq, rows[target + 1].seq);
+        }
+    }
+    let mut reordered = rows.clone();
+    reordered.swap(1, 2);
+    assert!(access::audit::verify_chain(stored(&reordered)).is_err());
+}
+
+async fn audit_events(access: &AccessApp) -> Vec<Value> {
+    let answer = access
+        .send(&access.admin(), Method::GET, "/api/v1/audit", None)
+        .await;
+    answer.expect(200);
+    // Reading the trail is itself no event about a person.
+    answer.json()["events"].as_array().unwrap().clone()
+}
+
+async fn registration_and_definitions_need_their_roles(access: AccessApp) {
+    let clinician = access.who("gp-clinician", Role::Clinician, Some(GP), None, None);
+    let clerk = access.who("gp-admin", Role::AdministrativeStaff, Some(GP), None, None);
+    let person = json!({"nhs_number": NHS, "name": {"family": "Smith"}});
+    let refused = access
+        .send(
+            &clinician,
+            Method::POST,
+            "/api/v1/people",
+            Some(person.clone()),
+        )
+        .await;
+    refused.expect(403);
+    assert!(
+        refused.text().contains("may not register people"),
+        "{}",
+        refused.text()
+    );
+    let registered = access
+        .send(&clerk, Method::POST, "/api/v1/people", Some(person))
+        .await;
+    registered.expect(201);
+    let person_id = registered.json()["id"].as_str().unwrap().to_owned();
+    // The clerk records their own practice's relationship, not another's.
+    let uri = format!("/api/v1/people/{person_id}/relationships");
+    access
+        .send(
+            &access.admin(),
+            Method::PUT,
+            &format!("/api/v1/organisations/{GP}"),
+            Some(json!({"name": "GP", "type": "gp-practice"})),
+        )
+        .await
+        .expect(201);
+    access
+        .send(
+            &access.admin(),
+            Method::PUT,
+            &format!("/api/v1/organisations/{HOSPITAL}"),
+            Some(json!({"name": "H", "type": "acute-hospital"})),
+        )
+        .await
+        .expect(201);
+    access
+        .send(
+            &clerk,
+            Method::POST,
+            &uri,
+            Some(json!({"kind": "registered-gp", "organisation": HOSPITAL})),
+        )
+        .await
+        .expect(403);
+    access
+        .send(
+            &clerk,
+            Method::POST,
+            &uri,
+            Some(json!({"kind": "registered-gp", "organisation": GP})),
+        )
+        .await
+        .expect(201);
+    // Now the practice's clinician reads the demographics; merging is the administrator's.
+    access
+        .send(
+            &clinician,
+            Method::GET,
+            &format!("/api/v1/people/{person_id}"),
+            None,
+        )
+        .await
+        .expect(200);
+    access
+        .send(
+            &clerk,
+            Method::POST,
+            &format!("/api/v1/people/{person_id}/merge"),
+            Some(json!({"into": person_id})),
+        )
+        .await
+        .expect(403);
+    // Templates and stored queries: administrators and systems add them, anyone reads.
+    let opt = testdata("templates/minimal_observation.opt");
+    let upload = |who: Who| {
+        let access = &access;
+        let opt = opt.clone();
+        async move {
+            let mut request = axum::http::Request::builder()
+                .method(Method::POST)
+                .uri(format!("{BASE}/definition/template/adl1.4"))
+                .header("authorization", format!("Bearer {}", who.token))
+                .header("content-type", "application/xml");
+            for (name, value) in &who.headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            access
+                .app
+                .send(request.body(axum::body::Body::from(opt)).unwrap())
+                .await
+        }
+    };
+    upload(clinician.clone()).await.expect(403);
+    upload(access.who("forms", Role::SystemIntegration, Some(GP), None, None))
+        .await
+        .expect(201);
+    access
+        .send(
+            &clinician,
+            Method::GET,
+            &format!("{BASE}/definition/template/adl1.4"),
+            None,
+        )
+        .await
+        .expect(200);
+    access
+        .send(
+            &access.admin(),
+            Method::PUT,
+            "/api/v1/organisations/X1",
+            Some(json!({"name": "X", "type": "hospice"})),
+        )
+        .await
+        .expect(201);
+    access
+        .send(
+            &clerk,
+            Method::PUT,
+            "/api/v1/organisations/X2",
+            Some(json!({"name": "X", "type": "hospice"})),
+        )
+        .await
+        .expect(403);
+}
