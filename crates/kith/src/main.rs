@@ -151,6 +151,11 @@ struct ServeArgs {
     /// false for deployments that trust only their OpenID Connect issuer.
     #[arg(long, env = "KITH_LOCAL_TOKENS", default_value_t = true, action = clap::ArgAction::Set)]
     local_tokens: bool,
+    /// A JSON file of data categories (which templates and archetypes are mental health,
+    /// sexual health, safeguarding...; docs/access.md). Without it the three sensitive
+    /// categories exist with no members.
+    #[arg(long, env = "KITH_CATEGORIES")]
+    categories: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -395,6 +400,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
     let token = admin_token(&args.data_dir)?;
     let authentication = authentication(&args)?;
+    let categories = match &args.categories {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            access::DataCategories::from_json(&text)
+                .with_context(|| format!("reading the data categories in {}", path.display()))?
+        }
+        None => access::DataCategories::default(),
+    };
     let store = store::open_store(args.database_url.as_deref(), &args.data_dir)
         .await
         .context("opening the store")?;
@@ -407,7 +421,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         query_timeout: std::time::Duration::from_secs(args.query_timeout),
         authentication,
     };
-    let state = server::AppState::new(store, config).await?;
+    let state = server::AppState::new(store, config)
+        .await?
+        .with_categories(categories);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

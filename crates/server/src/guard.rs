@@ -318,6 +318,87 @@ pub fn person_not_visible(person_id: Uuid) -> ApiError {
     )
 }
 
+tokio::task_local! {
+    /// Who is reading, while a guarded `/ehr/{ehr_id}/...` request runs: every version read
+    /// in it ([`check_categories`]) is decided again with the data's categories.
+    static READER: Reader;
+}
+
+#[derive(Clone)]
+struct Reader {
+    caller: Caller,
+    slot: AuditSlot,
+    person: Option<PersonRecord>,
+}
+
+/// The categories of a composition version (by its template and root archetype).
+fn categories_of(state: &AppState, version: &store::StoredVersion) -> Vec<String> {
+    let Some(template_id) = version.meta.template_id.as_deref() else {
+        return Vec::new();
+    };
+    // The root archetype is in the document; read it only if a category lists archetypes.
+    let archetype_id = if state
+        .categories
+        .iter()
+        .any(|(_, category)| !category.archetypes.is_empty())
+    {
+        serde_json::from_slice::<serde_json::Value>(&version.data)
+            .ok()
+            .and_then(|value| {
+                value
+                    .get("archetype_node_id")
+                    .and_then(|id| id.as_str())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    state
+        .categories
+        .categories_of(template_id, &archetype_id)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Decides a version about to be answered by its data categories (for a composition in a
+/// category; general data was decided with the request). A refusal answers as if the
+/// version did not exist: the caller learns nothing of what it holds.
+pub async fn check_categories(
+    state: &AppState,
+    version: &store::StoredVersion,
+    not_found: impl FnOnce() -> ApiError,
+) -> ApiResult<()> {
+    let Ok(reader) = READER.try_with(Reader::clone) else {
+        return Ok(());
+    };
+    let categories = categories_of(state, version);
+    if categories.is_empty() {
+        return Ok(());
+    }
+    let decision = decide(
+        state,
+        &reader.caller,
+        reader.person.as_ref(),
+        Action::Read,
+        Resource::Record { categories },
+    )
+    .await?;
+    note(
+        &reader.slot,
+        reader.person.as_ref(),
+        &decision,
+        "read",
+        &reader.caller,
+    );
+    if decision.allowed {
+        Ok(())
+    } else {
+        Err(not_found())
+    }
+}
+
 /// The id in a path that starts `/ehr/{ehr_id}` (after the API base), if it is one.
 fn ehr_id_in(path: &str) -> Option<Uuid> {
     let rest = path.split("/ehr/").nth(1)?;
@@ -381,7 +462,12 @@ pub async fn guard_ehr_routes(
     if !decision.allowed {
         return ehr_not_visible(ehr_id).into_response();
     }
-    next.run(request).await
+    let reader = Reader {
+        caller,
+        slot,
+        person,
+    };
+    READER.scope(reader, next.run(request)).await
 }
 
 /// Runs the request with an audit slot, and appends its event when a decision was noted.

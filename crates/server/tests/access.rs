@@ -47,6 +47,110 @@ access_tests!(
     registration_and_definitions_need_their_roles,
 );
 
+/// The minimal observation template's compositions are "mental health" here.
+fn mental_health() -> access::DataCategories {
+    access::DataCategories::from_json(
+        r#"{"categories": {
+            "mental-health": {"sensitive": true, "templates": ["minimal_observation.en.v1"]},
+            "sexual-health": {"sensitive": true},
+            "safeguarding": {"sensitive": true}
+        }}"#,
+    )
+    .expect("categories")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_sensitive_compositions_need_a_permit_naming_their_category() {
+    if let Some(app) = AccessApp::with_categories(Backend::Sqlite, mental_health()).await {
+        sensitive_compositions_need_a_permit_naming_their_category(app).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_sensitive_compositions_need_a_permit_naming_their_category() {
+    if let Some(app) = AccessApp::with_categories(Backend::Postgres, mental_health()).await {
+        sensitive_compositions_need_a_permit_naming_their_category(app).await;
+    }
+}
+
+async fn sensitive_compositions_need_a_permit_naming_their_category(access: AccessApp) {
+    let circle = circle(&access).await;
+    let composition = format!(
+        "{BASE}/ehr/{}/composition/{}",
+        circle.ehr_id, circle.composition_uid
+    );
+    let versioned = format!(
+        "{BASE}/ehr/{}/versioned_composition/{}/version/{}",
+        circle.ehr_id,
+        circle.composition_uid.split("::").next().unwrap(),
+        circle.composition_uid
+    );
+    let gp = access.who("gp-clinician", Role::Clinician, Some(GP), None, None);
+    let patient = access.who("patient", Role::Patient, None, Some(&circle.nhs), None);
+    // The record is open to the practice, the mental health composition is not; the answer
+    // is the one a missing composition gets.
+    access
+        .send(
+            &gp,
+            Method::GET,
+            &format!("{BASE}/ehr/{}", circle.ehr_id),
+            None,
+        )
+        .await
+        .expect(200);
+    for uri in [&composition, &versioned] {
+        let refused = access.send(&gp, Method::GET, uri, None).await;
+        refused.expect(404);
+        assert!(
+            refused.text().contains("does not exist"),
+            "{}",
+            refused.text()
+        );
+        access
+            .send(&patient, Method::GET, uri, None)
+            .await
+            .expect(200);
+        access
+            .send(&access.admin(), Method::GET, uri, None)
+            .await
+            .expect(200);
+    }
+    // A permit for the whole record does not reach it; one naming the category does.
+    directive(
+        &access,
+        &circle.person_id,
+        json!({"decision": "permit", "actors": [{"kind": "organisation", "code": GP}]}),
+    )
+    .await;
+    access
+        .send(&gp, Method::GET, &composition, None)
+        .await
+        .expect(404);
+    directive(
+        &access,
+        &circle.person_id,
+        json!({"decision": "permit", "actors": [{"kind": "organisation", "code": GP}],
+               "categories": ["mental-health"]}),
+    )
+    .await;
+    access
+        .send(&gp, Method::GET, &composition, None)
+        .await
+        .expect(200);
+    // Break-glass reaches it, for another clinician.
+    let emergency = access
+        .who("ed-doctor", Role::Clinician, Some(HOSPITAL), None, None)
+        .with("kith-purpose", "emergency-care")
+        .with(
+            "kith-break-glass",
+            "collapsed at home, known to mental health services",
+        );
+    access
+        .send(&emergency, Method::GET, &composition, None)
+        .await
+        .expect(200);
+}
+
 /// The callers of the matrix.
 struct Callers {
     all: Vec<Who>,

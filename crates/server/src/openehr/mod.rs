@@ -267,8 +267,27 @@ pub(crate) async fn read_version(
     selector: VersionSelector,
 ) -> ApiResult<StoredVersion> {
     let found = state.store.get_version(ehr_id, object_id, selector).await?;
+    let missing = |selector: VersionSelector| {
+        let what = match selector {
+            VersionSelector::Latest => format!("{} {object_id}", kind_name(kind)),
+            VersionSelector::Number(number) => {
+                format!("version {number} of {} {object_id}", kind_name(kind))
+            }
+            VersionSelector::AtTime(_) => {
+                format!("a version of {} {object_id} at that time", kind_name(kind))
+            }
+        };
+        ApiError::new(
+            ErrorCode::ObjectNotFound,
+            format!("{what} does not exist in ehr {ehr_id}"),
+        )
+    };
     match found {
-        Some(stored) if stored.meta.kind == kind => Ok(stored),
+        Some(stored) if stored.meta.kind == kind => {
+            // A composition in a data category is decided again, with its category.
+            crate::guard::check_categories(state, &stored, || missing(selector)).await?;
+            Ok(stored)
+        }
         _ => {
             require_ehr(state, ehr_id).await?;
             let what = match selector {

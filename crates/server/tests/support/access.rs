@@ -52,14 +52,24 @@ pub const PROXY_USER: &str = "daughter-7";
 
 impl AccessApp {
     pub async fn new(backend: Backend) -> Option<AccessApp> {
+        Self::with_categories(backend, access::DataCategories::default()).await
+    }
+
+    /// The app with these data categories.
+    pub async fn with_categories(
+        backend: Backend,
+        categories: access::DataCategories,
+    ) -> Option<AccessApp> {
         let key_dir = tempfile::tempdir().expect("tempdir");
         let key = LocalSigningKey::load_or_create(key_dir.path()).expect("signing key");
         let authenticator =
             Authenticator::new(&AuthenticationConfig::default(), Some((SYSTEM_ID, &key)))
                 .expect("authenticator");
-        let app = TestApp::with_config(backend, move |config| {
-            config.authentication = authenticator;
-        })
+        let app = TestApp::with_setup(
+            backend,
+            move |config| config.authentication = authenticator,
+            move |state| state.with_categories(categories),
+        )
         .await?;
         Some(AccessApp {
             app,

@@ -167,6 +167,15 @@ impl TestApp {
         backend: Backend,
         adjust: impl FnOnce(&mut server::Config),
     ) -> Option<TestApp> {
+        Self::with_setup(backend, adjust, |state| state).await
+    }
+
+    /// An app whose configuration and then state (its data categories, say) are adjusted.
+    pub async fn with_setup(
+        backend: Backend,
+        adjust: impl FnOnce(&mut server::Config),
+        adjust_state: impl FnOnce(server::AppState) -> server::AppState,
+    ) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, database) = match backend {
             Backend::Sqlite => (
@@ -196,9 +205,11 @@ impl TestApp {
             authentication: server::auth::Authenticator::default(),
         };
         adjust(&mut config);
-        let state = server::AppState::new(store.clone(), config)
-            .await
-            .expect("state");
+        let state = adjust_state(
+            server::AppState::new(store.clone(), config)
+                .await
+                .expect("state"),
+        );
         Some(TestApp {
             router: server::app(state),
             store,
