@@ -199,13 +199,16 @@ pub async fn decide(
 }
 
 /// What rows of the query tables a caller's AQL may read: every EHR for administrators;
-/// for secondary use, every EHR but those a deny directive closes to the caller; otherwise
-/// the EHRs the policy lets the caller read, among those in their reach (relationships and
+/// for secondary use, every EHR but those the policy closes to the caller; otherwise the
+/// EHRs the policy lets the caller read, among those in their reach (relationships and
 /// permits naming them, or, for the person, their own). Each candidate is decided by the
-/// same function as every other read, at the level of the whole record.
+/// same function as every other read.
 ///
-/// Not yet: data categories. A composition in a sensitive category is decided like the
-/// rest of its record here, while a direct read of it is decided with its category.
+/// Data categories: a record holding compositions of a category the caller may not read
+/// (a sensitive one without a permit naming it, or one a directive denies) is left out of
+/// the query as a whole, so that no row, count or aggregate reflects those compositions.
+/// That hides the rest of such a record from the query too (reading it directly shows the
+/// rest); filtering composition by composition inside the statement is the next step.
 pub async fn row_filter(state: &AppState, caller: &Caller) -> ApiResult<aql::sql::RowFilter> {
     use aql::sql::RowFilter;
     if caller.role == Role::Administrator {
@@ -217,15 +220,32 @@ pub async fn row_filter(state: &AppState, caller: &Caller) -> ApiResult<aql::sql
         ..caller.clone()
     };
     let purpose = purpose_of(caller);
+    let principal = principal_of(state, caller).await?;
+    let decide_with = |facts: &PersonFacts, categories: Vec<String>| {
+        access::policy::decide(
+            &AccessRequest {
+                principal: principal.clone(),
+                purpose,
+                action: Action::Read,
+                resource: Resource::Record { categories },
+                break_glass: None,
+            },
+            facts,
+            &state.categories,
+            OffsetDateTime::now_utc(),
+        )
+    };
     let secondary = matches!(purpose, Purpose::Research | Purpose::PopulationHealth);
+    if secondary && !decide_with(&PersonFacts::default(), Vec::new()).allowed {
+        // A role that may not use records for secondary use sees nothing at all.
+        return Ok(RowFilter::Ehrs(Vec::new()));
+    }
+    // The categories that have members, and which records hold their data.
+    let mut categorised: Vec<(String, Vec<uuid::Uuid>)> = Vec::new();
     let candidates = if secondary {
         state.store.ehrs_with_deny_rules().await?
     } else if caller.role == Role::Patient {
-        let own = match caller
-            .nhs_number
-            .as_deref()
-            .and_then(|number| NhsNumber::parse(number).ok())
-        {
+        let own = match principal.nhs_number {
             Some(number) => {
                 state
                     .store
@@ -241,46 +261,49 @@ pub async fn row_filter(state: &AppState, caller: &Caller) -> ApiResult<aql::sql
             .ehrs_in_reach(caller.organisation.as_deref(), &caller.user)
             .await?
     };
-    let mut decided = Vec::with_capacity(candidates.len());
-    for ehr_id in candidates {
-        let (_, decision) = decide_for_ehr(
-            state,
-            caller,
-            ehr_id,
-            Action::Read,
-            Resource::Record {
-                categories: Vec::new(),
-            },
-        )
-        .await?;
+    for (name, category) in state.categories.iter() {
+        if category.templates.is_empty() && category.archetypes.is_empty() {
+            continue;
+        }
+        let templates: Vec<String> = category.templates.iter().cloned().collect();
+        let archetypes: Vec<String> = category.archetypes.iter().cloned().collect();
+        let scope = (!secondary).then_some(candidates.as_slice());
+        let holders = state
+            .store
+            .ehrs_holding(scope, &templates, &archetypes)
+            .await?;
+        categorised.push((name.to_owned(), holders));
+    }
+    // Every record that needs a decision: the candidates, and for secondary use the holders
+    // of categorised data too.
+    let mut to_decide: Vec<uuid::Uuid> = candidates.clone();
+    if secondary {
+        for (_, holders) in &categorised {
+            to_decide.extend(holders);
+        }
+        to_decide.sort();
+        to_decide.dedup();
+    }
+    let mut decided = Vec::with_capacity(to_decide.len());
+    for ehr_id in to_decide {
+        let person = state.store.person_by_ehr(ehr_id).await?;
+        let facts = facts_of(state, person.as_ref()).await?;
+        let mut allowed = decide_with(&facts, Vec::new()).allowed;
+        for (name, holders) in &categorised {
+            if allowed && holders.binary_search(&ehr_id).is_ok() {
+                allowed = decide_with(&facts, vec![name.clone()]).allowed;
+            }
+        }
         // Secondary use keeps the refused ones (to leave out); direct care the allowed.
-        if decision.allowed != secondary {
+        if allowed != secondary {
             decided.push(*ehr_id.as_bytes());
         }
     }
-    if secondary {
-        // A role that may not use records for secondary use sees nothing at all.
-        let allowed_at_all = access::policy::decide(
-            &AccessRequest {
-                principal: principal_of(state, caller).await?,
-                purpose,
-                action: Action::Read,
-                resource: Resource::Record {
-                    categories: Vec::new(),
-                },
-                break_glass: None,
-            },
-            &PersonFacts::default(),
-            &state.categories,
-            OffsetDateTime::now_utc(),
-        )
-        .allowed;
-        if !allowed_at_all {
-            return Ok(RowFilter::Ehrs(Vec::new()));
-        }
-        return Ok(RowFilter::Except(decided));
-    }
-    Ok(RowFilter::Ehrs(decided))
+    Ok(if secondary {
+        RowFilter::Except(decided)
+    } else {
+        RowFilter::Ehrs(decided)
+    })
 }
 
 /// Notes a decision in the request's audit slot.

@@ -115,6 +115,34 @@ async fn sensitive_compositions_need_a_permit_naming_their_category(access: Acce
             .await
             .expect(200);
     }
+    // AQL shows nothing of it either: no row, and no count.
+    let count = |who: Who| {
+        let access = &access;
+        async move {
+            let answer = access
+                .send(
+                    &who,
+                    Method::POST,
+                    &format!("{BASE}/query/aql"),
+                    Some(
+                        json!({"q": "SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c"}),
+                    ),
+                )
+                .await;
+            answer.expect(200);
+            answer.json()["rows"][0][0].as_i64().unwrap()
+        }
+    };
+    assert_eq!(count(gp.clone()).await, 0);
+    assert_eq!(count(patient.clone()).await, 1);
+    let researcher = access.who(
+        "researcher",
+        Role::Clinician,
+        Some(HOSPITAL),
+        None,
+        Some(Purpose::Research),
+    );
+    assert_eq!(count(researcher.clone()).await, 0);
     // A permit for the whole record does not reach it; one naming the category does.
     directive(
         &access,
@@ -137,6 +165,8 @@ async fn sensitive_compositions_need_a_permit_naming_their_category(access: Acce
         .send(&gp, Method::GET, &composition, None)
         .await
         .expect(200);
+    assert_eq!(count(gp.clone()).await, 1);
+    assert_eq!(count(researcher).await, 0, "the permit is for the practice");
     // Break-glass reaches it, for another clinician.
     let emergency = access
         .who("ed-doctor", Role::Clinician, Some(HOSPITAL), None, None)

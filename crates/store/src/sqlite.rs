@@ -73,6 +73,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "registry_and_audit",
         include_str!("../migrations/sqlite/0008_registry_and_audit.sql"),
     ),
+    (
+        9,
+        "query_node_template_index",
+        include_str!("../migrations/sqlite/0009_query_node_template_index.sql"),
+    ),
 ];
 
 /// An upper bound on one group commit, so one transaction's WAL growth stays bounded.
@@ -1806,6 +1811,20 @@ impl Registry for SqliteStore {
 
     async fn ehrs_with_deny_rules(&self) -> Result<Vec<Uuid>> {
         self.read(registry::ehrs_with_deny_rules).await
+    }
+
+    async fn ehrs_holding(
+        &self,
+        ehrs: Option<&[Uuid]>,
+        templates: &[String],
+        archetypes: &[String],
+    ) -> Result<Vec<Uuid>> {
+        let ehrs = ehrs.map(<[Uuid]>::to_vec);
+        let (templates, archetypes) = (templates.to_vec(), archetypes.to_vec());
+        self.read(move |connection| {
+            registry::ehrs_holding(connection, ehrs.as_deref(), &templates, &archetypes)
+        })
+        .await
     }
 }
 

@@ -2439,6 +2439,61 @@ mod registry_cases {
             store.ehrs_with_deny_rules().await.unwrap(),
             sorted(vec![ehrs[0], ehrs[5]])
         );
+
+        // Which records hold compositions of a template (their latest versions).
+        let object_id = Uuid::new_v4();
+        store
+            .commit(contribution(
+                ehrs[2],
+                vec![NewVersion {
+                    index: index("at0004"),
+                    ..composition(object_id, 1)
+                }],
+            ))
+            .await
+            .unwrap();
+        let template = ["test.template.v1".to_owned()];
+        assert_eq!(
+            store.ehrs_holding(None, &template, &[]).await.unwrap(),
+            vec![ehrs[2]]
+        );
+        assert_eq!(
+            store
+                .ehrs_holding(Some(&ehrs[1..4]), &template, &[])
+                .await
+                .unwrap(),
+            vec![ehrs[2]]
+        );
+        assert!(
+            store
+                .ehrs_holding(Some(&ehrs[3..]), &template, &[])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .ehrs_holding(None, &["other".to_owned()], &[])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let archetype = ["openEHR-EHR-COMPOSITION.test.v1".to_owned()];
+        assert_eq!(
+            store
+                .ehrs_holding(Some(&ehrs), &[], &archetype)
+                .await
+                .unwrap(),
+            vec![ehrs[2]],
+            "by the composition's root archetype"
+        );
+        assert!(
+            store
+                .ehrs_holding(Some(&[]), &template, &[])
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     pub async fn erasing_an_ehr_erases_its_registry_rows_but_not_the_audit(harness: &Harness) {

@@ -601,6 +601,45 @@ impl Registry for PostgresStore {
             .collect()
     }
 
+    async fn ehrs_holding(
+        &self,
+        ehrs: Option<&[Uuid]>,
+        templates: &[String],
+        archetypes: &[String],
+    ) -> Result<Vec<Uuid>> {
+        if (templates.is_empty() && archetypes.is_empty()) || ehrs.is_some_and(<[Uuid]>::is_empty) {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let matches = "n.seq = 0 AND (n.template_id = ANY($1)
+                       OR n.archetype_path_id IN (SELECT path_id FROM query_path
+                                                  WHERE path = ANY($2)))";
+        let rows =
+            match ehrs {
+                None => client
+                    .query(
+                        &format!(
+                            "SELECT DISTINCT n.ehr_id FROM query_node n WHERE {matches} ORDER BY 1"
+                        ),
+                        &[&templates, &archetypes],
+                    )
+                    .await?,
+                Some(ehrs) => {
+                    client
+                        .query(
+                            &format!(
+                                "SELECT DISTINCT n.ehr_id FROM unnest($3::uuid[]) AS e(id)
+                             JOIN query_node n ON n.ehr_id = e.id
+                             WHERE {matches} ORDER BY 1"
+                            ),
+                            &[&templates, &archetypes, &ehrs],
+                        )
+                        .await?
+                }
+            };
+        rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
+    }
+
     async fn ehrs_with_deny_rules(&self) -> Result<Vec<Uuid>> {
         let client = self.client().await?;
         client

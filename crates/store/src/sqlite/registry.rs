@@ -589,3 +589,40 @@ pub(super) fn ehrs_with_deny_rules(connection: &Connection) -> Result<Vec<Uuid>>
         &[],
     )
 }
+
+pub(super) fn ehrs_holding(
+    connection: &Connection,
+    ehrs: Option<&[Uuid]>,
+    templates: &[String],
+    archetypes: &[String],
+) -> Result<Vec<Uuid>> {
+    if (templates.is_empty() && archetypes.is_empty()) || ehrs.is_some_and(<[Uuid]>::is_empty) {
+        return Ok(Vec::new());
+    }
+    // JSON arrays as the lists: one statement whatever their lengths.
+    let templates = serde_json::to_string(templates).unwrap_or_default();
+    let archetypes = serde_json::to_string(archetypes).unwrap_or_default();
+    let matches = "n.seq = 0 AND (n.template_id IN (SELECT value FROM json_each(?1))
+                   OR n.archetype_path_id IN (SELECT p.path_id FROM query_path p
+                                              JOIN json_each(?2) a ON p.path = a.value))";
+    match ehrs {
+        None => ehr_ids(
+            connection,
+            &format!("SELECT DISTINCT n.ehr_id FROM query_node n WHERE {matches} ORDER BY 1"),
+            &[&templates, &archetypes],
+        ),
+        Some(ehrs) => {
+            let hex: Vec<String> = ehrs.iter().map(|id| id.simple().to_string()).collect();
+            let ehrs = serde_json::to_string(&hex).unwrap_or_default();
+            ehr_ids(
+                connection,
+                &format!(
+                    "SELECT DISTINCT n.ehr_id FROM json_each(?3) e
+                     JOIN query_node n ON n.ehr_id = unhex(e.value)
+                     WHERE {matches} ORDER BY 1"
+                ),
+                &[&templates, &archetypes, &ehrs],
+            )
+        }
+    }
+}
