@@ -30,14 +30,26 @@ pub fn router() -> Router<AppState> {
 async fn delete_ehr(
     State(state): State<AppState>,
     Admin(caller): Admin,
+    slot: Option<axum::Extension<crate::guard::AuditSlot>>,
     Path(id): Path<String>,
 ) -> ApiResult<Reply> {
     let ehr_id = parse_uuid(&id, "ehr id")?;
+    // The person goes with the EHR; the audit trail keeps who they were and who erased them.
+    let person = state.store.person_by_ehr(ehr_id).await?;
     if !state.store.delete_ehr(ehr_id).await? {
         return Err(ApiError::new(
             ErrorCode::EhrNotFound,
             format!("ehr {ehr_id} does not exist"),
         ));
+    }
+    if let Some(axum::Extension(slot)) = slot {
+        slot.note(crate::guard::AuditNote {
+            person_id: person.as_ref().map(|person| person.person_id),
+            allowed: true,
+            reason: format!("allow administrator: erased ehr {ehr_id} and everything in it"),
+            break_glass: None,
+            action: "erase".to_owned(),
+        });
     }
     tracing::warn!(target: "audit", action = "erase_ehr", %ehr_id, user = %caller.user, "erased an ehr and all its data");
     Ok(Reply::new(StatusCode::NO_CONTENT))

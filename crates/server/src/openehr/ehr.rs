@@ -95,13 +95,14 @@ pub(crate) async fn commit_new_ehr(
 
 async fn create_ehr(
     state: &AppState,
-    caller: &Caller,
+    guard: &crate::guard::Guard,
     uri: &OriginalUri,
     headers: &axum::http::HeaderMap,
     ehr_id: Uuid,
     body: RawBody,
     (prefer, accept): (Prefer, Format),
 ) -> ApiResult<Reply> {
+    let caller = &guard.caller;
     crate::api::require_role(
         caller,
         &[
@@ -119,6 +120,13 @@ async fn create_ehr(
     let audit = new_audit(state, caller, &audit_header(headers)?, ChangeType::Creation);
     let time_created = audit.time_committed;
     let status_id = commit_new_ehr(state, ehr_id, status, audit).await?;
+    guard.slot.note(crate::guard::AuditNote {
+        person_id: None,
+        allowed: true,
+        reason: format!("allow {}: created ehr {ehr_id}", caller.role),
+        break_glass: None,
+        action: "create".to_owned(),
+    });
     let record = store::EhrRecord {
         ehr_id,
         system_id: state.config.system_id.clone(),
@@ -200,7 +208,7 @@ async fn represent(state: &AppState, record: store::EhrRecord, accept: Format) -
 /// `POST /ehr`
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: crate::guard::Guard,
     uri: OriginalUri,
     headers: axum::http::HeaderMap,
     prefer: Prefer,
@@ -209,7 +217,7 @@ pub async fn create(
 ) -> ApiResult<Reply> {
     create_ehr(
         &state,
-        &caller,
+        &guard,
         &uri,
         &headers,
         Uuid::new_v4(),
@@ -222,7 +230,7 @@ pub async fn create(
 /// `PUT /ehr/{ehr_id}`: create an EHR with the client's id.
 pub async fn create_with_id(
     State(state): State<AppState>,
-    caller: Caller,
+    guard: crate::guard::Guard,
     uri: OriginalUri,
     headers: axum::http::HeaderMap,
     Path(id): Path<String>,
@@ -232,7 +240,7 @@ pub async fn create_with_id(
 ) -> ApiResult<Reply> {
     // Creating with a given id is a write: a malformed id is the client's error (400).
     let id = crate::http::parse_uuid(&id, "ehr id")?;
-    create_ehr(&state, &caller, &uri, &headers, id, body, (prefer, accept)).await
+    create_ehr(&state, &guard, &uri, &headers, id, body, (prefer, accept)).await
 }
 
 /// `GET /ehr/{ehr_id}`

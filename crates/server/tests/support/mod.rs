@@ -77,6 +77,44 @@ impl Drop for PostgresDatabase {
     }
 }
 
+/// Whether a request is about a person's data (for the audit completeness check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touches {
+    Person,
+    Nobody,
+}
+
+/// The routes that read or write a person's data: everything under an EHR, creating or
+/// finding EHRs, queries, the people API and the access logs, the admin erasure.
+pub fn touches_a_person(method: &Method, uri: &axum::http::Uri) -> Touches {
+    let path = uri.path().trim_end_matches('/');
+    let openehr = path
+        .strip_prefix("/ehrbase")
+        .unwrap_or(path)
+        .strip_prefix("/rest/openehr/v1");
+    let person = match openehr {
+        Some(rest) => {
+            rest.starts_with("/ehr/")
+                || (rest == "/ehr" && (method == Method::POST || uri.query().is_some()))
+                || rest.starts_with("/query/")
+        }
+        None => {
+            path == "/api/v1/people"
+                || path.starts_with("/api/v1/people/")
+                || path == "/api/v1/me/access-log"
+                || path
+                    .strip_prefix("/ehrbase")
+                    .unwrap_or(path)
+                    .starts_with("/rest/admin/ehr/")
+        }
+    };
+    if person {
+        Touches::Person
+    } else {
+        Touches::Nobody
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
     Sqlite,
@@ -218,7 +256,23 @@ impl TestApp {
         })
     }
 
-    pub async fn send(&self, request: Request<Body>) -> Answer {
+    /// Sends a request through the router, and checks the audit trail's completeness on
+    /// the way: a request that touches a person's data and succeeds leaves exactly one audit
+    /// event, any other request at most one, and a request about no person none.
+    pub async fn send(&self, mut request: Request<Body>) -> Answer {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        request
+            .headers_mut()
+            .insert("x-request-id", request_id.parse().expect("a header value"));
+        let method = request.method().clone();
+        let path = request.uri().to_string();
+        let touches = touches_a_person(&method, request.uri());
+        let before = self
+            .store
+            .audit_head()
+            .await
+            .expect("reads the audit head")
+            .map_or(0, |(seq, _)| seq);
         let response = self
             .router
             .clone()
@@ -234,6 +288,37 @@ impl TestApp {
             .expect("body")
             .to_bytes()
             .to_vec();
+        let events = self
+            .store
+            .read_audit(&store::AuditFilter {
+                from_seq: before + 1,
+                ..store::AuditFilter::default()
+            })
+            .await
+            .expect("reads the audit trail")
+            .iter()
+            .filter(|row| {
+                access::audit::parse_canonical(&row.canonical)
+                    .expect("an audit event reads back")
+                    .1
+                    .request_id
+                    == request_id
+            })
+            .count();
+        match touches {
+            Touches::Person if status.is_success() => assert_eq!(
+                events, 1,
+                "{method} {path} ({status}) touched a person and left {events} audit events"
+            ),
+            Touches::Person => assert!(
+                events <= 1,
+                "{method} {path} ({status}) left {events} audit events"
+            ),
+            Touches::Nobody => assert_eq!(
+                events, 0,
+                "{method} {path} ({status}) touched no person but left {events} audit events"
+            ),
+        }
         Answer {
             status,
             headers,
