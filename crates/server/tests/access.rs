@@ -45,6 +45,7 @@ access_tests!(
     aql_reveals_nothing_hidden,
     every_request_about_a_person_leaves_one_event_and_tampering_is_found,
     registration_and_definitions_need_their_roles,
+    every_route_is_decided_and_a_stranger_gets_nothing,
 );
 
 /// The minimal observation template's compositions are "mental health" here.
@@ -957,4 +958,475 @@ async fn registration_and_definitions_need_their_roles(access: AccessApp) {
         )
         .await
         .expect(403);
+}
+
+/// How a route treats a caller with no right to the person it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Touches one person: a stranger gets what a missing record gets.
+    Person,
+    /// A query: answered, with the stranger's rows filtered out.
+    Query,
+    /// Needs a role the stranger (a clinician) does not have: 403 whatever the record.
+    Role,
+    /// Holds no person's data.
+    Open,
+}
+
+/// Every route of the router, by the files that register them: a route added without a
+/// line here fails `every_route_is_decided_and_a_stranger_gets_nothing`.
+const ROUTES: &[(&str, &str, Class)] = &[
+    ("POST", "/rest/openehr/v1/ehr", Class::Role),
+    ("GET", "/rest/openehr/v1/ehr", Class::Person),
+    ("GET", "/rest/openehr/v1/ehr/{ehr_id}", Class::Person),
+    ("PUT", "/rest/openehr/v1/ehr/{ehr_id}", Class::Role),
+    (
+        "GET",
+        "/rest/openehr/v1/ehr/{ehr_id}/ehr_status",
+        Class::Person,
+    ),
+    (
+        "PUT",
+        "/rest/openehr/v1/ehr/{ehr_id}/ehr_status",
+        Class::Person,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/ehr/{ehr_id}/ehr_status/{version_uid}",
+        Class::Person,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/ehr/{ehr_id}/versioned_ehr_status",
+        Class::Person,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/ehr/{ehr_id}/versioned_ehr_status/revision_history",
+        Class::Person,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/ehr/{ehr_id}/versioned_ehr_status/version",
+        Class::Person,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/ehr/{ehr_id}/versioned_ehr_status/version/{version_uid}",
+        Class::Person,
+    ),
+    (
+        "POST",
+        "/rest/openehr/v1/ehr/{ehr_id}/composition",
+        Class::Person,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/ehr/{ehr_id}/composition/{uid}",
+        Class::Person,
+    ),
+    (
+        "PUT",
+        "/rest/openehr/v1/ehr/{ehr_id}/composition/{uid}",
+        Class::Person,
+    ),
+    (
+        "DELETE",
+        "/rest/openehr/v1/ehr/{ehr_id}/composition/{uid}",
+        Class::Person,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/ehr/{ehr_id}/versioned_composition/{object_id}",
+        Class::Person,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/ehr/{ehr_id}/versioned_composition/{object_id}/revision_history",
+        Class::Person,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/ehr/{ehr_id}/versioned_composition/{object_id}/version",
+        Class::Person,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/ehr/{ehr_id}/versioned_composition/{object_id}/version/{version_uid}",
+        Class::Person,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/ehr/{ehr_id}/directory",
+        Class::Person,
+    ),
+    (
+        "POST",
+        "/rest/openehr/v1/ehr/{ehr_id}/directory",
+        Class::Person,
+    ),
+    (
+        "PUT",
+        "/rest/openehr/v1/ehr/{ehr_id}/directory",
+        Class::Person,
+    ),
+    (
+        "DELETE",
+        "/rest/openehr/v1/ehr/{ehr_id}/directory",
+        Class::Person,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/ehr/{ehr_id}/directory/{version_uid}",
+        Class::Person,
+    ),
+    (
+        "POST",
+        "/rest/openehr/v1/ehr/{ehr_id}/contribution",
+        Class::Person,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/ehr/{ehr_id}/contribution/{contribution_id}",
+        Class::Person,
+    ),
+    (
+        "POST",
+        "/rest/openehr/v1/definition/template/adl1.4",
+        Class::Role,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/definition/template/adl1.4",
+        Class::Open,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/definition/template/adl1.4/{template_id}",
+        Class::Open,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/definition/template/adl1.4/{template_id}/example",
+        Class::Open,
+    ),
+    ("GET", "/rest/openehr/v1/query/aql", Class::Query),
+    ("POST", "/rest/openehr/v1/query/aql", Class::Query),
+    ("GET", "/rest/openehr/v1/query/{name}", Class::Query),
+    ("POST", "/rest/openehr/v1/query/{name}", Class::Query),
+    (
+        "GET",
+        "/rest/openehr/v1/query/{name}/{version}",
+        Class::Query,
+    ),
+    (
+        "POST",
+        "/rest/openehr/v1/query/{name}/{version}",
+        Class::Query,
+    ),
+    ("GET", "/rest/openehr/v1/definition/query", Class::Open),
+    (
+        "GET",
+        "/rest/openehr/v1/definition/query/{name}",
+        Class::Open,
+    ),
+    (
+        "PUT",
+        "/rest/openehr/v1/definition/query/{name}",
+        Class::Role,
+    ),
+    (
+        "GET",
+        "/rest/openehr/v1/definition/query/{name}/{version}",
+        Class::Open,
+    ),
+    (
+        "PUT",
+        "/rest/openehr/v1/definition/query/{name}/{version}",
+        Class::Role,
+    ),
+    ("DELETE", "/rest/admin/ehr/{ehr_id}", Class::Role),
+    ("DELETE", "/rest/admin/template/{template_id}", Class::Role),
+    ("PUT", "/rest/admin/template/{template_id}", Class::Role),
+    ("DELETE", "/rest/admin/query/{name}/{version}", Class::Role),
+    ("POST", "/api/v1/people", Class::Role),
+    ("GET", "/api/v1/people", Class::Query),
+    ("GET", "/api/v1/people/{id}", Class::Person),
+    ("PUT", "/api/v1/people/{id}", Class::Person),
+    ("POST", "/api/v1/people/{id}/merge", Class::Role),
+    ("GET", "/api/v1/people/{id}/relationships", Class::Person),
+    ("POST", "/api/v1/people/{id}/relationships", Class::Role),
+    (
+        "DELETE",
+        "/api/v1/people/{id}/relationships/{relationship_id}",
+        Class::Role,
+    ),
+    ("GET", "/api/v1/people/{id}/consents", Class::Person),
+    ("POST", "/api/v1/people/{id}/consents", Class::Person),
+    (
+        "GET",
+        "/api/v1/people/{id}/consents/{directive_id}",
+        Class::Person,
+    ),
+    (
+        "PUT",
+        "/api/v1/people/{id}/consents/{directive_id}",
+        Class::Person,
+    ),
+    ("GET", "/api/v1/people/{id}/access-log", Class::Person),
+    ("GET", "/api/v1/me/access-log", Class::Role),
+    ("GET", "/api/v1/audit", Class::Role),
+    ("GET", "/api/v1/organisations", Class::Open),
+    ("GET", "/api/v1/organisations/{code}", Class::Open),
+    ("PUT", "/api/v1/organisations/{code}", Class::Role),
+];
+
+/// The routes the router's source files register, as (method, full path): a tidy check, so
+/// that [`ROUTES`] cannot fall behind the router.
+fn registered_routes() -> Vec<(String, String)> {
+    let source = |file: &str| {
+        std::fs::read_to_string(format!("{}/src/{file}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|error| panic!("{file}: {error}"))
+    };
+    let mut routes = Vec::new();
+    for (file, prefix) in [
+        ("openehr/mod.rs", "/rest/openehr/v1"),
+        ("admin.rs", "/rest/admin"),
+        ("api/mod.rs", "/api/v1"),
+    ] {
+        let text = source(file);
+        for piece in text.split(".route(").skip(1) {
+            let piece = piece.trim_start();
+            let Some(rest) = piece.strip_prefix('"') else {
+                continue;
+            };
+            let (path, rest) = rest.split_once('"').expect("a closed string");
+            // The handlers of this route: up to the parenthesis that closes `.route(`.
+            let mut depth = 1;
+            let mut end = rest.len();
+            for (index, character) in rest.char_indices() {
+                match character {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = index;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let handlers = &rest[..end];
+            for (method, call) in [
+                ("GET", "get("),
+                ("POST", "post("),
+                ("PUT", "put("),
+                ("DELETE", "delete("),
+            ] {
+                let found = handlers.match_indices(call).any(|(index, _)| {
+                    index == 0
+                        || !handlers[..index]
+                            .chars()
+                            .last()
+                            .is_some_and(|before| before.is_alphanumeric() || before == '_')
+                });
+                if found {
+                    routes.push((method.to_owned(), format!("{prefix}{path}")));
+                }
+            }
+        }
+    }
+    routes.sort();
+    routes
+}
+
+async fn every_route_is_decided_and_a_stranger_gets_nothing(access: AccessApp) {
+    let mut listed: Vec<(String, String)> = ROUTES
+        .iter()
+        .map(|(method, path, _)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    listed.sort();
+    assert_eq!(
+        registered_routes(),
+        listed,
+        "every route the router registers needs its line in ROUTES (and no other)"
+    );
+
+    let circle = circle(&access).await;
+    let admin = access.admin();
+    // A stored query, a directive and a relationship for the routes that name them.
+    access
+        .app
+        .call(
+            Method::PUT,
+            &format!("{BASE}/definition/query/kith.test::all/1.0.0"),
+            &[("content-type", "text/plain")],
+            "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c",
+        )
+        .await
+        .expect(200);
+    let directive_id = directive(
+        &access,
+        &circle.person_id,
+        json!({"decision": "deny", "purposes": ["research"]}),
+    )
+    .await;
+    let relationship = access
+        .send(
+            &admin,
+            Method::GET,
+            &format!("/api/v1/people/{}/relationships", circle.person_id),
+            None,
+        )
+        .await
+        .json()["relationships"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let object_id = circle
+        .composition_uid
+        .split("::")
+        .next()
+        .unwrap()
+        .to_owned();
+    let status = access
+        .send(
+            &admin,
+            Method::GET,
+            &format!("{BASE}/ehr/{}/ehr_status", circle.ehr_id),
+            None,
+        )
+        .await;
+    let status_uid = status.json()["uid"]["value"].as_str().unwrap().to_owned();
+    let fill = |path: &str| {
+        let version_uid = if path.contains("ehr_status") {
+            status_uid.clone()
+        } else {
+            circle.composition_uid.clone()
+        };
+        let mut filled = path
+            .replace("{ehr_id}", &circle.ehr_id)
+            .replace("{uid}", &circle.composition_uid)
+            .replace("{version_uid}", &version_uid)
+            .replace("{object_id}", &object_id)
+            .replace("{contribution_id}", &uuid::Uuid::new_v4().to_string())
+            .replace("{id}", &circle.person_id)
+            .replace("{relationship_id}", &relationship)
+            .replace("{directive_id}", &directive_id)
+            .replace("{template_id}", "minimal_observation.en.v1")
+            .replace("{name}", "kith.test::all")
+            .replace("{version}", "1.0.0")
+            .replace("{code}", GP);
+        if path.ends_with("/rest/openehr/v1/ehr") {
+            filled.push_str(&format!(
+                "?subject_id={}&subject_namespace=uk.nhs.nhs_number",
+                circle.nhs
+            ));
+        }
+        filled
+    };
+    let body_for = |path: &str| -> Option<Value> {
+        if path.contains("/composition") {
+            Some(
+                serde_json::from_slice(&testdata(
+                    "compositions/minimal_observation.canonical.json",
+                ))
+                .unwrap(),
+            )
+        } else if path.contains("/consents") {
+            Some(
+                json!({"decision": "permit", "actors": [{"kind": "organisation", "code": HOSPITAL}]}),
+            )
+        } else if path.ends_with("/query/aql") {
+            Some(json!({"q": "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c"}))
+        } else {
+            Some(json!({}))
+        }
+    };
+    let stranger = access.who(
+        "hospital-clinician",
+        Role::Clinician,
+        Some(HOSPITAL),
+        None,
+        None,
+    );
+    for (method, path, class) in ROUTES {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let mut uri = fill(path);
+        if method == Method::GET && path.ends_with("/query/aql") {
+            uri.push_str("?q=SELECT%20c/uid/value%20FROM%20EHR%20e%20CONTAINS%20COMPOSITION%20c");
+        }
+        if method == Method::GET && path.ends_with("/api/v1/people") {
+            uri.push_str(&format!("?nhs_number={}", circle.nhs));
+        }
+        let body = if method == Method::GET || method == Method::DELETE {
+            None
+        } else {
+            body_for(path)
+        };
+        // Requests well formed in every other way, so that only the decision answers.
+        let who = if method == Method::PUT {
+            let version = if path.contains("/composition") {
+                circle.composition_uid.clone()
+            } else if path.contains("ehr_status") {
+                status_uid.clone()
+            } else {
+                "1".to_owned()
+            };
+            stranger.with("if-match", &format!("\"{version}\""))
+        } else {
+            stranger.clone()
+        };
+        let answer = access.send(&who, method.clone(), &uri, body).await;
+        let status = answer.status.as_u16();
+        match class {
+            Class::Person => {
+                // The answer a missing record gets (its wording varies by route, never by
+                // whether the record exists).
+                assert_eq!(status, 404, "{method} {path}: {}", answer.text());
+                assert!(
+                    ["ehr_not_found", "not_found", "object_not_found"]
+                        .contains(&answer.error_code().as_str()),
+                    "{method} {path}: {}",
+                    answer.text()
+                );
+            }
+            Class::Role => assert_eq!(status, 403, "{method} {path}: {}", answer.text()),
+            Class::Query => {
+                assert_eq!(status, 200, "{method} {path}: {}", answer.text());
+                let text = answer.text();
+                assert!(
+                    !text.contains(&circle.ehr_id)
+                        && !text.contains(&object_id)
+                        && !text.contains(&circle.person_id),
+                    "{method} {path} revealed the record: {text}"
+                );
+            }
+            Class::Open => assert!(
+                status < 500 && !answer.text().contains(&circle.ehr_id),
+                "{method} {path}: {}",
+                answer.text()
+            ),
+        }
+    }
+    // The record is as it was: nothing the stranger sent was written.
+    let versions = access
+        .send(
+            &admin,
+            Method::GET,
+            &format!(
+                "{BASE}/ehr/{}/versioned_composition/{object_id}/revision_history",
+                circle.ehr_id
+            ),
+            None,
+        )
+        .await;
+    versions.expect(200);
+    let history = versions.json();
+    let items = history
+        .as_array()
+        .or_else(|| history["items"].as_array())
+        .unwrap_or_else(|| panic!("a revision history: {history}"));
+    assert_eq!(items.len(), 1, "{history}");
 }

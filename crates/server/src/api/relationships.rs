@@ -20,6 +20,13 @@ use crate::http::{Format, RawBody, Reply};
 use access::Role;
 use access::policy::{Action, Resource};
 
+/// The roles that may record and remove relationships at all.
+const MANAGERS: &[Role] = &[
+    Role::Administrator,
+    Role::AdministrativeStaff,
+    Role::SystemIntegration,
+];
+
 /// Who records and removes relationships, which is what opens a record to direct care: the
 /// administrator any; administrative staff and systems those of their own organisation (a
 /// practice registering its patients); nobody else.
@@ -55,7 +62,9 @@ pub(super) async fn add(
     Path(id): Path<String>,
     body: RawBody,
 ) -> ApiResult<Reply> {
-    let person = require_person(&state, &id).await?;
+    // Role, body and organisation first: none of those answers depends on the person, so
+    // a caller who may not add relationships learns nothing of whether they exist.
+    super::require_role(&guard.caller, MANAGERS, "record care relationships")?;
     let mut relationship: Relationship = json_body(&body)?;
     may_manage(&guard.caller, &relationship)?;
     if !relationship.id.is_nil() {
@@ -78,6 +87,7 @@ pub(super) async fn add(
             format!("organisation {code} is not registered (PUT /api/v1/organisations/{code})"),
         ));
     }
+    let person = require_person(&state, &id).await?;
     relationship.id = Uuid::new_v4();
     let record = RelationshipRecord {
         ehr_id: person.ehr_id,
@@ -155,8 +165,20 @@ pub(super) async fn remove(
     guard: Guard,
     Path((id, relationship_id)): Path<(String, String)>,
 ) -> ApiResult<Reply> {
-    let person = require_person(&state, &id).await?;
+    super::require_role(&guard.caller, MANAGERS, "remove care relationships")?;
     let relationship_id = parse_id(&relationship_id, "relationship id")?;
+    let person = require_person(&state, &id).await?;
+    // Someone who may not see the person gets the answer a missing person gets, before
+    // anything about their relationships is looked up.
+    guard
+        .person(
+            &state,
+            &person,
+            Action::Write,
+            Resource::Demographics,
+            "relationship-delete",
+        )
+        .await?;
     let missing = || {
         ApiError::new(
             ErrorCode::NotFound,
