@@ -46,6 +46,7 @@ access_tests!(
     every_request_about_a_person_leaves_one_event_and_tampering_is_found,
     registration_and_definitions_need_their_roles,
     every_route_is_decided_and_a_stranger_gets_nothing,
+    encoded_and_crafted_paths_are_decided_like_plain_ones,
 );
 
 /// The minimal observation template's compositions are "mental health" here.
@@ -1429,4 +1430,87 @@ async fn every_route_is_decided_and_a_stranger_gets_nothing(access: AccessApp) {
         .or_else(|| history["items"].as_array())
         .unwrap_or_else(|| panic!("a revision history: {history}"));
     assert_eq!(items.len(), 1, "{history}");
+}
+
+/// Found in review: a percent-encoded EHR id, or a path ending in the EHR id, once reached
+/// handlers without a decision.
+async fn encoded_and_crafted_paths_are_decided_like_plain_ones(access: AccessApp) {
+    let circle = circle(&access).await;
+    let stranger = access.who(
+        "hospital-clinician",
+        Role::Clinician,
+        Some(HOSPITAL),
+        None,
+        None,
+    );
+    // "7" is %37: the first character of the id percent-encoded.
+    let encoded = |id: &str| {
+        let mut characters = id.chars();
+        let first = characters.next().unwrap();
+        format!("%{:02X}{}", first as u32, characters.as_str())
+    };
+    let ehr = encoded(&circle.ehr_id);
+    for uri in [
+        format!("{BASE}/ehr/{ehr}"),
+        format!("{BASE}/ehr/{ehr}/composition/{}", circle.composition_uid),
+        format!("{BASE}/ehr/{}", circle.ehr_id.to_uppercase()),
+    ] {
+        let answer = access.send(&stranger, Method::GET, &uri, None).await;
+        assert_eq!(answer.status, 404, "{uri}: {}", answer.text());
+    }
+    // The same encoded path works for those allowed.
+    let gp = access.who("gp-clinician", Role::Clinician, Some(GP), None, None);
+    access
+        .send(&gp, Method::GET, &format!("{BASE}/ehr/{ehr}"), None)
+        .await
+        .expect(200);
+    let body: Value =
+        serde_json::from_slice(&testdata("compositions/minimal_observation.canonical.json"))
+            .unwrap();
+    access
+        .send(
+            &stranger,
+            Method::POST,
+            &format!("{BASE}/ehr/{ehr}/composition"),
+            Some(body.clone()),
+        )
+        .await
+        .expect(404);
+    // A PUT whose path ends in the EHR id is an update of a composition, decided as one.
+    let object_id = circle.composition_uid.split("::").next().unwrap();
+    let crafted = format!(
+        "{BASE}/ehr/{}/composition/{object_id}::{}",
+        circle.ehr_id, circle.ehr_id
+    );
+    let answer = access
+        .send(
+            &stranger.with("if-match", &format!("\"{}\"", circle.composition_uid)),
+            Method::PUT,
+            &crafted,
+            Some(body),
+        )
+        .await;
+    assert_eq!(answer.status, 404, "{}", answer.text());
+    let history = access
+        .send(
+            &access.admin(),
+            Method::GET,
+            &format!(
+                "{BASE}/ehr/{}/versioned_composition/{object_id}/revision_history",
+                circle.ehr_id
+            ),
+            None,
+        )
+        .await
+        .json();
+    let items = history
+        .as_array()
+        .or_else(|| history["items"].as_array())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        items.len(),
+        1,
+        "the composition was not overwritten: {history}"
+    );
 }
