@@ -119,7 +119,7 @@ impl Actor {
             Actor::OrganisationType { organisation_type } => principal
                 .organisation
                 .as_ref()
-                .is_some_and(|organisation| organisation.kind == *organisation_type),
+                .is_some_and(|organisation| organisation.kind == Some(*organisation_type)),
             // A proxy and a professional could share a user id space; the role keeps a
             // directive about Dr Smith from binding a relative who happens to share the id.
             Actor::Professional { user } => {
@@ -633,7 +633,7 @@ mod tests {
             role,
             organisation: organisation.map(|(code, kind)| OrganisationRef {
                 code: code.into(),
-                kind,
+                kind: Some(kind),
             }),
             nhs_number: None,
         }

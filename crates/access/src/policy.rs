@@ -34,9 +34,12 @@
 //!    or reads the access log (`role-not-permitted`), and none acts with the purpose
 //!    own-access (`purpose-not-permitted`).
 //! 5. **Secondary use** (research, population health) is open to clinicians and system
-//!    integrations without a care relationship, for reading only (`action-not-permitted`),
-//!    unless a deny directive applies: a national or local opt-out is a deny directive for
-//!    those purposes. Other roles are refused (`role-not-permitted`).
+//!    integrations without a care relationship, for reading the record only
+//!    (`action-not-permitted`), never demographics (`demographics-not-for-secondary-use`:
+//!    who a person is is not research data), unless a deny directive applies: a national or
+//!    local opt-out is a deny directive for those purposes. Other roles are refused
+//!    (`role-not-permitted`). The purpose must come from the credentials (the server refuses
+//!    a secondary purpose asked for only in a header).
 //! 6. **Sensitive categories** (mental health, sexual health, safeguarding, or as
 //!    configured): reading data in a sensitive category needs an active permit directive
 //!    that matches the caller and the purpose and names that category explicitly (a permit
@@ -95,8 +98,9 @@ pub const BREAK_GLASS_ROLES: [Role; 2] = [Role::Clinician, Role::Nurse];
 pub struct OrganisationRef {
     /// Its code (ODS in England).
     pub code: String,
-    /// Its type.
-    pub kind: OrganisationType,
+    /// Its type, when known (an organisation neither registered nor typed by the
+    /// credentials still matches directives and relationships by its code).
+    pub kind: Option<OrganisationType>,
 }
 
 /// Who is asking, as authentication established it.
@@ -301,6 +305,11 @@ pub enum DecisionReason {
         /// The purpose asked for.
         purpose: Purpose,
     },
+    /// Rule 5: secondary use reads the record, never who the person is.
+    DemographicsNotForSecondaryUse {
+        /// The purpose asked for.
+        purpose: Purpose,
+    },
     /// Rule 8.
     BreakGlassRefused {
         /// Why break-glass was refused.
@@ -330,6 +339,9 @@ impl DecisionReason {
             DecisionReason::RoleNotPermitted { .. } => "role-not-permitted",
             DecisionReason::PurposeNotPermitted { .. } => "purpose-not-permitted",
             DecisionReason::ActionNotPermitted { .. } => "action-not-permitted",
+            DecisionReason::DemographicsNotForSecondaryUse { .. } => {
+                "demographics-not-for-secondary-use"
+            }
             DecisionReason::BreakGlassRefused { .. } => "break-glass-refused",
         }
     }
@@ -392,6 +404,10 @@ impl DecisionReason {
                 "the purpose {} allows reading only, not to {}",
                 purpose.code(),
                 action.label()
+            ),
+            DecisionReason::DemographicsNotForSecondaryUse { purpose } => format!(
+                "the purpose {} reads records, not who people are (names, identifiers, contact details)",
+                purpose.code()
             ),
             DecisionReason::BreakGlassRefused { why, .. } => {
                 format!("break-glass refused: {}", why.message())
@@ -659,6 +675,11 @@ impl Context<'_> {
         if self.request.action != Action::Read {
             return Err(DecisionReason::ActionNotPermitted {
                 action: self.request.action,
+                purpose: self.request.purpose,
+            });
+        }
+        if self.request.resource == Resource::Demographics {
+            return Err(DecisionReason::DemographicsNotForSecondaryUse {
                 purpose: self.request.purpose,
             });
         }

@@ -55,7 +55,17 @@ enum Command {
 enum AuditCommand {
     /// Check the audit trail's hash chain from its first event to its last; exit status 1
     /// and the first broken link if any event was changed, removed, inserted or reordered.
-    Verify(StoreArgs),
+    Verify(VerifyArgs),
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// A head printed by an earlier run (`SEQ:HASH`): the trail must still contain that event
+    /// with that hash, which shows that no event up to it was cut from the end since.
+    #[arg(long)]
+    expect_head: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -516,13 +526,26 @@ async fn seed(args: SeedArgs) -> anyhow::Result<()> {
 /// `kith audit verify`: reads the trail in pages and checks every link; prints the count and
 /// the head hash (keep it elsewhere: a trail cut short at its end still verifies, and only a
 /// head recorded earlier shows that).
-async fn verify_audit(args: StoreArgs) -> anyhow::Result<()> {
+async fn verify_audit(args: VerifyArgs) -> anyhow::Result<()> {
     const PAGE: u32 = 10_000;
-    let store = store::open_store(args.database_url.as_deref(), &args.data_dir)
+    let expected_head = match &args.expect_head {
+        None => None,
+        Some(text) => {
+            let (seq, hash) = text
+                .split_once(':')
+                .context("--expect-head is SEQ:HASH, as `kith audit verify` prints it")?;
+            let seq: u64 = seq
+                .parse()
+                .context("the seq of --expect-head is not a number")?;
+            Some((seq, hash.to_ascii_lowercase()))
+        }
+    };
+    let store = store::open_store(args.store.database_url.as_deref(), &args.store.data_dir)
         .await
         .context("cannot open the store")?;
     let mut verifier = access::audit::ChainVerifier::new();
     let mut from_seq = 1;
+    let mut expected_seen = false;
     loop {
         let rows = store
             .read_audit(&store::AuditFilter {
@@ -541,15 +564,50 @@ async fn verify_audit(args: StoreArgs) -> anyhow::Result<()> {
             if let Err(broken) = verifier.check(&event) {
                 anyhow::bail!("{broken}");
             }
+            // The columns the access log and the review list are read by are copies of the
+            // hashed event: they must agree with it.
+            let (_, parsed) = access::audit::parse_canonical(&row.canonical)
+                .map_err(|error| anyhow::anyhow!("event {}: {error}", row.seq))?;
+            let person = parsed
+                .person
+                .as_deref()
+                .map(uuid::Uuid::parse_str)
+                .transpose()
+                .ok()
+                .flatten();
+            if person != row.person_id
+                || parsed.break_glass.is_some() != row.break_glass
+                || (parsed.decision == access::AuditDecision::Allow) != row.allowed
+                || parsed.user != row.user
+            {
+                anyhow::bail!(
+                    "the audit trail breaks at event {}: its lookup columns (person, break-glass, decision, user) differ from the hashed event",
+                    row.seq
+                );
+            }
+            if let Some((seq, hash)) = &expected_head
+                && row.seq == *seq
+            {
+                if access::audit::hex(&row.hash) != *hash {
+                    anyhow::bail!("event {seq} does not have the expected head hash");
+                }
+                expected_seen = true;
+            }
         }
         match rows.last() {
             Some(last) if rows.len() == PAGE as usize => from_seq = last.seq + 1,
             _ => break,
         }
     }
+    if let Some((seq, _)) = &expected_head
+        && !expected_seen
+    {
+        anyhow::bail!("the trail no longer holds event {seq}: events were cut from its end");
+    }
     let verified = verifier.finish();
     println!(
-        "audit trail verified: {} events, head {}",
+        "audit trail verified: {} events, head {}:{}",
+        verified.events,
         verified.events,
         access::audit::hex(&verified.head)
     );

@@ -25,10 +25,11 @@ fn event(number: u64) -> AuditEvent {
     }
 }
 
-fn verify(data_dir: &std::path::Path) -> (bool, String) {
+fn verify(data_dir: &std::path::Path, extra: &[&str]) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_kith"))
         .args(["audit", "verify", "--data-dir"])
         .arg(data_dir)
+        .args(extra)
         .env_remove("KITH_DATABASE_URL")
         .output()
         .expect("runs kith");
@@ -64,22 +65,47 @@ async fn verify_finds_the_first_broken_link() {
         }
         store.append_audit(rows).await.expect("appends");
     }
-    let (ok, text) = verify(&data_dir);
+    let (ok, text) = verify(&data_dir, &[]);
     assert!(ok, "{text}");
     assert!(text.contains("verified: 5 events"), "{text}");
+    let head = text
+        .split("head ")
+        .nth(1)
+        .expect("prints the head")
+        .trim()
+        .to_owned();
+    assert!(head.starts_with("5:"), "{head}");
 
     let database = rusqlite::Connection::open(data_dir.join("kith.db")).expect("opens sqlite");
     let tamper = |sql: &str| database.execute_batch(sql).expect("tampers");
+    // Cutting the newest event leaves a valid shorter chain; only the head kept from before
+    // shows the cut.
+    tamper("DELETE FROM audit_event WHERE seq = 5");
+    let (ok, text) = verify(&data_dir, &[]);
+    assert!(ok, "{text}");
+    let (ok, text) = verify(&data_dir, &["--expect-head", &head]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("no longer holds event 5"), "{text}");
+    // The lookup columns must agree with the hashed event: hiding an event from the review
+    // list by its column is found.
+    tamper("UPDATE audit_event SET break_glass = 1 WHERE seq = 4");
+    let (ok, text) = verify(&data_dir, &[]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("event 4") && text.contains("lookup columns"),
+        "{text}"
+    );
+    tamper("UPDATE audit_event SET break_glass = 0 WHERE seq = 4");
     // Changing what event 3 says (its decision) breaks the chain at 3.
     tamper(
         "UPDATE audit_event SET canonical = CAST(replace(CAST(canonical AS TEXT), '\"allow\"', '\"deny\"') AS BLOB) WHERE seq = 3",
     );
-    let (ok, text) = verify(&data_dir);
+    let (ok, text) = verify(&data_dir, &[]);
     assert!(!ok, "{text}");
     assert!(text.contains("event 3"), "{text}");
     // Deleting event 2 as well: the first broken link is now 3, where the gap shows.
     tamper("DELETE FROM audit_event WHERE seq = 2");
-    let (ok, text) = verify(&data_dir);
+    let (ok, text) = verify(&data_dir, &[]);
     assert!(!ok);
     assert!(text.contains("event 3"), "{text}");
 }

@@ -95,23 +95,22 @@ pub fn purpose_of(caller: &Caller) -> Purpose {
 /// else from the registered organisation; a caller whose organisation is unknown acts for
 /// no organisation (so no relationship of an organisation can match them).
 pub async fn principal_of(state: &AppState, caller: &Caller) -> ApiResult<Principal> {
+    // The registered organisation's type, where it is registered (the registry is under
+    // this node's administrators' control); else the credentials'; else unknown, and the
+    // caller still matches relationships and directives naming the organisation's code.
     let organisation = match &caller.organisation {
         None => None,
-        Some(code) => match caller.organisation_type {
-            Some(kind) => Some(OrganisationRef {
-                code: code.clone(),
-                kind,
-            }),
-            None => state
+        Some(code) => {
+            let registered = state
                 .store
                 .get_organisation(code)
                 .await?
-                .and_then(|record| access::OrganisationType::from_code(&record.kind))
-                .map(|kind| OrganisationRef {
-                    code: code.clone(),
-                    kind,
-                }),
-        },
+                .and_then(|record| access::OrganisationType::from_code(&record.kind));
+            Some(OrganisationRef {
+                code: code.clone(),
+                kind: registered.or(caller.organisation_type),
+            })
+        }
     };
     Ok(Principal {
         user: caller.user.clone(),
@@ -393,6 +392,9 @@ pub async fn check_categories(
     version: &store::StoredVersion,
     not_found: impl FnOnce() -> ApiError,
 ) -> ApiResult<()> {
+    if !categories_in_use(state) {
+        return Ok(());
+    }
     let Ok(reader) = READER.try_with(Reader::clone) else {
         return Ok(());
     };
@@ -419,6 +421,35 @@ pub async fn check_categories(
         Ok(())
     } else {
         Err(not_found())
+    }
+}
+
+/// Whether any data category has members (else no composition is in a category, and
+/// nothing needs deciding twice).
+fn categories_in_use(state: &AppState) -> bool {
+    state
+        .categories
+        .iter()
+        .any(|(_, category)| !category.templates.is_empty() || !category.archetypes.is_empty())
+}
+
+/// [`check_categories`] for the object's versions named by id (its latest, or the given
+/// version): for answers about an object that carry no document (its versioned object, its
+/// revision history, a contribution listing it), which must not show more than the
+/// document would.
+pub async fn check_object(
+    state: &AppState,
+    ehr_id: Uuid,
+    object_id: Uuid,
+    selector: store::VersionSelector,
+    not_found: impl FnOnce() -> ApiError,
+) -> ApiResult<()> {
+    if !categories_in_use(state) || READER.try_with(|_| ()).is_err() {
+        return Ok(());
+    }
+    match state.store.get_version(ehr_id, object_id, selector).await? {
+        Some(version) => check_categories(state, &version, not_found).await,
+        None => Ok(()),
     }
 }
 
@@ -592,6 +623,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Guard {
 }
 
 impl Guard {
+    /// Refuses (403, audited as a refusal) a caller whose role is not among `roles`: a
+    /// refusal by role reveals nothing about any record.
+    pub fn require_role(&self, roles: &[Role], what: &str) -> ApiResult<()> {
+        let refused = crate::api::require_role(&self.caller, roles, what);
+        if let Err(error) = &refused {
+            self.slot.note(AuditNote {
+                person_id: None,
+                allowed: false,
+                reason: format!("deny role-not-permitted: {}", error.message),
+                break_glass: None,
+                action: what.to_owned(),
+            });
+        }
+        refused
+    }
+
     /// Decides about `person` and notes it; refused requests get the answer a missing
     /// person gets.
     pub async fn person(

@@ -47,6 +47,7 @@ access_tests!(
     registration_and_definitions_need_their_roles,
     every_route_is_decided_and_a_stranger_gets_nothing,
     encoded_and_crafted_paths_are_decided_like_plain_ones,
+    purposes_break_glass_and_organisations_cannot_be_stretched,
 );
 
 /// The minimal observation template's compositions are "mental health" here.
@@ -114,6 +115,37 @@ async fn sensitive_compositions_need_a_permit_naming_their_category(access: Acce
             .expect(200);
         access
             .send(&access.admin(), Method::GET, uri, None)
+            .await
+            .expect(200);
+    }
+    // Nor anything about it: its versioned object, its history, the contribution that
+    // committed it.
+    let object_id = circle.composition_uid.split("::").next().unwrap();
+    let original = access
+        .send(&access.admin(), Method::GET, &versioned, None)
+        .await;
+    original.expect(200);
+    let contribution_id = original.json()["contribution"]["id"]["value"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a contribution id: {}", original.text()))
+        .to_owned();
+    for uri in [
+        format!(
+            "{BASE}/ehr/{}/versioned_composition/{object_id}",
+            circle.ehr_id
+        ),
+        format!(
+            "{BASE}/ehr/{}/versioned_composition/{object_id}/revision_history",
+            circle.ehr_id
+        ),
+        format!(
+            "{BASE}/ehr/{}/contribution/{contribution_id}",
+            circle.ehr_id
+        ),
+    ] {
+        access.send(&gp, Method::GET, &uri, None).await.expect(404);
+        access
+            .send(&patient, Method::GET, &uri, None)
             .await
             .expect(200);
     }
@@ -350,7 +382,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("none", "patient", "AAAAAA"),
     ("none", "other-patient", "------"),
     ("none", PROXY_USER, "AAAAAA"),
-    ("none", "researcher", "AA-A--"),
+    ("none", "researcher", "AA----"),
     // The person denies their GP practice everything.
     ("deny-gp", "administrator", "AAAAAA"),
     ("deny-gp", "gp-clinician", "------"),
@@ -360,7 +392,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("deny-gp", "hospital-clinician", "------"),
     ("deny-gp", "patient", "AAAAAA"),
     ("deny-gp", PROXY_USER, "AAAAAA"),
-    ("deny-gp", "researcher", "AA-A--"),
+    ("deny-gp", "researcher", "AA----"),
     // The person lets the hospice in for direct care.
     ("permit-hospice", "hospice-nurse", "AAAA--"),
     ("permit-hospice", "pharmacist", "------"),
@@ -889,6 +921,42 @@ async fn registration_and_definitions_need_their_roles(access: AccessApp) {
         )
         .await
         .expect(201);
+    // Named professionals and proxies are recorded by administrators; a registered-GP
+    // relationship only by a GP practice.
+    access
+        .send(
+            &clerk,
+            Method::POST,
+            &uri,
+            Some(json!({"kind": "care-team", "organisation": GP, "professional": "anyone-at-all"})),
+        )
+        .await
+        .expect(403);
+    access
+        .send(
+            &access.admin(),
+            Method::PUT,
+            &format!("/api/v1/organisations/{PHARMACY}"),
+            Some(json!({"name": "P", "type": "pharmacy"})),
+        )
+        .await
+        .expect(201);
+    let pharmacy_system = access.who(
+        "pharmacy-system",
+        Role::SystemIntegration,
+        Some(PHARMACY),
+        None,
+        None,
+    );
+    access
+        .send(
+            &pharmacy_system,
+            Method::POST,
+            &uri,
+            Some(json!({"kind": "registered-gp", "organisation": PHARMACY})),
+        )
+        .await
+        .expect(403);
     // Now the practice's clinician reads the demographics; merging is the administrator's.
     access
         .send(
@@ -1513,4 +1581,99 @@ async fn encoded_and_crafted_paths_are_decided_like_plain_ones(access: AccessApp
         1,
         "the composition was not overwritten: {history}"
     );
+}
+
+/// Found in review: a header alone opened secondary use, a search broke glass for everyone
+/// unseen, and a deny for an unregistered organisation never applied.
+async fn purposes_break_glass_and_organisations_cannot_be_stretched(access: AccessApp) {
+    let circle = circle(&access).await;
+    let ehr = format!("{BASE}/ehr/{}", circle.ehr_id);
+    let clinician = access.who(
+        "hospital-clinician",
+        Role::Clinician,
+        Some(HOSPITAL),
+        None,
+        None,
+    );
+    for purpose in ["research", "population-health"] {
+        let answer = access
+            .send(
+                &clinician.with("kith-purpose", purpose),
+                Method::GET,
+                &ehr,
+                None,
+            )
+            .await;
+        answer.expect(403);
+        assert!(
+            answer.text().contains("must be granted by the credentials"),
+            "{}",
+            answer.text()
+        );
+    }
+    // Granted by the token, research reads records but not who people are.
+    let researcher = access.who(
+        "researcher",
+        Role::Clinician,
+        Some(HOSPITAL),
+        None,
+        Some(Purpose::Research),
+    );
+    access
+        .send(&researcher, Method::GET, &ehr, None)
+        .await
+        .expect(200);
+    let found = access
+        .send(
+            &researcher,
+            Method::GET,
+            "/api/v1/people?birth_date=1950-01-01",
+            None,
+        )
+        .await;
+    found.expect(200);
+    assert_eq!(found.json()["people"], json!([]));
+    // A search never breaks glass.
+    let emergency = clinician.with("kith-purpose", "emergency-care").with(
+        "kith-break-glass",
+        "unconscious, looking for anyone born that day",
+    );
+    let found = access
+        .send(
+            &emergency,
+            Method::GET,
+            "/api/v1/people?birth_date=1950-01-01",
+            None,
+        )
+        .await;
+    found.expect(200);
+    assert_eq!(found.json()["people"], json!([]));
+    // A deny for an organisation nobody registered still applies to its callers.
+    directive(
+        &access,
+        &circle.person_id,
+        json!({"decision": "deny", "actors": [{"kind": "organisation", "code": "RXX"}]}),
+    )
+    .await;
+    let unregistered = access.who(
+        "rxx-researcher",
+        Role::Clinician,
+        Some("RXX"),
+        None,
+        Some(Purpose::Research),
+    );
+    access
+        .send(&unregistered, Method::GET, &ehr, None)
+        .await
+        .expect(404);
+    let count = access
+        .send(
+            &unregistered,
+            Method::POST,
+            &format!("{BASE}/query/aql"),
+            Some(json!({"q": "SELECT COUNT(DISTINCT e/ehr_id/value) FROM EHR e CONTAINS COMPOSITION c"})),
+        )
+        .await;
+    count.expect(200);
+    assert_eq!(count.json()["rows"][0][0], 0);
 }

@@ -566,9 +566,17 @@ async fn purpose_comes_from_the_token_else_the_header_and_cannot_be_widened() {
         (
             "from the header, spaced",
             &open,
-            Some(" research "),
+            Some(" direct-care "),
             200,
-            json!("research"),
+            json!("direct-care"),
+        ),
+        // Secondary use opens records without a relationship: only credentials grant it.
+        (
+            "secondary use from the header",
+            &open,
+            Some("research"),
+            403,
+            Value::Null,
         ),
         ("from the token", &fixed, None, 200, json!("direct-care")),
         (

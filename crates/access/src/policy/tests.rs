@@ -23,7 +23,7 @@ fn caller(name: &str) -> Principal {
     let at = |code: &str, kind| {
         Some(OrganisationRef {
             code: code.into(),
-            kind,
+            kind: Some(kind),
         })
     };
     let (user, role, organisation, nhs_number) = match name {
@@ -589,7 +589,9 @@ fn decision_matrix() {
         "researcher          research          read            record  -                -            -       => allow secondary-use",
         "analytics           population-health read            record  -                -            -       => allow secondary-use",
         "researcher          research          read            record  -                opt-out      -       => deny consent-deny opt-out",
-        "analytics           population-health read            demo    -                opt-out      -       => deny consent-deny opt-out",
+        "analytics           population-health read            demo    -                opt-out      -       => deny demographics-not-for-secondary-use",
+        "analytics           population-health read            demo    -                -            -       => deny demographics-not-for-secondary-use",
+        "researcher          research          read            demo    gp               -            -       => deny demographics-not-for-secondary-use",
         "researcher          research          read            record  -                deny-gp      -       => allow secondary-use",
         "researcher          research          read            record  -                deny-all-inactive - => allow secondary-use",
         "researcher          research          write           record  -                -            -       => deny action-not-permitted",

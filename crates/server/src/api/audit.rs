@@ -161,7 +161,7 @@ pub(super) async fn my_access_log(
     guard: Guard,
     Query(parameters): Query<LogParameters>,
 ) -> ApiResult<Reply> {
-    require_role(&guard.caller, &[Role::Patient], "read their own access log")?;
+    guard.require_role(&[Role::Patient], "read their own access log")?;
     let number = guard
         .caller
         .nhs_number

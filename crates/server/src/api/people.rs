@@ -284,13 +284,21 @@ pub(super) async fn register(
     guard: Guard,
     body: RawBody,
 ) -> ApiResult<Reply> {
-    super::require_role(&guard.caller, REGISTRARS, "register people")?;
+    guard.require_role(REGISTRARS, "register people")?;
     let caller = &guard.caller;
     let input: PersonInput = json_body(&body)?;
     let now = OffsetDateTime::now_utc();
     let checked = check(input, now.date())?;
     for (system, value) in &checked.identifiers {
         if let Some(existing) = state.store.person_by_identifier(system, value).await? {
+            // The person learns that someone tried to register them again.
+            guard.slot.note(AuditNote {
+                person_id: Some(existing.person_id),
+                allowed: false,
+                reason: format!("deny registration: identifier {system}|{value} is this person's"),
+                break_glass: None,
+                action: "register".to_owned(),
+            });
             return Err(ApiError::new(
                 ErrorCode::Conflict,
                 format!(
@@ -422,13 +430,18 @@ pub(super) async fn search(
             })
             .await?
     };
-    // Only the people the caller may see: the others are left out as if absent.
+    // Only the people the caller may see: the others are left out as if absent. A search
+    // never breaks glass (emergency access is to one person, read by id).
+    let caller = crate::auth::Caller {
+        break_glass: None,
+        ..guard.caller.clone()
+    };
     let found = people.len();
     let mut visible = Vec::with_capacity(found);
     for person in people {
         let decision = crate::guard::decide(
             &state,
-            &guard.caller,
+            &caller,
             Some(&person),
             Action::Read,
             Resource::Demographics,
@@ -572,7 +585,7 @@ pub(super) async fn merge(
     Path(id): Path<String>,
     body: RawBody,
 ) -> ApiResult<Reply> {
-    super::require_role(&guard.caller, &[Role::Administrator], "merge people")?;
+    guard.require_role(&[Role::Administrator], "merge people")?;
     let input: MergeInput = json_body(&body)?;
     let source = require_person(&state, &id).await?;
     let target_id = parse_id(&input.into, "into")?;

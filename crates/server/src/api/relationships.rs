@@ -28,22 +28,48 @@ const MANAGERS: &[Role] = &[
 ];
 
 /// Who records and removes relationships, which is what opens a record to direct care: the
-/// administrator any; administrative staff and systems those of their own organisation (a
-/// practice registering its patients); nobody else.
-fn may_manage(caller: &Caller, relationship: &Relationship) -> ApiResult<()> {
-    match caller.role {
-        Role::Administrator => Ok(()),
-        Role::AdministrativeStaff | Role::SystemIntegration
-            if caller.organisation.is_some()
-                && relationship.organisation == caller.organisation =>
-        {
-            Ok(())
-        }
-        _ => Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "only administrators, and administrative staff or systems for their own organisation, record care relationships",
-        )),
+/// administrator any; administrative staff and systems only their own organisation's, never
+/// a named professional's (those only administrators record), and a registered-GP
+/// relationship only for a GP practice. What remains is the organisation's own assertion
+/// that it cares for the person, as a registration or an episode does in practice: it is
+/// audited with the person, shown in their access log, and listed for review.
+async fn may_manage(
+    state: &AppState,
+    caller: &Caller,
+    relationship: &Relationship,
+) -> ApiResult<()> {
+    if caller.role == Role::Administrator {
+        return Ok(());
     }
+    let refuse = |why: &str| Err(ApiError::new(ErrorCode::Forbidden, why.to_owned()));
+    if !matches!(
+        caller.role,
+        Role::AdministrativeStaff | Role::SystemIntegration
+    ) {
+        return refuse(
+            "only administrators, and administrative staff or systems for their own organisation, record care relationships",
+        );
+    }
+    if caller.organisation.is_none() || relationship.organisation != caller.organisation {
+        return refuse(
+            "administrative staff and systems record relationships of their own organisation only",
+        );
+    }
+    if relationship.professional.is_some() {
+        return refuse(
+            "a relationship naming a professional or a proxy is recorded by an administrator",
+        );
+    }
+    if relationship.kind == access::RelationshipKind::RegisteredGp {
+        let principal = crate::guard::principal_of(state, caller).await?;
+        let kind = principal
+            .organisation
+            .and_then(|organisation| organisation.kind);
+        if kind != Some(access::OrganisationType::GpPractice) {
+            return refuse("only a GP practice registers a person as its patient");
+        }
+    }
+    Ok(())
 }
 
 /// The stored relationship as the policy reads it.
@@ -64,9 +90,9 @@ pub(super) async fn add(
 ) -> ApiResult<Reply> {
     // Role, body and organisation first: none of those answers depends on the person, so
     // a caller who may not add relationships learns nothing of whether they exist.
-    super::require_role(&guard.caller, MANAGERS, "record care relationships")?;
+    guard.require_role(MANAGERS, "record care relationships")?;
     let mut relationship: Relationship = json_body(&body)?;
-    may_manage(&guard.caller, &relationship)?;
+    may_manage(&state, &guard.caller, &relationship).await?;
     if !relationship.id.is_nil() {
         return Err(ApiError::at(
             ErrorCode::InvalidParameter,
@@ -165,7 +191,7 @@ pub(super) async fn remove(
     guard: Guard,
     Path((id, relationship_id)): Path<(String, String)>,
 ) -> ApiResult<Reply> {
-    super::require_role(&guard.caller, MANAGERS, "remove care relationships")?;
+    guard.require_role(MANAGERS, "remove care relationships")?;
     let relationship_id = parse_id(&relationship_id, "relationship id")?;
     let person = require_person(&state, &id).await?;
     // Someone who may not see the person gets the answer a missing person gets, before
@@ -193,7 +219,7 @@ pub(super) async fn remove(
         .find(|record| record.relationship_id == relationship_id)
         .ok_or_else(missing)?;
     let relationship = relationship_of(&stored).ok_or_else(missing)?;
-    may_manage(&guard.caller, &relationship)?;
+    may_manage(&state, &guard.caller, &relationship).await?;
     if !state
         .store
         .delete_relationship(person.ehr_id, relationship_id)

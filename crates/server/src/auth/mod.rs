@@ -178,6 +178,10 @@ pub enum Refusal {
     PurposeConflict { fixed: Purpose, asked: Purpose },
     #[error("the kith-purpose header names an unknown purpose {0:?} (known: {known})", known = purpose_codes())]
     UnknownPurpose(String),
+    #[error(
+        "secondary use ({0}) must be granted by the credentials (a purpose claim), not asked for in a header"
+    )]
+    SecondaryUseNotGranted(Purpose),
     #[error("the {0} header must be given once")]
     RepeatedHeader(&'static str),
     #[error(
@@ -221,6 +225,7 @@ impl Refusal {
             Refusal::PatientWithoutNhsNumber => "patient_without_nhs_number",
             Refusal::PurposeConflict { .. } => "purpose_conflict",
             Refusal::UnknownPurpose(_) => "unknown_purpose",
+            Refusal::SecondaryUseNotGranted(_) => "secondary_use_not_granted",
             Refusal::RepeatedHeader(_) => "repeated_header",
             Refusal::UnreadableBreakGlass => "unreadable_break_glass",
         }
@@ -232,7 +237,8 @@ impl Refusal {
         match self {
             Refusal::NoRole
             | Refusal::PatientWithoutNhsNumber
-            | Refusal::PurposeConflict { .. } => ErrorCode::Forbidden,
+            | Refusal::PurposeConflict { .. }
+            | Refusal::SecondaryUseNotGranted(_) => ErrorCode::Forbidden,
             Refusal::UnknownPurpose(_)
             | Refusal::RepeatedHeader(_)
             | Refusal::UnreadableBreakGlass => ErrorCode::InvalidHeader,
@@ -463,6 +469,11 @@ fn request_headers(
     let purpose = match (identity.purpose, asked) {
         (Some(fixed), Some(asked)) if fixed != asked => {
             return Err(Refusal::PurposeConflict { fixed, asked });
+        }
+        // Research and population health open records without a care relationship, so
+        // only an issuer (or `kith token --purpose`) grants them: a header cannot.
+        (None, Some(asked @ (Purpose::Research | Purpose::PopulationHealth))) => {
+            return Err(Refusal::SecondaryUseNotGranted(asked));
         }
         (Some(fixed), _) => Some(fixed),
         (None, asked) => asked,

@@ -146,6 +146,18 @@ async fn new_version(
                         ),
                     )
                 })?;
+            // Changing a composition needs the right to read it first.
+            crate::guard::check_categories(state, &stored, || {
+                ApiError::at(
+                    ErrorCode::ObjectNotFound,
+                    path.clone(),
+                    format!(
+                        "version {} does not exist in ehr {}",
+                        preceding.object_id, ehr.ehr_id
+                    ),
+                )
+            })
+            .await?;
             if stored.meta.lifecycle_state == LifecycleState::Deleted {
                 let code = if change_type == ChangeType::Deleted {
                     ErrorCode::AlreadyDeleted
@@ -455,6 +467,25 @@ pub async fn get(
             ));
         }
     };
+    // A contribution that committed a composition the caller may not read is answered as a
+    // missing one: its listing would show that the composition exists.
+    for (object_id, version, kind) in &record.versions {
+        if *kind == ObjectKind::Composition {
+            crate::guard::check_object(
+                &state,
+                ehr_id,
+                *object_id,
+                VersionSelector::Number(*version),
+                || {
+                    ApiError::new(
+                        ErrorCode::ObjectNotFound,
+                        format!("contribution {contribution_id} does not exist in ehr {ehr_id}"),
+                    )
+                },
+            )
+            .await?;
+        }
+    }
     let value = contribution_json(&record);
     Ok(Reply::new(StatusCode::OK)
         .etag(&contribution_id.to_string())

@@ -392,6 +392,16 @@ pub(crate) async fn versioned_reply(
             ),
         ));
     };
+    let missing = || {
+        ApiError::new(
+            ErrorCode::ObjectNotFound,
+            format!(
+                "{} {object_id} does not exist in ehr {ehr_id}",
+                kind_name(kind)
+            ),
+        )
+    };
+    crate::guard::check_object(state, ehr_id, object_id, VersionSelector::Latest, missing).await?;
     let type_name = format!("VERSIONED_{}", kind.as_str());
     let value =
         crate::versioning::versioned_object_json(&type_name, ehr_id, object_id, meta.time_created);
@@ -418,6 +428,16 @@ pub(crate) async fn revision_history_reply(
             ),
         ));
     }
+    crate::guard::check_object(state, ehr_id, object_id, VersionSelector::Latest, || {
+        ApiError::new(
+            ErrorCode::ObjectNotFound,
+            format!(
+                "{} {object_id} does not exist in ehr {ehr_id}",
+                kind_name(kind)
+            ),
+        )
+    })
+    .await?;
     let value = crate::versioning::revision_history_json(&versions);
     let body = crate::http::render_value(&value, "REVISION_HISTORY", accept, "revision_history")?;
     Ok(crate::http::Reply::new(axum::http::StatusCode::OK).body(accept, body))
