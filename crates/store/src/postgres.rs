@@ -75,11 +75,6 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "registry_and_audit",
         include_str!("../migrations/postgres/0008_registry_and_audit.sql"),
     ),
-    (
-        9,
-        "query_node_template_index",
-        include_str!("../migrations/postgres/0009_query_node_template_index.sql"),
-    ),
 ];
 
 /// Key of the advisory lock that serialises migrations between servers starting together.

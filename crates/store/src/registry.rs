@@ -177,8 +177,9 @@ pub trait Registry: Send + Sync {
     /// The EHRs with any deny rule, in id order: the only ones secondary use may have to
     /// leave out.
     async fn ehrs_with_deny_rules(&self) -> Result<Vec<Uuid>>;
-    /// Those of `ehrs` (every EHR when None) holding a composition whose latest version has
-    /// one of these template ids or whose root has one of these archetype ids, in id order.
+    /// Those of `ehrs` (every EHR when None) holding a composition with a version of one of
+    /// these template ids (any version: old ones stay readable by version queries), or whose
+    /// latest version's root has one of these archetype ids, in id order.
     async fn ehrs_holding(
         &self,
         ehrs: Option<&[Uuid]>,

@@ -73,11 +73,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "registry_and_audit",
         include_str!("../migrations/sqlite/0008_registry_and_audit.sql"),
     ),
-    (
-        9,
-        "query_node_template_index",
-        include_str!("../migrations/sqlite/0009_query_node_template_index.sql"),
-    ),
 ];
 
 /// An upper bound on one group commit, so one transaction's WAL growth stays bounded.

@@ -2487,6 +2487,33 @@ mod registry_cases {
             vec![ehrs[2]],
             "by the composition's root archetype"
         );
+        // Deleted, the composition still counts by its template (its versions stay readable),
+        // no longer by its root archetype (its rows are gone).
+        store
+            .commit(contribution(
+                ehrs[2],
+                vec![NewVersion {
+                    lifecycle_state: LifecycleState::Deleted,
+                    change_type: ChangeType::Deleted,
+                    ..composition(object_id, 2)
+                }],
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .ehrs_holding(Some(&ehrs), &template, &[])
+                .await
+                .unwrap(),
+            vec![ehrs[2]]
+        );
+        assert!(
+            store
+                .ehrs_holding(Some(&ehrs), &[], &archetype)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert!(
             store
                 .ehrs_holding(Some(&[]), &template, &[])

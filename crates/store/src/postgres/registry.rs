@@ -611,32 +611,34 @@ impl Registry for PostgresStore {
             return Ok(Vec::new());
         }
         let client = self.client().await?;
-        let matches = "n.seq = 0 AND (n.template_id = ANY($1)
-                       OR n.archetype_path_id IN (SELECT path_id FROM query_path
-                                                  WHERE path = ANY($2)))";
-        let rows =
-            match ehrs {
-                None => client
+        // Templates on every version (a deleted or replaced composition's versions are still
+        // readable by version queries), root archetypes on the latest versions' rows.
+        let matches = "SELECT v.ehr_id FROM version v WHERE v.template_id = ANY($1)
+                       UNION
+                       SELECT n.ehr_id FROM query_node n
+                       WHERE n.seq = 0 AND n.archetype_path_id IN
+                           (SELECT path_id FROM query_path WHERE path = ANY($2))";
+        let rows = match ehrs {
+            None => {
+                client
                     .query(
-                        &format!(
-                            "SELECT DISTINCT n.ehr_id FROM query_node n WHERE {matches} ORDER BY 1"
-                        ),
+                        &format!("SELECT DISTINCT ehr_id FROM ({matches}) m ORDER BY 1"),
                         &[&templates, &archetypes],
                     )
-                    .await?,
-                Some(ehrs) => {
-                    client
-                        .query(
-                            &format!(
-                                "SELECT DISTINCT n.ehr_id FROM unnest($3::uuid[]) AS e(id)
-                             JOIN query_node n ON n.ehr_id = e.id
-                             WHERE {matches} ORDER BY 1"
-                            ),
-                            &[&templates, &archetypes, &ehrs],
-                        )
-                        .await?
-                }
-            };
+                    .await?
+            }
+            Some(ehrs) => {
+                client
+                    .query(
+                        &format!(
+                            "SELECT DISTINCT ehr_id FROM ({matches}) m
+                             WHERE ehr_id = ANY($3) ORDER BY 1"
+                        ),
+                        &[&templates, &archetypes, &ehrs],
+                    )
+                    .await?
+            }
+        };
         rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
     }
 

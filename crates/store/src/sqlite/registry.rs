@@ -599,16 +599,21 @@ pub(super) fn ehrs_holding(
     if (templates.is_empty() && archetypes.is_empty()) || ehrs.is_some_and(<[Uuid]>::is_empty) {
         return Ok(Vec::new());
     }
-    // JSON arrays as the lists: one statement whatever their lengths.
+    // JSON arrays as the lists: one statement whatever their lengths. Templates are matched
+    // on every version (a deleted or replaced composition's versions are still readable by
+    // version queries), root archetypes on the latest versions' rows.
     let templates = serde_json::to_string(templates).unwrap_or_default();
     let archetypes = serde_json::to_string(archetypes).unwrap_or_default();
-    let matches = "n.seq = 0 AND (n.template_id IN (SELECT value FROM json_each(?1))
-                   OR n.archetype_path_id IN (SELECT p.path_id FROM query_path p
-                                              JOIN json_each(?2) a ON p.path = a.value))";
+    let matches = "SELECT v.ehr_id FROM version v
+                   WHERE v.template_id IN (SELECT value FROM json_each(?1))
+                   UNION
+                   SELECT n.ehr_id FROM query_node n
+                   WHERE n.seq = 0 AND n.archetype_path_id IN
+                       (SELECT p.path_id FROM query_path p JOIN json_each(?2) a ON p.path = a.value)";
     match ehrs {
         None => ehr_ids(
             connection,
-            &format!("SELECT DISTINCT n.ehr_id FROM query_node n WHERE {matches} ORDER BY 1"),
+            &format!("SELECT DISTINCT ehr_id FROM ({matches}) ORDER BY 1"),
             &[&templates, &archetypes],
         ),
         Some(ehrs) => {
@@ -617,9 +622,8 @@ pub(super) fn ehrs_holding(
             ehr_ids(
                 connection,
                 &format!(
-                    "SELECT DISTINCT n.ehr_id FROM json_each(?3) e
-                     JOIN query_node n ON n.ehr_id = unhex(e.value)
-                     WHERE {matches} ORDER BY 1"
+                    "SELECT DISTINCT ehr_id FROM ({matches})
+                     WHERE ehr_id IN (SELECT unhex(value) FROM json_each(?3)) ORDER BY 1"
                 ),
                 &[&templates, &archetypes, &ehrs],
             )
