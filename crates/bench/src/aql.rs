@@ -20,6 +20,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use crate::callers::{self, CallerKind};
 use crate::client::{API, Api};
 use crate::server::{Backend, RunningServer, random_hex};
 use crate::stats::percentile;
@@ -164,6 +165,11 @@ pub struct AqlSettings {
     pub warm_up: Duration,
     pub duration: Duration,
     pub min_samples: usize,
+    /// Who to ask as (`--as`); more than the administrator measures the callers against
+    /// each other instead of AQL against SQL.
+    pub callers: Vec<CallerKind>,
+    /// People to register at the clinician's practice (`--aql-practice-people`).
+    pub practice_people: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -216,7 +222,46 @@ pub struct AqlBackendReport {
     pub query_node_rows: u64,
     pub server_rss_kib_after: Option<u64>,
     pub questions: Vec<QuestionReport>,
+    /// The questions as the administrator against a clinician (`--as`).
+    pub callers: Option<CallersReport>,
     pub problems: Vec<String>,
+}
+
+/// One caller's latencies for a question, set against the administrator's.
+#[derive(Debug, Serialize)]
+pub struct CallerLatencies {
+    pub caller: CallerKind,
+    pub latencies: Latencies,
+    pub p50_over_admin: Option<f64>,
+    pub p99_over_admin: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CallerQuestionReport {
+    pub question: &'static str,
+    pub sides: Vec<CallerLatencies>,
+    /// Inputs whose answers were compared between the callers, and how many were the same
+    /// row for row (what makes the comparison one of the same work).
+    pub inputs_checked: usize,
+    pub inputs_agreeing: usize,
+    pub first_disagreement: Option<String>,
+}
+
+/// The questions asked as several callers, interleaved, in one run.
+#[derive(Debug, Serialize)]
+pub struct CallersReport {
+    pub callers: Vec<CallerKind>,
+    /// People registered at the clinician's practice: the clinician's reach, which every
+    /// query of theirs is filtered by.
+    pub practice_people: usize,
+    pub setup_secs: f64,
+    pub questions: Vec<CallerQuestionReport>,
+    pub requests_sent: u64,
+    pub audit_events_appended: u64,
+    pub server_cpu_secs: f64,
+    pub server_cpu_by_thread: std::collections::BTreeMap<String, f64>,
+    pub load_average_before: Option<f64>,
+    pub load_average_after: Option<f64>,
 }
 
 /// Path ids resolved once from `query_path`; a node's archetype is the id of the path key
@@ -614,6 +659,25 @@ impl Database {
         Ok(subjects)
     }
 
+    /// The NHS number of an EHR's subject, if it has one.
+    async fn subject_of(&self, ehr_id: Uuid) -> anyhow::Result<Option<String>> {
+        const SQL: &str = "SELECT subject_id FROM ehr_subject WHERE ehr_id = ?1 AND namespace = ?2";
+        Ok(match self {
+            Database::Sqlite(connection) => connection
+                .query_row(
+                    SQL,
+                    rusqlite::params![ehr_id.as_bytes().as_slice(), NHS_NUMBER_NAMESPACE],
+                    |row| row.get(0),
+                )
+                .ok(),
+            Database::Postgres(statements) => statements
+                .client
+                .query_opt(&SQL.replace('?', "$"), &[&ehr_id, &NHS_NUMBER_NAMESPACE])
+                .await?
+                .map(|row| row.get(0)),
+        })
+    }
+
     /// Runs the hand-written SQL of `question` for `input`, reading every row.
     async fn ask(
         &self,
@@ -919,7 +983,7 @@ pub async fn run(
         &target.scratch.path().join("server.log"),
     )
     .await?;
-    let outcome = measure(&server, backend, &target, settings).await;
+    let outcome = measure(binary, &server, backend, &target, settings).await;
     let mut report = match outcome {
         Ok(report) => report,
         Err(error) => {
@@ -936,6 +1000,7 @@ pub async fn run(
 }
 
 async fn measure(
+    binary: &Path,
     server: &RunningServer,
     backend: Backend,
     target: &Target,
@@ -1017,6 +1082,26 @@ async fn measure(
         );
     }
 
+    if settings.callers != [CallerKind::Admin] {
+        let callers_report = measure_callers(
+            binary, server, &api, &database, backend, target, settings, &persons, &ehr_ids,
+        )
+        .await?;
+        return Ok(AqlBackendReport {
+            backend: backend.name(),
+            people,
+            compositions,
+            composition_versions,
+            stored_bytes,
+            query_value_rows,
+            query_node_rows,
+            server_rss_kib_after: server.resident_kib().ok(),
+            questions: Vec::new(),
+            callers: Some(callers_report),
+            problems: Vec::new(),
+        });
+    }
+
     let mut questions = Vec::new();
     for question in &settings.questions {
         let inputs: &[Input] = match question {
@@ -1053,6 +1138,7 @@ async fn measure(
         query_node_rows,
         server_rss_kib_after: server.resident_kib().ok(),
         questions,
+        callers: None,
         problems: Vec::new(),
     })
 }
@@ -1263,20 +1349,7 @@ where
             }
         }
     }
-    samples.sort_unstable();
-    database_samples.sort_unstable();
-    let milliseconds = |value: Option<Duration>| value.map(|value| value.as_secs_f64() * 1e3);
-    Latencies {
-        samples: samples.len(),
-        errors,
-        first_error,
-        p50_ms: milliseconds(percentile(&samples, 50.0)),
-        p99_ms: milliseconds(percentile(&samples, 99.0)),
-        max_ms: milliseconds(samples.last().copied()),
-        mean_rows: total_rows as f64 / samples.len().max(1) as f64,
-        database_p50_ms: milliseconds(percentile(&database_samples, 50.0)),
-        database_p99_ms: milliseconds(percentile(&database_samples, 99.0)),
-    }
+    summarise(samples, database_samples, total_rows, errors, first_error)
 }
 
 /// The table printed at the end of an AQL run.
@@ -1294,14 +1367,16 @@ pub fn render(reports: &[AqlBackendReport]) -> String {
             report.stored_bytes as f64 / (1u64 << 30) as f64,
             report.stored_bytes as f64 / report.compositions.max(1) as f64,
         );
-        let _ = writeln!(
-            out,
-            "| question | strategy | AQL p50 ms | AQL p99 ms | samples | AQL in db p50 ms | AQL in db p99 ms | SQL p50 ms | SQL p99 ms | AQL/SQL p50 | AQL/SQL p99 | in db/SQL p50 | in db/SQL p99 | rows/answer | answers agree |"
-        );
-        let _ = writeln!(
-            out,
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-        );
+        if !report.questions.is_empty() {
+            let _ = writeln!(
+                out,
+                "| question | strategy | AQL p50 ms | AQL p99 ms | samples | AQL in db p50 ms | AQL in db p99 ms | SQL p50 ms | SQL p99 ms | AQL/SQL p50 | AQL/SQL p99 | in db/SQL p50 | in db/SQL p99 | rows/answer | answers agree |"
+            );
+            let _ = writeln!(
+                out,
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+            );
+        }
         let figure =
             |value: Option<f64>| value.map_or("-".to_owned(), |value| format!("{value:.2}"));
         for question in &report.questions {
@@ -1342,9 +1417,380 @@ pub fn render(reports: &[AqlBackendReport]) -> String {
                 }
             }
         }
+        if let Some(callers) = &report.callers {
+            render_callers(&mut out, callers);
+        }
         for problem in &report.problems {
             let _ = writeln!(out, "- problem: {problem}");
         }
     }
     out
+}
+
+fn render_callers(out: &mut String, report: &CallersReport) {
+    use std::fmt::Write;
+    let figure = |value: Option<f64>| value.map_or("-".to_owned(), |value| format!("{value:.3}"));
+    let _ = writeln!(
+        out,
+        "\nAs several callers, interleaved ({} people at practice {}, registered in {:.1} s):",
+        report.practice_people,
+        callers::PRACTICE,
+        report.setup_secs
+    );
+    let _ = writeln!(
+        out,
+        "| question | caller | p50 ms | p99 ms | samples | in db p50 ms | p50 / admin | p99 / admin | rows/answer | answers agree |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    for question in &report.questions {
+        for side in &question.sides {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {}/{} |",
+                question.question,
+                side.caller.name(),
+                figure(side.latencies.p50_ms),
+                figure(side.latencies.p99_ms),
+                side.latencies.samples,
+                figure(side.latencies.database_p50_ms),
+                figure(side.p50_over_admin),
+                figure(side.p99_over_admin),
+                side.latencies.mean_rows,
+                question.inputs_agreeing,
+                question.inputs_checked,
+            );
+            if let Some(error) = &side.latencies.first_error {
+                let _ = writeln!(
+                    out,
+                    "- {} as {} error: {error}",
+                    question.question,
+                    side.caller.name()
+                );
+            }
+        }
+        if let Some(disagreement) = &question.first_disagreement {
+            let _ = writeln!(
+                out,
+                "- {} DISAGREES between callers: {disagreement}",
+                question.question
+            );
+        }
+    }
+    let threads: Vec<String> = report
+        .server_cpu_by_thread
+        .iter()
+        .filter(|(_, seconds)| **seconds > 0.0)
+        .map(|(name, seconds)| format!("{name} {seconds:.2} s"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "- audit: {} events for {} requests; server CPU {:.1} s ({}); load average {} -> {}",
+        report.audit_events_appended,
+        report.requests_sent,
+        report.server_cpu_secs,
+        threads.join(", "),
+        figure(report.load_average_before),
+        figure(report.load_average_after),
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The callers (`--as`): the administrator against a clinician, on the same questions.
+
+/// Registers the people asked about (and, for `--aql-practice-people`, more of the store's
+/// people) at the clinician's practice with two directives each, mints the tokens, and asks
+/// aql-patient and aql-stored as every caller, interleaved.
+#[allow(clippy::too_many_arguments)]
+async fn measure_callers(
+    binary: &Path,
+    server: &RunningServer,
+    admin: &Api,
+    database: &Database,
+    backend: Backend,
+    target: &Target,
+    settings: &AqlSettings,
+    persons: &[Input],
+    ehr_ids: &[Uuid],
+) -> anyhow::Result<CallersReport> {
+    let refused: Vec<&str> = settings
+        .questions
+        .iter()
+        .filter(|question| !matches!(question, Question::Patient | Question::Stored))
+        .map(|question| question.name())
+        .collect();
+    anyhow::ensure!(
+        refused.is_empty(),
+        "--as with a clinician asks only aql-patient and aql-stored (one person's record, \
+         the same answer for every caller); pass --aql-questions aql-patient,aql-stored, not {}",
+        refused.join(", ")
+    );
+    let setup_started = Instant::now();
+    callers::register_practice(admin).await?;
+    // The people asked about first, then others in id order up to the practice's size.
+    let mut practice: Vec<Uuid> = Vec::new();
+    for input in persons {
+        if let Input::Person(ehr_id) = input
+            && !practice.contains(ehr_id)
+        {
+            practice.push(*ehr_id);
+        }
+    }
+    let wanted = settings.practice_people.unwrap_or(0).max(practice.len());
+    for ehr_id in ehr_ids {
+        if practice.len() >= wanted {
+            break;
+        }
+        if !practice.contains(ehr_id) {
+            practice.push(*ehr_id);
+        }
+    }
+    let mut numbers = Vec::with_capacity(practice.len());
+    for ehr_id in &practice {
+        let number = database
+            .subject_of(*ehr_id)
+            .await?
+            .with_context(|| format!("ehr {ehr_id} has no NHS number to register it by"))?;
+        numbers.push((*ehr_id, number));
+    }
+    eprintln!(
+        "[{}] aql: registering {} people at practice {}",
+        backend.name(),
+        numbers.len(),
+        callers::PRACTICE
+    );
+    // A few registrations at a time: thousands one by one would take minutes.
+    let mut registrations = tokio::task::JoinSet::new();
+    for chunk in numbers.chunks(numbers.len().div_ceil(8).max(1)) {
+        let (admin, chunk) = (admin.clone(), chunk.to_vec());
+        registrations.spawn(async move {
+            for (ehr_id, number) in chunk {
+                let person = callers::register_person(&admin, &number, "Bench").await?;
+                anyhow::ensure!(
+                    person.ehr_id == ehr_id.to_string(),
+                    "registering {number} gave ehr {} where the store has {ehr_id}",
+                    person.ehr_id
+                );
+                callers::put_circle_of_care(&admin, &person.person_id).await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(joined) = registrations.join_next().await {
+        joined.context("a registering task failed")??;
+    }
+    let setup_secs = setup_started.elapsed().as_secs_f64();
+    let tokens = callers::tokens(
+        &settings.callers,
+        binary,
+        &target.data_dir(backend),
+        &server.token,
+    )?;
+    let apis: Vec<Api> = tokens
+        .iter()
+        .map(|caller| Api::new(&server.address, &caller.token))
+        .collect::<anyhow::Result<_>>()?;
+
+    const AUDIT_EVENTS: &str = "SELECT COUNT(*) FROM audit_event";
+    let events_before = database.scalar(AUDIT_EVENTS).await?;
+    let cpu_before = crate::machine::thread_cpu_seconds(server.pid);
+    let load_average_before = crate::machine::load_average();
+    let mut requests_sent = 0;
+    let mut questions = Vec::new();
+    for question in &settings.questions {
+        let report =
+            compare_callers(&apis, &settings.callers, *question, persons, settings).await?;
+        requests_sent += report.1;
+        let report = report.0;
+        for side in &report.sides {
+            eprintln!(
+                "[{}] {:<12} as {:<18} p50 {:>8.3} ms p99 {:>8.3} ms ({} samples; x{} of admin at p50) | answers agree {}/{}",
+                backend.name(),
+                report.question,
+                side.caller.name(),
+                side.latencies.p50_ms.unwrap_or(f64::NAN),
+                side.latencies.p99_ms.unwrap_or(f64::NAN),
+                side.latencies.samples,
+                side.p50_over_admin
+                    .map_or("-".to_owned(), |ratio| format!("{ratio:.3}")),
+                report.inputs_agreeing,
+                report.inputs_checked,
+            );
+        }
+        questions.push(report);
+    }
+    let server_cpu_by_thread =
+        crate::machine::cpu_used(&cpu_before, &crate::machine::thread_cpu_seconds(server.pid));
+    let events_after = database.scalar(AUDIT_EVENTS).await?;
+    Ok(CallersReport {
+        callers: settings.callers.clone(),
+        practice_people: numbers.len(),
+        setup_secs,
+        questions,
+        requests_sent,
+        audit_events_appended: events_after.saturating_sub(events_before) as u64,
+        server_cpu_secs: server_cpu_by_thread.values().sum(),
+        server_cpu_by_thread,
+        load_average_before,
+        load_average_after: crate::machine::load_average(),
+    })
+}
+
+/// One question as every caller: the answers compared between the callers on the first
+/// inputs, then an interleaved timed loop (each input asked as every caller in turn, the
+/// order rotating). Returns the report and the requests sent.
+async fn compare_callers(
+    apis: &[Api],
+    kinds: &[CallerKind],
+    question: Question,
+    inputs: &[Input],
+    settings: &AqlSettings,
+) -> anyhow::Result<(CallerQuestionReport, u64)> {
+    let requests: Vec<(String, Bytes)> = inputs
+        .iter()
+        .map(|input| {
+            aql_request(question, input).map(|(path, body)| (path, Bytes::from(body.to_string())))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mut sent = 0u64;
+    let mut inputs_checked = 0;
+    let mut inputs_agreeing = 0;
+    let mut first_disagreement = None;
+    for (index, (path, body)) in requests.iter().take(settings.checks.max(1)).enumerate() {
+        let mut answers = Vec::with_capacity(apis.len());
+        for (api, kind) in apis.iter().zip(kinds) {
+            sent += 1;
+            let body = aql_send(api, path, body)
+                .await
+                .with_context(|| format!("{} as {}", question.name(), kind.name()))?;
+            answers.push(normalised(&result_rows(&body)?));
+        }
+        inputs_checked += 1;
+        if answers.windows(2).all(|pair| pair[0] == pair[1]) {
+            inputs_agreeing += 1;
+        } else if first_disagreement.is_none() {
+            let counts: Vec<String> = kinds
+                .iter()
+                .zip(&answers)
+                .map(|(kind, rows)| format!("{} {} rows", kind.name(), rows.len()))
+                .collect();
+            first_disagreement = Some(format!("input {index}: {}", counts.join(", ")));
+        }
+    }
+
+    let callers = apis.len();
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); callers];
+    let mut database_samples: Vec<Vec<Duration>> = vec![Vec::new(); callers];
+    let mut rows = vec![0usize; callers];
+    let mut errors = vec![0u64; callers];
+    let mut first_errors: Vec<Option<String>> = vec![None; callers];
+    let mut step = 0usize;
+    let warm_up_end = Instant::now() + settings.warm_up;
+    let mut window_start = None;
+    loop {
+        let measuring = match window_start {
+            Some(_) => true,
+            None if Instant::now() >= warm_up_end => {
+                window_start = Some(Instant::now());
+                true
+            }
+            None => false,
+        };
+        if let Some(start) = window_start {
+            let enough = samples
+                .iter()
+                .all(|side| side.len() >= settings.min_samples);
+            if start.elapsed() >= settings.duration && enough {
+                break;
+            }
+        }
+        let (path, body) = &requests[step % requests.len()];
+        for turn in 0..callers {
+            let side = (step + turn) % callers;
+            let started = Instant::now();
+            sent += 1;
+            let outcome = aql_send_timed(&apis[side], path, body).await;
+            let latency = started.elapsed();
+            match outcome {
+                Ok((answer, database_ms)) if measuring => {
+                    samples[side].push(latency);
+                    rows[side] += result_rows(&answer).map(|rows| rows.len()).unwrap_or(0);
+                    if let Some(milliseconds) = database_ms {
+                        database_samples[side].push(Duration::from_secs_f64(milliseconds / 1e3));
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    errors[side] += 1;
+                    first_errors[side].get_or_insert(format!("{error:#}"));
+                }
+            }
+        }
+        step += 1;
+        if first_errors.iter().any(Option::is_some) {
+            break;
+        }
+    }
+    let latencies: Vec<Latencies> = (0..callers)
+        .map(|side| {
+            summarise(
+                std::mem::take(&mut samples[side]),
+                std::mem::take(&mut database_samples[side]),
+                rows[side],
+                errors[side],
+                first_errors[side].take(),
+            )
+        })
+        .collect();
+    let admin = kinds
+        .iter()
+        .position(|kind| kind.is_admin())
+        .map(|position| (latencies[position].p50_ms, latencies[position].p99_ms));
+    let ratio = |value: Option<f64>, base: Option<f64>| match (value, base) {
+        (Some(value), Some(base)) if base > 0.0 => Some(value / base),
+        _ => None,
+    };
+    let sides = kinds
+        .iter()
+        .zip(latencies)
+        .map(|(kind, latencies)| CallerLatencies {
+            caller: *kind,
+            p50_over_admin: admin.and_then(|(p50, _)| ratio(latencies.p50_ms, p50)),
+            p99_over_admin: admin.and_then(|(_, p99)| ratio(latencies.p99_ms, p99)),
+            latencies,
+        })
+        .collect();
+    Ok((
+        CallerQuestionReport {
+            question: question.name(),
+            sides,
+            inputs_checked,
+            inputs_agreeing,
+            first_disagreement,
+        },
+        sent,
+    ))
+}
+
+/// Latencies from their samples (sorted here).
+fn summarise(
+    mut samples: Vec<Duration>,
+    mut database_samples: Vec<Duration>,
+    total_rows: usize,
+    errors: u64,
+    first_error: Option<String>,
+) -> Latencies {
+    samples.sort_unstable();
+    database_samples.sort_unstable();
+    let milliseconds = |value: Option<Duration>| value.map(|value| value.as_secs_f64() * 1e3);
+    Latencies {
+        samples: samples.len(),
+        errors,
+        first_error,
+        p50_ms: milliseconds(percentile(&samples, 50.0)),
+        p99_ms: milliseconds(percentile(&samples, 99.0)),
+        max_ms: milliseconds(samples.last().copied()),
+        mean_rows: total_rows as f64 / samples.len().max(1) as f64,
+        database_p50_ms: milliseconds(percentile(&database_samples, 50.0)),
+        database_p99_ms: milliseconds(percentile(&database_samples, 99.0)),
+    }
 }

@@ -3,6 +3,7 @@
 //! Results go to stdout as a table and to a JSON file; BENCHMARKS.md says how to read them.
 
 mod aql;
+mod callers;
 mod client;
 mod machine;
 mod raw;
@@ -109,6 +110,19 @@ struct Arguments {
     /// The fewest measured requests per question and side, however long they take.
     #[arg(long, default_value_t = 5)]
     aql_min_samples: usize,
+    /// Who the requests are sent as: admin (the default), clinician (a clinician at GP
+    /// practice A81001, decided with the person's relationships and directives) and
+    /// clinician-org-type (the same, the organisation type in the token). With more than
+    /// the administrator, the people of the records read are registered at the practice
+    /// with two directives in force, and each class (or, with --aql, aql-patient and
+    /// aql-stored) is measured as every caller, interleaved, in the same run.
+    #[arg(long = "as", value_delimiter = ',')]
+    callers: Vec<String>,
+    /// With --aql and a clinician: how many people are registered at the practice, the
+    /// ones asked about and then others of the store, so that the clinician's reach (what
+    /// a query is filtered by) has this size. Default: only the ones asked about.
+    #[arg(long, requires = "aql")]
+    aql_practice_people: Option<usize>,
 }
 
 /// A path given relative to the workspace: as given when it exists from here, else
@@ -148,8 +162,9 @@ async fn run(arguments: Arguments) -> anyhow::Result<()> {
         "no server binary at {}; build it first: cargo build --release -p kith -p kith-bench",
         binary.display()
     );
+    let callers = callers::parse_callers(&arguments.callers)?;
     if arguments.aql {
-        return run_aql(&arguments, &binary).await;
+        return run_aql(&arguments, &binary, callers).await;
     }
     let testdata = workspace_path(arguments.testdata.clone(), "testdata");
     let documents = Arc::new(Documents::load(&testdata)?);
@@ -162,6 +177,23 @@ async fn run(arguments: Arguments) -> anyhow::Result<()> {
             .map(|name| Class::parse(name).with_context(|| format!("unknown class {name}")))
             .collect::<anyhow::Result<_>>()?
     };
+    if callers != [callers::CallerKind::Admin] {
+        let writers: Vec<&str> = classes
+            .iter()
+            .filter(|class| !class.reads_fixture())
+            .map(|class| class.name())
+            .collect();
+        anyhow::ensure!(
+            writers.is_empty() && !arguments.classes.is_empty(),
+            "--as with a clinician needs --classes naming only classes that read the fixture \
+             (ehr-read, comp-read-latest, comp-read-version, history-read, dir-read){}",
+            if writers.is_empty() {
+                String::new()
+            } else {
+                format!("; not {}", writers.join(", "))
+            }
+        );
+    }
     let backends: &[Backend] = match arguments.backend {
         BackendChoice::Sqlite => &[Backend::Sqlite],
         BackendChoice::Postgres => &[Backend::Postgres],
@@ -196,6 +228,7 @@ async fn run(arguments: Arguments) -> anyhow::Result<()> {
         binary: &binary,
         documents,
         classes,
+        callers,
     };
     for backend in backends {
         match bench.run_backend(*backend).await {
@@ -222,7 +255,11 @@ async fn run(arguments: Arguments) -> anyhow::Result<()> {
 }
 
 /// `--aql`: the AQL questions on an already seeded store, per backend.
-async fn run_aql(arguments: &Arguments, binary: &Path) -> anyhow::Result<()> {
+async fn run_aql(
+    arguments: &Arguments,
+    binary: &Path,
+    callers: Vec<callers::CallerKind>,
+) -> anyhow::Result<()> {
     let questions = if arguments.aql_questions.is_empty() {
         aql::Question::ALL.to_vec()
     } else {
@@ -244,6 +281,8 @@ async fn run_aql(arguments: &Arguments, binary: &Path) -> anyhow::Result<()> {
         warm_up: Duration::from_secs(arguments.warm_up_secs),
         duration: Duration::from_secs(arguments.duration_secs),
         min_samples: arguments.aql_min_samples.max(1),
+        callers,
+        practice_people: arguments.aql_practice_people,
     };
     let backends: &[Backend] = match arguments.backend {
         BackendChoice::Sqlite => &[Backend::Sqlite],
@@ -284,6 +323,7 @@ struct Bench<'a> {
     binary: &'a Path,
     documents: Arc<Documents>,
     classes: Vec<Class>,
+    callers: Vec<callers::CallerKind>,
 }
 
 /// Where one server keeps its data: a temporary directory, and on PostgreSQL a scratch
@@ -330,6 +370,29 @@ impl Place {
         }
     }
 
+    /// Events in the audit trail now (the server may be running: SQLite is read through
+    /// its WAL, as any reader would).
+    async fn audit_events(&self) -> anyhow::Result<u64> {
+        const COUNT: &str = "SELECT COUNT(*) FROM audit_event";
+        match &self.database {
+            Some(database) => {
+                let client = server::connect(&database.url).await?;
+                let count: i64 = client.query_one(COUNT, &[]).await?.get(0);
+                Ok(count as u64)
+            }
+            None => {
+                let path = self.data_dir().join("kith.db");
+                let connection = rusqlite::Connection::open_with_flags(
+                    &path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )
+                .with_context(|| format!("opening {} to count audit events", path.display()))?;
+                let count: i64 = connection.query_row(COUNT, [], |row| row.get(0))?;
+                Ok(count as u64)
+            }
+        }
+    }
+
     async fn finish(self) {
         if let Some(database) = self.database
             && let Err(error) = database.drop_database().await
@@ -350,6 +413,11 @@ impl Bench<'_> {
         let outcome = self.measure_backend(backend, &place).await;
         place.finish().await;
         let mut figures = outcome?;
+        if self.callers != [callers::CallerKind::Admin] {
+            // A run as several callers measures reads only: storage and the raw baseline
+            // belong to the administrator's class runs.
+            return Ok(figures);
+        }
         figures.dedicated_storage = match self.dedicated_storage(backend).await {
             Ok(dedicated) => Some(dedicated),
             Err(error) => {
@@ -394,7 +462,30 @@ impl Bench<'_> {
             idle_rss_kib
         );
         let api = server.api()?;
-        let (fixture, fixture_versions) = workload::build_fixture(&api, &self.documents).await?;
+        let several_callers = self.callers != [callers::CallerKind::Admin];
+        // The clinician reads records of registered people: register them first, so the
+        // fixture is built in their EHRs and every caller reads the same objects.
+        let setup_started = Instant::now();
+        let people = if several_callers {
+            callers::register_practice(&api).await?;
+            let mut people = Vec::with_capacity(SHARED_EHRS);
+            for (index, nhs_number) in callers::nhs_numbers(SHARED_EHRS).iter().enumerate() {
+                people.push(
+                    callers::register_person(&api, nhs_number, &format!("Bench{index}")).await?,
+                );
+            }
+            people
+        } else {
+            Vec::new()
+        };
+        let given_ehrs =
+            several_callers.then(|| people.iter().map(|person| person.ehr_id.clone()).collect());
+        let (fixture, fixture_versions) =
+            workload::build_fixture(&api, &self.documents, given_ehrs).await?;
+        for person in &people {
+            callers::put_circle_of_care(&api, &person.person_id).await?;
+        }
+        let setup_secs = setup_started.elapsed().as_secs_f64();
         let context = Arc::new(Context {
             documents: Arc::clone(&self.documents),
             fixture,
@@ -405,7 +496,16 @@ impl Bench<'_> {
         let warm_up = Duration::from_secs(self.arguments.warm_up_secs);
         let duration = Duration::from_secs(self.arguments.duration_secs);
         let mut classes = Vec::new();
-        for class in &self.classes {
+        let access = if several_callers {
+            let tokens = callers::tokens(&self.callers, self.binary, &place.data_dir(), &token)?;
+            let access = self
+                .measure_callers(backend, place, &server, &context, tokens, setup_secs)
+                .await?;
+            Some(access)
+        } else {
+            None
+        };
+        for class in self.classes.iter().filter(|_| !several_callers) {
             let one_client = workload::run_phase(&context, *class, 1, warm_up, duration).await;
             let many_clients =
                 workload::run_phase(&context, *class, self.arguments.clients, warm_up, duration)
@@ -467,7 +567,98 @@ impl Bench<'_> {
             dedicated_storage: None,
             raw: None,
             comparisons: Vec::new(),
+            access,
             problems,
+        })
+    }
+
+    /// Every class as every caller, interleaved (1 client, then N), with the audit events
+    /// appended and the server's CPU by thread over all of it.
+    async fn measure_callers(
+        &self,
+        backend: Backend,
+        place: &Place,
+        server: &RunningServer,
+        context: &Arc<Context>,
+        callers: Vec<callers::Caller>,
+        setup_secs: f64,
+    ) -> anyhow::Result<report::AccessReport> {
+        let warm_up = Duration::from_secs(self.arguments.warm_up_secs);
+        let duration = Duration::from_secs(self.arguments.duration_secs);
+        let kinds: Vec<callers::CallerKind> = callers.iter().map(|caller| caller.kind).collect();
+        let tokens: Vec<String> = callers.into_iter().map(|caller| caller.token).collect();
+        let events_before = place.audit_events().await?;
+        let cpu_before = machine::thread_cpu_seconds(server.pid);
+        let load_average_before = machine::load_average();
+        let started = Instant::now();
+        let mut requests_sent = 0;
+        let mut classes = Vec::new();
+        for class in &self.classes {
+            let mut phases = Vec::new();
+            for clients in [1, self.arguments.clients] {
+                let paired = workload::run_paired_phase(
+                    context, *class, clients, warm_up, duration, &tokens,
+                )
+                .await;
+                requests_sent += paired.requests_sent;
+                let figures = report::CallerFigures::compare(&kinds, paired.sides);
+                for side in &figures {
+                    eprintln!(
+                        "[{}] {:<18} as {:<18} {:>2} clients: {:>6.0}/s p50 {:.3} ms p99 {:.3} ms (x{} of admin at p50){}",
+                        backend.name(),
+                        class.name(),
+                        side.caller.name(),
+                        clients,
+                        side.figures.throughput_per_sec,
+                        side.figures.p50_ms.unwrap_or(f64::NAN),
+                        side.figures.p99_ms.unwrap_or(f64::NAN),
+                        side.p50_over_admin
+                            .map_or("-".to_owned(), |ratio| format!("{ratio:.3}")),
+                        if side.figures.aborted.is_some() {
+                            " ABORTED"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                phases.push(figures);
+            }
+            let many_clients = phases.pop().unwrap_or_default();
+            let one_client = phases.pop().unwrap_or_default();
+            classes.push(report::AccessClassReport {
+                class: class.name(),
+                one_client,
+                many_clients,
+            });
+        }
+        let wall_secs = started.elapsed().as_secs_f64();
+        let server_cpu_by_thread =
+            machine::cpu_used(&cpu_before, &machine::thread_cpu_seconds(server.pid));
+        let events_appended = place.audit_events().await?.saturating_sub(events_before);
+        let server_cpu_secs: f64 = server_cpu_by_thread.values().sum();
+        let per_request = |seconds: f64| seconds * 1e6 / requests_sent.max(1) as f64;
+        let writer = server_cpu_by_thread
+            .iter()
+            .filter(|(name, _)| name.starts_with("kith-sqlite-wri"))
+            .map(|(_, seconds)| *seconds)
+            .reduce(|a, b| a + b);
+        Ok(report::AccessReport {
+            callers: kinds,
+            people_registered: SHARED_EHRS,
+            setup_secs,
+            classes,
+            audit: report::AuditFigures {
+                requests_sent,
+                events_appended,
+                events_per_request: events_appended as f64 / requests_sent.max(1) as f64,
+                wall_secs,
+                server_cpu_secs,
+                server_cpu_us_per_request: per_request(server_cpu_secs),
+                sqlite_writer_cpu_us_per_request: writer.map(per_request),
+                server_cpu_by_thread,
+                load_average_before,
+                load_average_after: machine::load_average(),
+            },
         })
     }
 

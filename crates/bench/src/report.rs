@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::callers::CallerKind;
 use crate::machine::Machine;
 use crate::raw::RawFigures;
 use crate::stats::PhaseFigures;
@@ -69,6 +70,80 @@ pub struct Comparison {
     pub ratio_kith_over_raw: Option<f64>,
 }
 
+/// One caller's figures in a phase measured as several callers (`--as`), with its ratio to
+/// the administrator's figures of the same phase.
+#[derive(Debug, Serialize)]
+pub struct CallerFigures {
+    pub caller: CallerKind,
+    pub figures: PhaseFigures,
+    pub p50_over_admin: Option<f64>,
+    pub p99_over_admin: Option<f64>,
+}
+
+impl CallerFigures {
+    /// The figures of each caller, each set against the administrator's (when measured).
+    pub fn compare(callers: &[CallerKind], sides: Vec<PhaseFigures>) -> Vec<CallerFigures> {
+        let admin = callers
+            .iter()
+            .position(|caller| caller.is_admin())
+            .map(|position| (sides[position].p50_ms, sides[position].p99_ms));
+        let ratio = |value: Option<f64>, base: Option<f64>| match (value, base) {
+            (Some(value), Some(base)) if base > 0.0 => Some(value / base),
+            _ => None,
+        };
+        callers
+            .iter()
+            .zip(sides)
+            .map(|(caller, figures)| CallerFigures {
+                caller: *caller,
+                p50_over_admin: admin.and_then(|(p50, _)| ratio(figures.p50_ms, p50)),
+                p99_over_admin: admin.and_then(|(_, p99)| ratio(figures.p99_ms, p99)),
+                figures,
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccessClassReport {
+    pub class: &'static str,
+    pub one_client: Vec<CallerFigures>,
+    pub many_clients: Vec<CallerFigures>,
+}
+
+/// What the audit trail and the server's threads did during the phases measured as
+/// several callers: every request sent (warm-up included) against the events appended,
+/// and the CPU each of the server's threads used, by thread name.
+#[derive(Debug, Default, Serialize)]
+pub struct AuditFigures {
+    pub requests_sent: u64,
+    pub events_appended: u64,
+    pub events_per_request: f64,
+    pub wall_secs: f64,
+    pub server_cpu_secs: f64,
+    pub server_cpu_by_thread: std::collections::BTreeMap<String, f64>,
+    /// Server CPU per request sent, in microseconds.
+    pub server_cpu_us_per_request: f64,
+    /// The SQLite writer thread's CPU per request: on a read-only workload it writes
+    /// nothing but the audit events.
+    pub sqlite_writer_cpu_us_per_request: Option<f64>,
+    /// One-minute load averages sampled before and after the phases.
+    pub load_average_before: Option<f64>,
+    pub load_average_after: Option<f64>,
+}
+
+/// The classes measured as several callers, interleaved in the same run.
+#[derive(Debug, Serialize)]
+pub struct AccessReport {
+    pub callers: Vec<CallerKind>,
+    /// People registered (one per fixture EHR), each at the clinician's practice and with
+    /// two directives in force.
+    pub people_registered: usize,
+    pub setup_secs: f64,
+    pub classes: Vec<AccessClassReport>,
+    pub audit: AuditFigures,
+}
+
 #[derive(Debug, Serialize)]
 pub struct BackendReport {
     pub backend: &'static str,
@@ -80,6 +155,8 @@ pub struct BackendReport {
     pub dedicated_storage: Option<DedicatedStorage>,
     pub raw: Option<RawFigures>,
     pub comparisons: Vec<Comparison>,
+    /// The classes as the administrator against a clinician (`--as`).
+    pub access: Option<AccessReport>,
     /// Parts of the run that failed, with the reason; the rest is still reported.
     pub problems: Vec<String>,
 }
@@ -96,6 +173,7 @@ impl BackendReport {
             dedicated_storage: None,
             raw: None,
             comparisons: Vec::new(),
+            access: None,
             problems: Vec::new(),
         }
     }
@@ -370,6 +448,16 @@ fn render_server(out: &mut String, backend: &BackendReport, clients: usize) {
         mib(backend.idle_rss_kib),
         mib(backend.peak_rss_kib)
     );
+    if !backend.classes.is_empty() {
+        render_classes(out, backend, clients);
+    }
+    if let Some(access) = &backend.access {
+        render_access(out, access, clients);
+    }
+    render_storage(out, backend);
+}
+
+fn render_classes(out: &mut String, backend: &BackendReport, clients: usize) {
     let _ = writeln!(
         out,
         "{:<20} {:>9} {:>9} | {:>10} {:>9} {:>9} | {:>6}",
@@ -399,6 +487,9 @@ fn render_server(out: &mut String, backend: &BackendReport, clients: usize) {
             let _ = writeln!(out, "    ABORTED: {aborted}");
         }
     }
+}
+
+fn render_storage(out: &mut String, backend: &BackendReport) {
     if let Some(storage) = &backend.storage {
         let _ = writeln!(
             out,
@@ -432,4 +523,80 @@ fn render_server(out: &mut String, backend: &BackendReport, clients: usize) {
 
 fn storage_field(backend: &BackendReport, field: impl Fn(&Storage) -> Option<u64>) -> Option<u64> {
     backend.storage.as_ref().and_then(field)
+}
+
+fn render_access(out: &mut String, access: &AccessReport, clients: usize) {
+    let names: Vec<&str> = access.callers.iter().map(|caller| caller.name()).collect();
+    let _ = writeln!(
+        out,
+        "as {} (interleaved, same objects; {} people registered in {:.1} s):",
+        names.join(", "),
+        access.people_registered,
+        access.setup_secs
+    );
+    let _ = writeln!(
+        out,
+        "{:<20} {:<19} {:>9} {:>9} {:>7} | {:>10} {:>9} {:>9} {:>7}",
+        "class",
+        "caller",
+        "1c p50ms",
+        "1c p99ms",
+        "1c x50",
+        format!("{clients}c req/s"),
+        format!("{clients}c p50"),
+        format!("{clients}c p99"),
+        "x50"
+    );
+    for class in &access.classes {
+        for (one, many) in class.one_client.iter().zip(&class.many_clients) {
+            let _ = writeln!(
+                out,
+                "{:<20} {:<19} {:>9} {:>9} {:>7} | {:>10} {:>9} {:>9} {:>7}",
+                class.class,
+                one.caller.name(),
+                number(one.figures.p50_ms, 3),
+                number(one.figures.p99_ms, 3),
+                number(one.p50_over_admin, 3),
+                number(Some(many.figures.throughput_per_sec), 0),
+                number(many.figures.p50_ms, 3),
+                number(many.figures.p99_ms, 3),
+                number(many.p50_over_admin, 3)
+            );
+        }
+        let aborted = class
+            .one_client
+            .iter()
+            .chain(&class.many_clients)
+            .filter_map(|side| side.figures.aborted.as_ref())
+            .next();
+        if let Some(aborted) = aborted {
+            let _ = writeln!(out, "    ABORTED: {aborted}");
+        }
+    }
+    let audit = &access.audit;
+    let _ = writeln!(
+        out,
+        "audit: {} events for {} requests ({:.3} per request) in {:.1} s; server CPU {:.1} s = {:.0} µs per request{}; load average {} -> {}",
+        audit.events_appended,
+        audit.requests_sent,
+        audit.events_per_request,
+        audit.wall_secs,
+        audit.server_cpu_secs,
+        audit.server_cpu_us_per_request,
+        audit
+            .sqlite_writer_cpu_us_per_request
+            .map(|writer| format!(
+                " (SQLite writer thread, which writes only the audit here: {writer:.0} µs)"
+            ))
+            .unwrap_or_default(),
+        number(audit.load_average_before, 2),
+        number(audit.load_average_after, 2),
+    );
+    let threads: Vec<String> = audit
+        .server_cpu_by_thread
+        .iter()
+        .filter(|(_, seconds)| **seconds > 0.0)
+        .map(|(name, seconds)| format!("{name} {seconds:.2} s"))
+        .collect();
+    let _ = writeln!(out, "  server CPU by thread: {}", threads.join(", "));
 }

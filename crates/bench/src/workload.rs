@@ -74,6 +74,21 @@ impl Class {
     pub fn parse(name: &str) -> Option<Class> {
         Class::ALL.into_iter().find(|class| class.name() == name)
     }
+
+    /// Whether the class only reads the shared fixture: the classes that can be measured
+    /// as a clinician too (`--as`), every caller reading the same objects. Writing classes
+    /// create EHRs and compositions of their own, which nobody but the administrator has a
+    /// care relationship with.
+    pub fn reads_fixture(self) -> bool {
+        matches!(
+            self,
+            Class::EhrRead
+                | Class::CompReadLatest
+                | Class::CompReadVersion
+                | Class::HistoryRead
+                | Class::DirRead
+        )
+    }
 }
 
 /// The documents the benchmark sends, read once from the repository's testdata.
@@ -252,13 +267,22 @@ fn object_id_of(version_uid: &str) -> String {
 
 /// Templates, the shared EHRs, and one composition per EHR updated twice (so history
 /// and version reads have more than one version to look at) plus a directory per EHR.
-pub async fn build_fixture(api: &Api, documents: &Documents) -> anyhow::Result<(Fixture, u64)> {
+/// The EHRs are created here, or are `given` (those of registered people).
+pub async fn build_fixture(
+    api: &Api,
+    documents: &Documents,
+    given: Option<Vec<String>>,
+) -> anyhow::Result<(Fixture, u64)> {
     upload_templates(api, documents).await?;
     let mut ehrs = Vec::with_capacity(SHARED_EHRS);
     let mut read_targets = Vec::with_capacity(SHARED_EHRS);
     let mut versions = 0;
+    let mut given = given.map(Vec::into_iter);
     for _ in 0..SHARED_EHRS {
-        let ehr_id = create_ehr(api).await?;
+        let ehr_id = match given.as_mut().and_then(Iterator::next) {
+            Some(ehr_id) => ehr_id,
+            None => create_ehr(api).await?,
+        };
         let first_version_uid = create_small_composition(api, documents, &ehr_id).await?;
         let object_id = object_id_of(&first_version_uid);
         let mut latest = first_version_uid.clone();
@@ -340,8 +364,9 @@ impl Worker {
         class: Class,
         index: usize,
         clients: usize,
+        token: &str,
     ) -> anyhow::Result<Worker> {
-        let api = Api::new(&context.address, &context.token)?;
+        let api = Api::new(&context.address, token)?;
         let owned = match class {
             Class::CompUpdate => {
                 let ehr_id = create_ehr(&api).await?;
@@ -584,7 +609,7 @@ pub async fn run_phase(
 ) -> PhaseFigures {
     let mut workers = Vec::with_capacity(clients);
     for index in 0..clients {
-        match Worker::prepare(Arc::clone(context), class, index, clients).await {
+        match Worker::prepare(Arc::clone(context), class, index, clients, &context.token).await {
             Ok(worker) => workers.push(worker),
             Err(error) => {
                 return PhaseFigures::from_samples(
@@ -662,6 +687,140 @@ pub async fn run_phase(
         errors.load(Ordering::Relaxed),
         aborted,
     )
+}
+
+/// What a paired phase produced: one set of figures per caller, in the order of the tokens,
+/// and every request sent (warm-up and setup included), which the audit figures divide by.
+pub struct PairedFigures {
+    pub sides: Vec<PhaseFigures>,
+    pub requests_sent: u64,
+}
+
+/// Runs a fixture-reading `class` as each caller of `tokens`, interleaved: every client
+/// holds one connection per caller and sends each target's request as every caller, one
+/// after the other, the order rotating from one target to the next so that no caller is
+/// always first (the second request for an object finds it in the caches the first warmed).
+/// So the callers' samples are of the same objects, taken at the same moments under the
+/// same load, which on a shared machine is what makes their ratio worth reading; `clients`
+/// requests are in flight at any time, whoever they are sent as. Windows, samples and
+/// aborts are as in [`run_phase`].
+pub async fn run_paired_phase(
+    context: &Arc<Context>,
+    class: Class,
+    clients: usize,
+    warm_up: Duration,
+    duration: Duration,
+    tokens: &[String],
+) -> PairedFigures {
+    let failed = |error: String| PairedFigures {
+        sides: tokens
+            .iter()
+            .map(|_| {
+                PhaseFigures::from_samples(
+                    clients,
+                    Vec::new(),
+                    Duration::ZERO,
+                    1,
+                    Some(error.clone()),
+                )
+            })
+            .collect(),
+        requests_sent: 0,
+    };
+    if !class.reads_fixture() {
+        return failed(format!(
+            "{} cannot be measured as several callers",
+            class.name()
+        ));
+    }
+    let mut clients_workers = Vec::with_capacity(clients);
+    for index in 0..clients {
+        let mut workers = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            match Worker::prepare(Arc::clone(context), class, index, clients, token).await {
+                Ok(worker) => workers.push(worker),
+                Err(error) => return failed(format!("setup failed: {error:#}")),
+            }
+        }
+        clients_workers.push(workers);
+    }
+    let abort = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let sent = Arc::new(AtomicU64::new(0));
+    let first_error: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+    let window_start = Instant::now() + warm_up;
+    let window_end = window_start + duration;
+    let callers = tokens.len();
+    let mut tasks = Vec::with_capacity(clients);
+    for mut workers in clients_workers {
+        let (abort, errors, sent) = (Arc::clone(&abort), Arc::clone(&errors), Arc::clone(&sent));
+        let first_error = Arc::clone(&first_error);
+        tasks.push(tokio::spawn(async move {
+            let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); callers];
+            let mut step = 0usize;
+            'targets: while !abort.load(Ordering::Relaxed) && Instant::now() < window_end {
+                // Each worker picks the next target in its own sequence; all of a client's
+                // workers advance together, so they read the same object at each step.
+                for turn in 0..callers {
+                    let side = (step + turn) % callers;
+                    let started = Instant::now();
+                    sent.fetch_add(1, Ordering::Relaxed);
+                    match workers[side].perform().await {
+                        Ok(elapsed) => {
+                            if started >= window_start && Instant::now() <= window_end {
+                                samples[side].push(elapsed);
+                            }
+                        }
+                        Err(error) => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            abort.store(true, Ordering::Relaxed);
+                            let mut slot = first_error
+                                .lock()
+                                .unwrap_or_else(|poison| poison.into_inner());
+                            slot.get_or_insert_with(|| format!("{error:#}"));
+                            break 'targets;
+                        }
+                    }
+                }
+                step += 1;
+            }
+            samples
+        }));
+    }
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); callers];
+    for task in tasks {
+        match task.await {
+            Ok(parts) => {
+                for (side, mut part) in parts.into_iter().enumerate() {
+                    samples[side].append(&mut part);
+                }
+            }
+            Err(error) => {
+                errors.fetch_add(1, Ordering::Relaxed);
+                first_error
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner())
+                    .get_or_insert_with(|| format!("client task failed: {error}"));
+            }
+        }
+    }
+    let aborted = first_error
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .take();
+    let elapsed = if aborted.is_some() {
+        Instant::now().saturating_duration_since(window_start)
+    } else {
+        duration
+    };
+    let errors = errors.load(Ordering::Relaxed);
+    PairedFigures {
+        sides: samples
+            .into_iter()
+            .map(|side| PhaseFigures::from_samples(clients, side, elapsed, errors, aborted.clone()))
+            .collect(),
+        requests_sent: sent.load(Ordering::Relaxed),
+    }
 }
 
 /// Commits `count` small compositions spread over `ehrs` with `clients` concurrent clients,
