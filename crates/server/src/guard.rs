@@ -101,11 +101,7 @@ pub async fn principal_of(state: &AppState, caller: &Caller) -> ApiResult<Princi
     let organisation = match &caller.organisation {
         None => None,
         Some(code) => {
-            let registered = state
-                .store
-                .get_organisation(code)
-                .await?
-                .and_then(|record| access::OrganisationType::from_code(&record.kind));
+            let registered = state.organisation_type(code).await?;
             Some(OrganisationRef {
                 code: code.clone(),
                 kind: registered.or(caller.organisation_type),
@@ -123,35 +119,29 @@ pub async fn principal_of(state: &AppState, caller: &Caller) -> ApiResult<Princi
     })
 }
 
-/// What the policy needs to know about the person whose EHR this is.
-pub async fn facts_of(state: &AppState, person: Option<&PersonRecord>) -> ApiResult<PersonFacts> {
-    let Some(person) = person else {
-        return Ok(PersonFacts::default());
+/// What the policy needs to know about a record's person, from what the store keeps.
+pub fn facts_from(record: &store::RecordFacts) -> PersonFacts {
+    let Some(person) = &record.person else {
+        return PersonFacts::default();
     };
     let nhs_number = person
         .identifiers
         .iter()
         .find(|(system, _)| system == access::NHS_NUMBER_NAMESPACE)
         .and_then(|(_, value)| NhsNumber::parse(value).ok());
-    let relationships = state
-        .store
-        .list_relationships(person.ehr_id)
-        .await?
-        .iter()
-        .filter_map(crate::api::relationships::relationship_of)
-        .collect();
-    let directives = state
-        .store
-        .list_consents(person.ehr_id)
-        .await?
-        .iter()
-        .filter_map(crate::api::consents::directive_of)
-        .collect();
-    Ok(PersonFacts {
+    PersonFacts {
         nhs_number,
-        relationships,
-        directives,
-    })
+        relationships: record
+            .relationships
+            .iter()
+            .filter_map(crate::api::relationships::relationship_of)
+            .collect(),
+        directives: record
+            .consents
+            .iter()
+            .filter_map(crate::api::consents::directive_of)
+            .collect(),
+    }
 }
 
 /// Decides a request about the person whose EHR is `ehr_id` (who may be unregistered, or
@@ -163,9 +153,18 @@ pub async fn decide_for_ehr(
     action: Action,
     resource: Resource,
 ) -> ApiResult<(Option<PersonRecord>, Decision)> {
-    let person = state.store.person_by_ehr(ehr_id).await?;
-    let decision = decide(state, caller, person.as_ref(), action, resource).await?;
-    Ok((person, decision))
+    // Administrators are allowed whatever the facts (rule 1): only the person is read, for
+    // the audit event.
+    let record = if caller.role == Role::Administrator {
+        store::RecordFacts {
+            person: state.store.person_by_ehr(ehr_id).await?,
+            ..store::RecordFacts::default()
+        }
+    } else {
+        state.store.record_facts(ehr_id).await?
+    };
+    let decision = decide_with(state, caller, &facts_from(&record), action, resource).await?;
+    Ok((record.person, decision))
 }
 
 /// Decides a request about `person`.
@@ -176,6 +175,28 @@ pub async fn decide(
     action: Action,
     resource: Resource,
 ) -> ApiResult<Decision> {
+    // Administrators are allowed whatever the facts (rule 1), so they are not read.
+    let facts = match person {
+        Some(person) if caller.role != Role::Administrator => {
+            let record = state.store.record_facts(person.ehr_id).await?;
+            facts_from(&store::RecordFacts {
+                person: Some(person.clone()),
+                ..record
+            })
+        }
+        _ => PersonFacts::default(),
+    };
+    decide_with(state, caller, &facts, action, resource).await
+}
+
+/// Decides a request with the facts already read.
+async fn decide_with(
+    state: &AppState,
+    caller: &Caller,
+    facts: &PersonFacts,
+    action: Action,
+    resource: Resource,
+) -> ApiResult<Decision> {
     let request = AccessRequest {
         principal: principal_of(state, caller).await?,
         purpose: purpose_of(caller),
@@ -183,15 +204,9 @@ pub async fn decide(
         resource,
         break_glass: caller.break_glass.clone(),
     };
-    // Administrators are allowed whatever the facts (rule 1), so they are not read.
-    let facts = if caller.role == Role::Administrator {
-        PersonFacts::default()
-    } else {
-        facts_of(state, person).await?
-    };
     Ok(access::policy::decide(
         &request,
-        &facts,
+        facts,
         &state.categories,
         OffsetDateTime::now_utc(),
     ))
@@ -208,7 +223,11 @@ pub async fn decide(
 /// the query as a whole, so that no row, count or aggregate reflects those compositions.
 /// That hides the rest of such a record from the query too (reading it directly shows the
 /// rest); filtering composition by composition inside the statement is the next step.
-pub async fn row_filter(state: &AppState, caller: &Caller) -> ApiResult<aql::sql::RowFilter> {
+pub async fn row_filter(
+    state: &AppState,
+    caller: &Caller,
+    named: Option<&[Uuid]>,
+) -> ApiResult<aql::sql::RowFilter> {
     use aql::sql::RowFilter;
     if caller.role == Role::Administrator {
         return Ok(RowFilter::All);
@@ -234,14 +253,22 @@ pub async fn row_filter(state: &AppState, caller: &Caller) -> ApiResult<aql::sql
             OffsetDateTime::now_utc(),
         )
     };
-    let secondary = matches!(purpose, Purpose::Research | Purpose::PopulationHealth);
+    let mut secondary = matches!(purpose, Purpose::Research | Purpose::PopulationHealth);
     if secondary && !decide_with(&PersonFacts::default(), Vec::new()).allowed {
         // A role that may not use records for secondary use sees nothing at all.
         return Ok(RowFilter::Ehrs(Vec::new()));
     }
     // The categories that have members, and which records hold their data.
     let mut categorised: Vec<(String, Vec<uuid::Uuid>)> = Vec::new();
-    let candidates = if secondary {
+    let candidates = if let Some(named) = named {
+        // The query names its records: decide those, and keep the allowed (whatever the
+        // purpose).
+        secondary = false;
+        let mut named = named.to_vec();
+        named.sort();
+        named.dedup();
+        named
+    } else if secondary {
         state.store.ehrs_with_deny_rules().await?
     } else if caller.role == Role::Patient {
         let own = match principal.nhs_number {
@@ -285,8 +312,7 @@ pub async fn row_filter(state: &AppState, caller: &Caller) -> ApiResult<aql::sql
     }
     let mut decided = Vec::with_capacity(to_decide.len());
     for ehr_id in to_decide {
-        let person = state.store.person_by_ehr(ehr_id).await?;
-        let facts = facts_of(state, person.as_ref()).await?;
+        let facts = facts_from(&state.store.record_facts(ehr_id).await?);
         let mut allowed = decide_with(&facts, Vec::new()).allowed;
         for (name, holders) in &categorised {
             if allowed && holders.binary_search(&ehr_id).is_ok() {

@@ -68,8 +68,18 @@ pub struct AppState {
     pub categories: Arc<access::DataCategories>,
     /// The audit trail's writer.
     pub audit: audit::AuditTrail,
+    /// Organisation types by code, as read from the registry (None: not registered), for a
+    /// short while: every access decision asks.
+    organisation_types: Arc<RwLock<HashMap<String, KnownOrganisationType>>>,
     started: Instant,
 }
+
+/// An organisation's type as read from the registry (None: not registered), and when.
+type KnownOrganisationType = (Option<access::OrganisationType>, Instant);
+
+/// How long a registered organisation's type is trusted from memory (other nodes may change
+/// it; this node's own changes replace it at once).
+const ORGANISATION_TYPE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl AppState {
     pub async fn new(store: Arc<dyn Store>, config: Config) -> Result<AppState, store::StoreError> {
@@ -79,8 +89,46 @@ impl AppState {
             config: Arc::new(config),
             templates: Arc::new(RwLock::new(HashMap::new())),
             categories: Arc::new(access::DataCategories::default()),
+            organisation_types: Arc::new(RwLock::new(HashMap::new())),
             started: Instant::now(),
         })
+    }
+
+    /// The type of the organisation registered under `code` (None if there is none).
+    pub(crate) async fn organisation_type(
+        &self,
+        code: &str,
+    ) -> Result<Option<access::OrganisationType>, ApiError> {
+        if let Some((kind, read)) = self
+            .organisation_types
+            .read()
+            .ok()
+            .and_then(|types| types.get(code).copied())
+            && read.elapsed() < ORGANISATION_TYPE_TTL
+        {
+            return Ok(kind);
+        }
+        let kind = self
+            .store
+            .get_organisation(code)
+            .await?
+            .and_then(|record| access::OrganisationType::from_code(&record.kind));
+        self.remember_organisation_type(code, kind);
+        Ok(kind)
+    }
+
+    pub(crate) fn remember_organisation_type(
+        &self,
+        code: &str,
+        kind: Option<access::OrganisationType>,
+    ) {
+        if let Ok(mut types) = self.organisation_types.write() {
+            // Bounded: codes come from callers' credentials.
+            if types.len() > 10_000 {
+                types.clear();
+            }
+            types.insert(code.to_owned(), (kind, Instant::now()));
+        }
     }
 
     /// The same state with these data categories (from `--categories`).

@@ -554,6 +554,14 @@ fn candidates_statement(checked: &Checked<'_>, dialect: Dialect, filter: &RowFil
 
 /// The EHRs an `EHR e[ehr_id/value = ...]` predicate names, or a top-level
 /// `e/ehr_id/value = ...` condition of WHERE.
+/// The EHRs a query names (`EHR e[ehr_id/value=...]`, by literal or parameter), when it
+/// parses and checks; None otherwise (the query's own run reports why).
+pub fn ehrs_named_by(text: &str, parameters: &Map<String, Value>) -> Option<Vec<Uuid>> {
+    let query = aql::parse(text).ok()?;
+    let checked = aql::check::check(&query, parameters).ok()?;
+    named_ehrs(&checked).map(|ids| ids.into_iter().map(Uuid::from_bytes).collect())
+}
+
 fn named_ehrs(checked: &Checked<'_>) -> Option<Vec<[u8; 16]>> {
     let ehr = checked
         .variables

@@ -25,7 +25,7 @@ pub mod sqlite;
 
 pub use registry::{
     AuditFilter, AuditLog, AuditRow, ConsentRecord, ConsentRule, OrganisationRecord, PersonMerge,
-    PersonRecord, PersonSearch, Registry, RelationshipRecord,
+    PersonRecord, PersonSearch, RecordFacts, Registry, RelationshipRecord,
 };
 
 /// The ids of `keys` a cache of `query_path` ids already has, and the keys it lacks (for

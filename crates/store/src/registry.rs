@@ -126,9 +126,23 @@ pub struct ConsentRule {
     pub ends: Option<OffsetDateTime>,
 }
 
+/// What an access decision about one record needs, read at once: the person registered with
+/// the EHR (if any), their relationships and their consent directives (whose `rules` are left
+/// empty: decisions read the documents).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordFacts {
+    pub person: Option<PersonRecord>,
+    pub relationships: Vec<RelationshipRecord>,
+    pub consents: Vec<ConsentRecord>,
+}
+
 /// People, organisations, relationships and consent directives.
 #[async_trait]
 pub trait Registry: Send + Sync {
+    /// [`RecordFacts`] of an EHR, in one read (one reader, or one connection with the
+    /// statements pipelined): the access guard asks this on every request about a record.
+    async fn record_facts(&self, ehr_id: Uuid) -> Result<RecordFacts>;
+
     /// Registers a person whose EHR already exists. Fails with
     /// [`crate::StoreError::PersonExists`] if the id is taken,
     /// [`crate::StoreError::IdentifierTaken`] if another person holds one of the

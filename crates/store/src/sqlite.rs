@@ -1707,6 +1707,17 @@ impl SqliteStore {
 
 #[async_trait]
 impl Registry for SqliteStore {
+    async fn record_facts(&self, ehr_id: Uuid) -> Result<crate::RecordFacts> {
+        self.read(move |connection| {
+            Ok(crate::RecordFacts {
+                person: registry::person_by_ehr(connection, ehr_id)?,
+                relationships: registry::list_relationships(connection, ehr_id)?,
+                consents: registry::list_consents_without_rules(connection, ehr_id)?,
+            })
+        })
+        .await
+    }
+
     async fn create_person(&self, person: PersonRecord) -> Result<()> {
         self.write_registry_done(registry::RegistryWrite::CreatePerson(person))
             .await

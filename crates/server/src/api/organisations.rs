@@ -97,6 +97,7 @@ pub(super) async fn put(
         updated: now,
     };
     state.store.put_organisation(organisation.clone()).await?;
+    state.remember_organisation_type(&code, OrganisationType::from_code(&organisation.kind));
     let status = if existing.is_some() {
         StatusCode::OK
     } else {

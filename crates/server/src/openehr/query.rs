@@ -214,7 +214,12 @@ async fn answer(
 ) -> ApiResult<Reply> {
     negotiate(headers, &[Format::Json])?;
     let caller = &guard.caller;
-    let filter = crate::guard::row_filter(state, caller).await?;
+    // A query about named records is decided for those records only, as a read of them is.
+    let named = execution
+        .ehr_id
+        .map(|ehr_id| vec![ehr_id])
+        .or_else(|| crate::query::ehrs_named_by(text, &execution.parameters));
+    let filter = crate::guard::row_filter(state, caller, named.as_deref()).await?;
     let person = match execution.ehr_id {
         Some(ehr_id) => state.store.person_by_ehr(ehr_id).await?,
         None => None,

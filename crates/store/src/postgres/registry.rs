@@ -150,6 +150,21 @@ async fn update_person_in(
     insert_identifiers(transaction, person).await
 }
 
+fn relationship_from_row(ehr_id: Uuid, row: &Row) -> Result<RelationshipRecord> {
+    Ok(RelationshipRecord {
+        ehr_id,
+        relationship_id: row.try_get(0)?,
+        kind: row.try_get(1)?,
+        organisation: row.try_get(2)?,
+        professional: row.try_get(3)?,
+        authority: row.try_get(4)?,
+        starts: row.try_get(5)?,
+        ends: row.try_get(6)?,
+        document: row.try_get(7)?,
+        created: row.try_get(8)?,
+    })
+}
+
 fn organisation_from_row(row: &Row) -> Result<OrganisationRecord> {
     Ok(OrganisationRecord {
         code: row.try_get(0)?,
@@ -191,6 +206,52 @@ impl PostgresStore {
 
 #[async_trait]
 impl Registry for PostgresStore {
+    async fn record_facts(&self, ehr_id: Uuid) -> Result<crate::RecordFacts> {
+        let client = self.client().await?;
+        let person_sql = format!("SELECT {PERSON_COLUMNS} FROM person p WHERE p.ehr_id = $1");
+        let (person, relationships, consents) = tokio::try_join!(
+            client.prepare_cached(&person_sql),
+            client.prepare_cached(
+                "SELECT relationship_id, kind, organisation, professional, authority, starts,
+                        ends, document, created
+                 FROM care_relationship WHERE ehr_id = $1 ORDER BY created, relationship_id",
+            ),
+            client.prepare_cached(
+                "SELECT directive_id, version, status, document, created, updated
+                 FROM consent_directive WHERE ehr_id = $1 ORDER BY created, directive_id",
+            ),
+        )?;
+        // One connection, the three statements pipelined: one round trip's wait.
+        let key: [&(dyn ToSql + Sync); 1] = [&ehr_id];
+        let (person, relationships, consents) = tokio::try_join!(
+            client.query_opt(&person, &key),
+            client.query(&relationships, &key),
+            client.query(&consents, &key),
+        )?;
+        Ok(crate::RecordFacts {
+            person: person.as_ref().map(person_from_row).transpose()?,
+            relationships: relationships
+                .iter()
+                .map(|row| relationship_from_row(ehr_id, row))
+                .collect::<Result<_>>()?,
+            consents: consents
+                .iter()
+                .map(|row| {
+                    Ok(ConsentRecord {
+                        ehr_id,
+                        directive_id: row.try_get(0)?,
+                        version: row.try_get::<_, i32>(1)? as u32,
+                        status: row.try_get(2)?,
+                        document: row.try_get(3)?,
+                        rules: Vec::new(),
+                        created: row.try_get(4)?,
+                        updated: row.try_get(5)?,
+                    })
+                })
+                .collect::<Result<_>>()?,
+        })
+    }
+
     async fn create_person(&self, person: PersonRecord) -> Result<()> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await?;
@@ -419,20 +480,7 @@ impl Registry for PostgresStore {
             )
             .await?
             .iter()
-            .map(|row| {
-                Ok(RelationshipRecord {
-                    ehr_id,
-                    relationship_id: row.try_get(0)?,
-                    kind: row.try_get(1)?,
-                    organisation: row.try_get(2)?,
-                    professional: row.try_get(3)?,
-                    authority: row.try_get(4)?,
-                    starts: row.try_get(5)?,
-                    ends: row.try_get(6)?,
-                    document: row.try_get(7)?,
-                    created: row.try_get(8)?,
-                })
-            })
+            .map(|row| relationship_from_row(ehr_id, row))
             .collect()
     }
 
@@ -667,15 +715,6 @@ impl AuditLog for PostgresStore {
                 return Err(StoreError::AuditSeqTaken(event.seq));
             }
         }
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await?;
-        let last: Option<i64> = transaction
-            .query_one("SELECT max(seq) FROM audit_event", &[])
-            .await?
-            .get(0);
-        if seq_of(first.seq)? != last.unwrap_or(0) + 1 {
-            return Err(StoreError::AuditSeqTaken(first.seq));
-        }
         let seqs = events
             .iter()
             .map(|event| seq_of(event.seq))
@@ -690,12 +729,23 @@ impl AuditLog for PostgresStore {
             .map(|event| event.canonical.as_slice())
             .collect();
         let hashes: Vec<&[u8]> = events.iter().map(|event| event.hash.as_slice()).collect();
-        let inserted = transaction
-            .execute(
+        let previous = seq_of(first.seq)? - 1;
+        let client = self.client().await?;
+        // One statement, autocommit: the batch goes in only if it continues the stored
+        // chain (the last seq is the one before its first, read by the primary key's last
+        // entry); another writer's rows make it insert nothing, or clash on the key.
+        let statement = client
+            .prepare_cached(
                 "INSERT INTO audit_event (seq, time, person_id, user_id, break_glass, allowed,
                                           canonical, hash)
                  SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::uuid[], $4::text[],
-                                      $5::boolean[], $6::boolean[], $7::bytea[], $8::bytea[])",
+                                      $5::boolean[], $6::boolean[], $7::bytea[], $8::bytea[])
+                 WHERE COALESCE((SELECT seq FROM audit_event ORDER BY seq DESC LIMIT 1), 0) = $9",
+            )
+            .await?;
+        let inserted = client
+            .execute(
+                &statement,
                 &[
                     &seqs,
                     &times,
@@ -705,18 +755,18 @@ impl AuditLog for PostgresStore {
                     &allowed,
                     &canonical,
                     &hashes,
+                    &previous,
                 ],
             )
             .await;
         match inserted {
-            // Another writer appended the same seq between the check and the insert.
+            Ok(count) if count == events.len() as u64 => Ok(()),
+            Ok(_) => Err(StoreError::AuditSeqTaken(first.seq)),
             Err(error) if is_unique_violation(&error).is_some() => {
-                return Err(StoreError::AuditSeqTaken(first.seq));
+                Err(StoreError::AuditSeqTaken(first.seq))
             }
-            other => other?,
-        };
-        transaction.commit().await?;
-        Ok(())
+            Err(error) => Err(error.into()),
+        }
     }
 
     async fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>> {

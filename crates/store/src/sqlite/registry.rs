@@ -458,6 +458,33 @@ pub(super) fn list_relationships(
     Ok(relationships)
 }
 
+/// The directives alone, for decisions (which read the documents, not the rules).
+pub(super) fn list_consents_without_rules(
+    connection: &Connection,
+    ehr_id: Uuid,
+) -> Result<Vec<ConsentRecord>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT directive_id, version, status, document, created, updated
+         FROM consent_directive WHERE ehr_id = ?1 ORDER BY created, directive_id",
+    )?;
+    let mut rows = statement.query([ehr_id.as_bytes()])?;
+    let mut consents = Vec::new();
+    while let Some(row) = rows.next()? {
+        let document: String = row.get(3)?;
+        consents.push(ConsentRecord {
+            ehr_id,
+            directive_id: uuid_at(row, 0)?,
+            version: row.get::<_, i64>(1)? as u32,
+            status: row.get(2)?,
+            document: parse_json(&document)?,
+            rules: Vec::new(),
+            created: from_micros(row.get(4)?)?,
+            updated: from_micros(row.get(5)?)?,
+        });
+    }
+    Ok(consents)
+}
+
 pub(super) fn list_consents(connection: &Connection, ehr_id: Uuid) -> Result<Vec<ConsentRecord>> {
     let mut statement = connection.prepare_cached(
         "SELECT directive_id, version, status, document, created, updated
