@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use store::{AuditFilter, AuditRow};
 
-use super::people::require_person;
+use super::people::visible_person;
 use super::{parse_id, require_role};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -207,16 +207,15 @@ pub(super) async fn person_access_log(
     Path(id): Path<String>,
     Query(parameters): Query<LogParameters>,
 ) -> ApiResult<Reply> {
-    let person = require_person(&state, &id).await?;
-    guard
-        .person(
-            &state,
-            &person,
-            Action::ReadAccessLog,
-            Resource::Demographics,
-            "read-access-log",
-        )
-        .await?;
+    let person = visible_person(
+        &state,
+        &guard,
+        &id,
+        Action::ReadAccessLog,
+        Resource::Demographics,
+        "read-access-log",
+    )
+    .await?;
     let body = access_log(&state, person.person_id, &parameters).await?;
     Ok(
         Reply::new(StatusCode::OK)

@@ -12,7 +12,7 @@ use store::{ConsentRecord, ConsentRule};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::people::require_person;
+use super::people::visible_person;
 use super::{field_errors, json_body, parse_id, version_from_if_match};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -125,16 +125,15 @@ pub(super) async fn add(
     Path(id): Path<String>,
     body: RawBody,
 ) -> ApiResult<Reply> {
-    let person = require_person(&state, &id).await?;
-    guard
-        .person(
-            &state,
-            &person,
-            Action::ManageConsent,
-            Resource::Demographics,
-            AUDIT_ACTION,
-        )
-        .await?;
+    let person = visible_person(
+        &state,
+        &guard,
+        &id,
+        Action::ManageConsent,
+        Resource::Demographics,
+        AUDIT_ACTION,
+    )
+    .await?;
     let mut directive = checked(&state, &body)?;
     if !directive.id.is_nil() {
         return Err(ApiError::at(
@@ -169,16 +168,15 @@ pub(super) async fn list(
     guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<Reply> {
-    let person = require_person(&state, &id).await?;
-    guard
-        .person(
-            &state,
-            &person,
-            Action::ManageConsent,
-            Resource::Demographics,
-            AUDIT_ACTION,
-        )
-        .await?;
+    let person = visible_person(
+        &state,
+        &guard,
+        &id,
+        Action::ManageConsent,
+        Resource::Demographics,
+        AUDIT_ACTION,
+    )
+    .await?;
     let directives: Vec<Value> = state
         .store
         .list_consents(person.ehr_id)
@@ -186,9 +184,9 @@ pub(super) async fn list(
         .iter()
         .map(consent_json)
         .collect();
-    Ok(Reply::new(StatusCode::OK).body(
-        Format::Json,
-        serde_json::to_vec(&json!({ "consents": directives })).unwrap_or_default(),
+    Ok(super::json_reply(
+        StatusCode::OK,
+        &json!({ "consents": directives }),
     ))
 }
 
@@ -222,16 +220,15 @@ pub(super) async fn read(
     Path((id, directive_id)): Path<(String, String)>,
     Query(parameters): Query<ReadParameters>,
 ) -> ApiResult<Reply> {
-    let person = require_person(&state, &id).await?;
-    guard
-        .person(
-            &state,
-            &person,
-            Action::ManageConsent,
-            Resource::Demographics,
-            AUDIT_ACTION,
-        )
-        .await?;
+    let person = visible_person(
+        &state,
+        &guard,
+        &id,
+        Action::ManageConsent,
+        Resource::Demographics,
+        AUDIT_ACTION,
+    )
+    .await?;
     let record = require_consent(&state, person.ehr_id, &directive_id).await?;
     match parameters.format.as_deref() {
         None | Some("json") => Ok(consent_reply(StatusCode::OK, person.person_id, &record)),
@@ -277,16 +274,15 @@ pub(super) async fn update(
     body: RawBody,
 ) -> ApiResult<Reply> {
     let expected = version_from_if_match(&headers)?;
-    let person = require_person(&state, &id).await?;
-    guard
-        .person(
-            &state,
-            &person,
-            Action::ManageConsent,
-            Resource::Demographics,
-            AUDIT_ACTION,
-        )
-        .await?;
+    let person = visible_person(
+        &state,
+        &guard,
+        &id,
+        Action::ManageConsent,
+        Resource::Demographics,
+        AUDIT_ACTION,
+    )
+    .await?;
     let stored = require_consent(&state, person.ehr_id, &directive_id).await?;
     let mut directive = checked(&state, &body)?;
     if !directive.id.is_nil() && directive.id != stored.directive_id {

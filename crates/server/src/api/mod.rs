@@ -108,6 +108,15 @@ pub(crate) fn field_errors(summary: &str, errors: Vec<access::model::FieldError>
     error
 }
 
+/// A JSON answer.
+pub(crate) fn json_reply(
+    status: axum::http::StatusCode,
+    value: &serde_json::Value,
+) -> crate::http::Reply {
+    crate::http::Reply::new(status)
+        .body(Format::Json, serde_json::to_vec(value).unwrap_or_default())
+}
+
 /// The version an update expects, from `If-Match: "<version>"` (required).
 pub(crate) fn version_from_if_match(headers: &HeaderMap) -> ApiResult<u32> {
     let tag = crate::http::require_if_match(headers)?;

@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::auth::Admin;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::http::{Format, RawBody, Reply, format_time};
+use crate::http::{RawBody, Reply, format_time};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,10 +103,7 @@ pub(super) async fn put(
     } else {
         StatusCode::CREATED
     };
-    Ok(Reply::new(status).body(
-        Format::Json,
-        serde_json::to_vec(&organisation_json(&organisation)).unwrap_or_default(),
-    ))
+    Ok(super::json_reply(status, &organisation_json(&organisation)))
 }
 
 /// `GET /api/v1/organisations/{code}`.
@@ -121,9 +118,9 @@ pub(super) async fn read(
             format!("organisation {code} does not exist"),
         )
     })?;
-    Ok(Reply::new(StatusCode::OK).body(
-        Format::Json,
-        serde_json::to_vec(&organisation_json(&organisation)).unwrap_or_default(),
+    Ok(super::json_reply(
+        StatusCode::OK,
+        &organisation_json(&organisation),
     ))
 }
 
@@ -136,8 +133,8 @@ pub(super) async fn list(State(state): State<AppState>, _caller: Caller) -> ApiR
         .iter()
         .map(organisation_json)
         .collect();
-    Ok(Reply::new(StatusCode::OK).body(
-        Format::Json,
-        serde_json::to_vec(&json!({ "organisations": organisations })).unwrap_or_default(),
+    Ok(super::json_reply(
+        StatusCode::OK,
+        &json!({ "organisations": organisations }),
     ))
 }

@@ -466,10 +466,26 @@ pub(super) async fn search(
         action: "search".to_owned(),
     });
     let people: Vec<Value> = visible.iter().map(person_json).collect();
-    Ok(Reply::new(StatusCode::OK).body(
-        Format::Json,
-        serde_json::to_vec(&json!({ "people": people })).unwrap_or_default(),
+    Ok(super::json_reply(
+        StatusCode::OK,
+        &json!({ "people": people }),
     ))
+}
+
+/// The person `{id}` names, decided for the caller (a refusal answers as a missing person).
+pub(crate) async fn visible_person(
+    state: &AppState,
+    guard: &Guard,
+    text: &str,
+    action: Action,
+    resource: Resource,
+    audit_action: &str,
+) -> ApiResult<PersonRecord> {
+    let person = require_person(state, text).await?;
+    guard
+        .person(state, &person, action, resource, audit_action)
+        .await?;
+    Ok(person)
 }
 
 pub(crate) async fn require_person(state: &AppState, text: &str) -> ApiResult<PersonRecord> {
@@ -488,16 +504,15 @@ pub(super) async fn read(
     guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<Reply> {
-    let person = require_person(&state, &id).await?;
-    guard
-        .person(
-            &state,
-            &person,
-            Action::Read,
-            Resource::Demographics,
-            "read",
-        )
-        .await?;
+    let person = visible_person(
+        &state,
+        &guard,
+        &id,
+        Action::Read,
+        Resource::Demographics,
+        "read",
+    )
+    .await?;
     Ok(person_reply(StatusCode::OK, &person))
 }
 
@@ -511,16 +526,15 @@ pub(super) async fn update(
     headers: HeaderMap,
     body: RawBody,
 ) -> ApiResult<Reply> {
-    let stored = require_person(&state, &id).await?;
-    guard
-        .person(
-            &state,
-            &stored,
-            Action::Write,
-            Resource::Demographics,
-            "update",
-        )
-        .await?;
+    let stored = visible_person(
+        &state,
+        &guard,
+        &id,
+        Action::Write,
+        Resource::Demographics,
+        "update",
+    )
+    .await?;
     let expected = version_from_if_match(&headers)?;
     let input: PersonInput = json_body(&body)?;
     let now = OffsetDateTime::now_utc();
@@ -671,8 +685,5 @@ pub(super) async fn merge(
         "source_ehr_id": source.ehr_id.to_string(),
         "note": "the source's EHR and its compositions stay where they are; the target lists it under merged_ehr_ids",
     });
-    Ok(Reply::new(StatusCode::OK).body(
-        Format::Json,
-        serde_json::to_vec(&answer).unwrap_or_default(),
-    ))
+    Ok(super::json_reply(StatusCode::OK, &answer))
 }

@@ -10,7 +10,7 @@ use store::RelationshipRecord;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::people::require_person;
+use super::people::{require_person, visible_person};
 use super::{field_errors, json_body, parse_id};
 use crate::AppState;
 use crate::auth::Caller;
@@ -160,16 +160,15 @@ pub(super) async fn list(
     guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<Reply> {
-    let person = require_person(&state, &id).await?;
-    guard
-        .person(
-            &state,
-            &person,
-            Action::Read,
-            Resource::Demographics,
-            "read",
-        )
-        .await?;
+    let person = visible_person(
+        &state,
+        &guard,
+        &id,
+        Action::Read,
+        Resource::Demographics,
+        "read",
+    )
+    .await?;
     let relationships: Vec<Value> = state
         .store
         .list_relationships(person.ehr_id)
@@ -178,9 +177,9 @@ pub(super) async fn list(
         .filter_map(relationship_of)
         .map(|relationship| relationship_json(&relationship))
         .collect();
-    Ok(Reply::new(StatusCode::OK).body(
-        Format::Json,
-        serde_json::to_vec(&json!({ "relationships": relationships })).unwrap_or_default(),
+    Ok(super::json_reply(
+        StatusCode::OK,
+        &json!({ "relationships": relationships }),
     ))
 }
 
