@@ -23,6 +23,24 @@ use access::policy::{Action, Resource};
 /// The audit action of every consent request.
 const AUDIT_ACTION: &str = "consent";
 
+/// The person whose directives `{id}` names, if the caller may manage them (the person,
+/// their proxies with authority, administrators).
+async fn consenting_person(
+    state: &AppState,
+    guard: &Guard,
+    id: &str,
+) -> ApiResult<store::PersonRecord> {
+    visible_person(
+        state,
+        guard,
+        id,
+        Action::ManageConsent,
+        Resource::Demographics,
+        AUDIT_ACTION,
+    )
+    .await
+}
+
 /// The stored directive as the policy reads it.
 pub(crate) fn directive_of(record: &ConsentRecord) -> Option<ConsentDirective> {
     serde_json::from_value(record.document.clone()).ok()
@@ -125,15 +143,7 @@ pub(super) async fn add(
     Path(id): Path<String>,
     body: RawBody,
 ) -> ApiResult<Reply> {
-    let person = visible_person(
-        &state,
-        &guard,
-        &id,
-        Action::ManageConsent,
-        Resource::Demographics,
-        AUDIT_ACTION,
-    )
-    .await?;
+    let person = consenting_person(&state, &guard, &id).await?;
     let mut directive = checked(&state, &body)?;
     if !directive.id.is_nil() {
         return Err(ApiError::at(
@@ -168,15 +178,7 @@ pub(super) async fn list(
     guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<Reply> {
-    let person = visible_person(
-        &state,
-        &guard,
-        &id,
-        Action::ManageConsent,
-        Resource::Demographics,
-        AUDIT_ACTION,
-    )
-    .await?;
+    let person = consenting_person(&state, &guard, &id).await?;
     let directives: Vec<Value> = state
         .store
         .list_consents(person.ehr_id)
@@ -220,15 +222,7 @@ pub(super) async fn read(
     Path((id, directive_id)): Path<(String, String)>,
     Query(parameters): Query<ReadParameters>,
 ) -> ApiResult<Reply> {
-    let person = visible_person(
-        &state,
-        &guard,
-        &id,
-        Action::ManageConsent,
-        Resource::Demographics,
-        AUDIT_ACTION,
-    )
-    .await?;
+    let person = consenting_person(&state, &guard, &id).await?;
     let record = require_consent(&state, person.ehr_id, &directive_id).await?;
     match parameters.format.as_deref() {
         None | Some("json") => Ok(consent_reply(StatusCode::OK, person.person_id, &record)),
@@ -274,15 +268,7 @@ pub(super) async fn update(
     body: RawBody,
 ) -> ApiResult<Reply> {
     let expected = version_from_if_match(&headers)?;
-    let person = visible_person(
-        &state,
-        &guard,
-        &id,
-        Action::ManageConsent,
-        Resource::Demographics,
-        AUDIT_ACTION,
-    )
-    .await?;
+    let person = consenting_person(&state, &guard, &id).await?;
     let stored = require_consent(&state, person.ehr_id, &directive_id).await?;
     let mut directive = checked(&state, &body)?;
     if !directive.id.is_nil() && directive.id != stored.directive_id {
