@@ -142,6 +142,9 @@ pub trait Registry: Send + Sync {
     /// [`RecordFacts`] of an EHR, in one read (one reader, or one connection with the
     /// statements pipelined): the access guard asks this on every request about a record.
     async fn record_facts(&self, ehr_id: Uuid) -> Result<RecordFacts>;
+    /// [`RecordFacts`] of many EHRs at once, in the order given (for deciding a query's
+    /// candidates without a read per record).
+    async fn records_facts(&self, ehr_ids: &[Uuid]) -> Result<Vec<RecordFacts>>;
 
     /// Registers a person whose EHR already exists. Fails with
     /// [`crate::StoreError::PersonExists`] if the id is taken,

@@ -1707,6 +1707,24 @@ impl SqliteStore {
 
 #[async_trait]
 impl Registry for SqliteStore {
+    async fn records_facts(&self, ehr_ids: &[Uuid]) -> Result<Vec<crate::RecordFacts>> {
+        let ehr_ids = ehr_ids.to_vec();
+        // One reader for them all: the statements are cached, each read is an index probe.
+        self.read(move |connection| {
+            ehr_ids
+                .iter()
+                .map(|ehr_id| {
+                    Ok(crate::RecordFacts {
+                        person: registry::person_by_ehr(connection, *ehr_id)?,
+                        relationships: registry::list_relationships(connection, *ehr_id)?,
+                        consents: registry::list_consents_without_rules(connection, *ehr_id)?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
     async fn record_facts(&self, ehr_id: Uuid) -> Result<crate::RecordFacts> {
         self.read(move |connection| {
             Ok(crate::RecordFacts {

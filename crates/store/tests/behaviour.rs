@@ -194,6 +194,7 @@ macro_rules! backend_tests {
                 concurrent_audit_appends_never_fork_the_chain,
                 erasing_an_ehr_erases_its_registry_rows_but_not_the_audit,
                 the_ehrs_in_reach_of_a_caller_and_those_with_denials,
+                a_records_facts_read_alone_or_in_a_batch,
             );
         }
     };
@@ -2521,6 +2522,58 @@ mod registry_cases {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    pub async fn a_records_facts_read_alone_or_in_a_batch(harness: &Harness) {
+        let store = &*harness.store;
+        let registered_person = registered(store, "Facts", "9434765919").await;
+        let bare_ehr = create_ehr(store).await;
+        store
+            .put_relationship(RelationshipRecord {
+                ehr_id: registered_person.ehr_id,
+                relationship_id: Uuid::new_v4(),
+                kind: "registered-gp".to_owned(),
+                organisation: Some("A81001".to_owned()),
+                professional: None,
+                authority: None,
+                starts: None,
+                ends: None,
+                document: serde_json::json!({"kind": "registered-gp"}),
+                created: datetime!(2026-01-01 00:00 UTC),
+            })
+            .await
+            .unwrap();
+        store
+            .put_consent(ConsentRecord {
+                ehr_id: registered_person.ehr_id,
+                directive_id: Uuid::new_v4(),
+                version: 1,
+                status: "active".to_owned(),
+                document: serde_json::json!({"decision": "deny"}),
+                rules: vec![rule("deny", "any", None, None)],
+                created: datetime!(2026-01-01 00:00 UTC),
+                updated: datetime!(2026-01-01 00:00 UTC),
+            })
+            .await
+            .unwrap();
+        let alone = store.record_facts(registered_person.ehr_id).await.unwrap();
+        assert_eq!(alone.person, Some(registered_person.clone()));
+        assert_eq!(alone.relationships.len(), 1);
+        assert_eq!(alone.consents.len(), 1);
+        assert!(
+            alone.consents[0].rules.is_empty(),
+            "decisions read documents, not rules"
+        );
+        let unknown = Uuid::new_v4();
+        let batch = store
+            .records_facts(&[bare_ehr, registered_person.ehr_id, unknown])
+            .await
+            .unwrap();
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch[0], store::RecordFacts::default());
+        assert_eq!(batch[1], alone);
+        assert_eq!(batch[2], store::RecordFacts::default());
+        assert!(store.records_facts(&[]).await.unwrap().is_empty());
     }
 
     pub async fn erasing_an_ehr_erases_its_registry_rows_but_not_the_audit(harness: &Harness) {

@@ -206,6 +206,74 @@ impl PostgresStore {
 
 #[async_trait]
 impl Registry for PostgresStore {
+    async fn records_facts(&self, ehr_ids: &[Uuid]) -> Result<Vec<crate::RecordFacts>> {
+        if ehr_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let person_sql =
+            format!("SELECT {PERSON_COLUMNS}, p.ehr_id FROM person p WHERE p.ehr_id = ANY($1)");
+        let (people, relationships, consents) = tokio::try_join!(
+            client.prepare_cached(&person_sql),
+            client.prepare_cached(
+                "SELECT relationship_id, kind, organisation, professional, authority, starts,
+                        ends, document, created, ehr_id
+                 FROM care_relationship WHERE ehr_id = ANY($1)
+                 ORDER BY ehr_id, created, relationship_id",
+            ),
+            client.prepare_cached(
+                "SELECT directive_id, version, status, document, created, updated, ehr_id
+                 FROM consent_directive WHERE ehr_id = ANY($1)
+                 ORDER BY ehr_id, created, directive_id",
+            ),
+        )?;
+        let ids = ehr_ids.to_vec();
+        let key: [&(dyn ToSql + Sync); 1] = [&ids];
+        // Three statements for all of them, pipelined on one connection.
+        let (people, relationships, consents) = tokio::try_join!(
+            client.query(&people, &key),
+            client.query(&relationships, &key),
+            client.query(&consents, &key),
+        )?;
+        let mut facts: std::collections::HashMap<Uuid, crate::RecordFacts> = ehr_ids
+            .iter()
+            .map(|id| (*id, crate::RecordFacts::default()))
+            .collect();
+        for row in &people {
+            let ehr_id: Uuid = row.try_get(12)?;
+            if let Some(entry) = facts.get_mut(&ehr_id) {
+                entry.person = Some(person_from_row(row)?);
+            }
+        }
+        for row in &relationships {
+            let ehr_id: Uuid = row.try_get(9)?;
+            if let Some(entry) = facts.get_mut(&ehr_id) {
+                entry
+                    .relationships
+                    .push(relationship_from_row(ehr_id, row)?);
+            }
+        }
+        for row in &consents {
+            let ehr_id: Uuid = row.try_get(6)?;
+            if let Some(entry) = facts.get_mut(&ehr_id) {
+                entry.consents.push(ConsentRecord {
+                    ehr_id,
+                    directive_id: row.try_get(0)?,
+                    version: row.try_get::<_, i32>(1)? as u32,
+                    status: row.try_get(2)?,
+                    document: row.try_get(3)?,
+                    rules: Vec::new(),
+                    created: row.try_get(4)?,
+                    updated: row.try_get(5)?,
+                });
+            }
+        }
+        Ok(ehr_ids
+            .iter()
+            .map(|id| facts.get(id).cloned().unwrap_or_default())
+            .collect())
+    }
+
     async fn record_facts(&self, ehr_id: Uuid) -> Result<crate::RecordFacts> {
         let client = self.client().await?;
         let person_sql = format!("SELECT {PERSON_COLUMNS} FROM person p WHERE p.ehr_id = $1");
