@@ -56,6 +56,43 @@ pub enum SqlParam {
     Real(f64),
     /// An EHR or object id (a BLOB in SQLite, a uuid in PostgreSQL).
     Uuid([u8; 16]),
+    /// A list of EHR ids as one parameter (a JSON array of hex ids in SQLite, a uuid[] in
+    /// PostgreSQL): a caller may see more records than a statement may have parameters.
+    UuidList(Vec<[u8; 16]>),
+}
+
+/// Lists of EHR ids longer than this are one parameter ([`SqlParam::UuidList`]); shorter
+/// ones a parameter per id, which the planners see through best.
+pub const INLINE_ID_LIST: usize = 32;
+
+/// `column IN (the ids)` (or NOT IN) for a dialect, with `param` turning a parameter into
+/// its placeholder: a placeholder per id up to [`INLINE_ID_LIST`], one list parameter above.
+pub fn id_list_condition(
+    dialect: Dialect,
+    column: &str,
+    ids: &[[u8; 16]],
+    negated: bool,
+    mut param: impl FnMut(SqlParam) -> String,
+) -> String {
+    if ids.is_empty() {
+        return if negated { "1 = 1" } else { "1 = 0" }.to_owned();
+    }
+    if ids.len() <= INLINE_ID_LIST {
+        let list: Vec<String> = ids.iter().map(|id| param(SqlParam::Uuid(*id))).collect();
+        let not = if negated { "NOT " } else { "" };
+        return format!("{column} {not}IN ({})", list.join(", "));
+    }
+    let placeholder = param(SqlParam::UuidList(ids.to_vec()));
+    match (dialect, negated) {
+        (Dialect::Sqlite, false) => {
+            format!("{column} IN (SELECT unhex(value) FROM json_each({placeholder}))")
+        }
+        (Dialect::Sqlite, true) => {
+            format!("{column} NOT IN (SELECT unhex(value) FROM json_each({placeholder}))")
+        }
+        (Dialect::Postgres, false) => format!("{column} = ANY({placeholder})"),
+        (Dialect::Postgres, true) => format!("{column} <> ALL({placeholder})"),
+    }
 }
 
 /// How to turn the statement's output columns into one AQL result cell.
@@ -288,6 +325,7 @@ impl Compiler<'_, '_> {
                     SqlParam::Integer(_) => "::int8",
                     SqlParam::Real(_) => "::float8",
                     SqlParam::Uuid(_) => "::uuid",
+                    SqlParam::UuidList(_) => "::uuid[]",
                 };
                 format!("${number}{cast}")
             }
@@ -359,27 +397,31 @@ impl Compiler<'_, '_> {
         };
         match filter {
             RowFilter::All => {}
+            RowFilter::Ehrs(ehrs) if ehrs.is_empty() => {
+                self.conditions.push(format!("{driving}.ehr_id IN (NULL)"));
+            }
             RowFilter::Ehrs(ehrs) => {
-                let list = if ehrs.is_empty() {
-                    "NULL".to_owned()
-                } else {
-                    ehrs.iter()
-                        .map(|ehr| self.param(SqlParam::Uuid(*ehr)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                self.conditions
-                    .push(format!("{driving}.ehr_id IN ({list})"));
+                let dialect = self.dialect;
+                let condition = id_list_condition(
+                    dialect,
+                    &format!("{driving}.ehr_id"),
+                    ehrs,
+                    false,
+                    |param| self.param(param),
+                );
+                self.conditions.push(condition);
             }
             RowFilter::Except(ehrs) => {
                 if !ehrs.is_empty() {
-                    let list = ehrs
-                        .iter()
-                        .map(|ehr| self.param(SqlParam::Uuid(*ehr)))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    self.conditions
-                        .push(format!("{driving}.ehr_id NOT IN ({list})"));
+                    let dialect = self.dialect;
+                    let condition = id_list_condition(
+                        dialect,
+                        &format!("{driving}.ehr_id"),
+                        ehrs,
+                        true,
+                        |param| self.param(param),
+                    );
+                    self.conditions.push(condition);
                 }
             }
         }

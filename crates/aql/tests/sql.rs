@@ -41,6 +41,7 @@ fn render(source: &str, dialect: Dialect, filter: &RowFilter) -> String {
                                 .map(|byte| format!("{byte:02x}"))
                                 .collect::<String>()
                         ),
+                        SqlParam::UuidList(ids) => format!("{} uuids", ids.len()),
                     };
                     format!("-- {}: {value}", index + 1)
                 })

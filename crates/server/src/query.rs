@@ -286,6 +286,11 @@ pub async fn explain(store: &dyn Store, request: QueryRequest<'_>) -> ApiResult<
                 SqlParam::Integer(integer) => Value::from(*integer),
                 SqlParam::Real(real) => Value::from(*real),
                 SqlParam::Uuid(bytes) => Value::from(Uuid::from_bytes(*bytes).to_string()),
+                SqlParam::UuidList(ids) => Value::from(
+                    ids.iter()
+                        .map(|id| Value::from(Uuid::from_bytes(*id).to_string()))
+                        .collect::<Vec<_>>(),
+                ),
             })
             .collect(),
         sql: sql.text,
@@ -494,6 +499,7 @@ fn candidates_statement(checked: &Checked<'_>, dialect: Dialect, filter: &RowFil
             (Dialect::Postgres, SqlParam::Integer(_)) => "::int8",
             (Dialect::Postgres, SqlParam::Real(_)) => "::float8",
             (Dialect::Postgres, SqlParam::Text(_)) => "::text",
+            (Dialect::Postgres, SqlParam::UuidList(_)) => "::uuid[]",
         };
         params.push(param);
         match dialect {
@@ -502,24 +508,19 @@ fn candidates_statement(checked: &Checked<'_>, dialect: Dialect, filter: &RowFil
         }
     };
     let mut conditions = Vec::new();
-    let id_list = |ids: &[[u8; 16]], params: &mut Vec<SqlParam>| -> String {
-        if ids.is_empty() {
-            return "1 = 0".into();
-        }
-        let list: Vec<String> = ids
-            .iter()
-            .map(|id| placeholder(SqlParam::Uuid(*id), params))
-            .collect();
-        format!("e.ehr_id IN ({})", list.join(", "))
+    let id_list = |ids: &[[u8; 16]], negated: bool, params: &mut Vec<SqlParam>| -> String {
+        aql::sql::id_list_condition(dialect, "e.ehr_id", ids, negated, |param| {
+            placeholder(param, params)
+        })
     };
     match filter {
         RowFilter::All => {}
-        RowFilter::Ehrs(ids) => conditions.push(id_list(ids, &mut params)),
+        RowFilter::Ehrs(ids) => conditions.push(id_list(ids, false, &mut params)),
         RowFilter::Except(ids) if ids.is_empty() => {}
-        RowFilter::Except(ids) => conditions.push(format!("NOT ({})", id_list(ids, &mut params))),
+        RowFilter::Except(ids) => conditions.push(id_list(ids, true, &mut params)),
     }
     if let Some(ids) = named_ehrs(checked) {
-        conditions.push(id_list(&ids, &mut params));
+        conditions.push(id_list(&ids, false, &mut params));
     }
     if !aql::eval::mentions_version(&checked.query.from) {
         for variable in &checked.variables {

@@ -48,6 +48,7 @@ access_tests!(
     every_route_is_decided_and_a_stranger_gets_nothing,
     encoded_and_crafted_paths_are_decided_like_plain_ones,
     purposes_break_glass_and_organisations_cannot_be_stretched,
+    a_wide_reach_is_one_list_parameter,
 );
 
 /// The minimal observation template's compositions are "mental health" here.
@@ -1676,4 +1677,112 @@ async fn purposes_break_glass_and_organisations_cannot_be_stretched(access: Acce
         .await;
     count.expect(200);
     assert_eq!(count.json()["rows"][0][0], 0);
+}
+
+/// A caller who may read more records than a statement may have parameters: their filter is
+/// one list parameter (above `aql::sql::INLINE_ID_LIST` records), on both backends, for
+/// compiled and evaluated queries alike.
+async fn a_wide_reach_is_one_list_parameter(access: AccessApp) {
+    let admin = access.admin();
+    access
+        .send(
+            &admin,
+            Method::PUT,
+            &format!("/api/v1/organisations/{GP}"),
+            Some(json!({"name": "GP", "type": "gp-practice"})),
+        )
+        .await
+        .expect(201);
+    let wide = aql::sql::INLINE_ID_LIST + 8;
+    let mut numbers = (500_000_000..)
+        .filter_map(access::NhsNumber::from_nine_digits)
+        .map(|number| number.to_string());
+    let mut ehrs = Vec::new();
+    for index in 0..wide + 3 {
+        let person = access
+            .send(
+                &admin,
+                Method::POST,
+                "/api/v1/people",
+                Some(json!({"nhs_number": numbers.next().unwrap(), "name": {"family": format!("Wide{index}")}})),
+            )
+            .await;
+        person.expect(201);
+        let person = person.json();
+        let ehr_id = person["ehr_id"].as_str().unwrap().to_owned();
+        access.app.create_composition(&ehr_id).await;
+        // All but three are the practice's patients.
+        if index < wide {
+            access
+                .send(
+                    &admin,
+                    Method::POST,
+                    &format!(
+                        "/api/v1/people/{}/relationships",
+                        person["id"].as_str().unwrap()
+                    ),
+                    Some(json!({"kind": "registered-gp", "organisation": GP})),
+                )
+                .await
+                .expect(201);
+        }
+        ehrs.push(ehr_id);
+    }
+    let gp = access.who("gp-clinician", Role::Clinician, Some(GP), None, None);
+    for q in [
+        // Compiled to SQL.
+        "SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c",
+        // Evaluated on the documents (a function of a name is not compiled): the candidates'
+        // statement carries the list.
+        "SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c WHERE LENGTH(c/name/value) > 2",
+    ] {
+        let answer = access
+            .send(
+                &gp,
+                Method::POST,
+                &format!("{BASE}/query/aql"),
+                Some(json!({"q": q})),
+            )
+            .await;
+        answer.expect(200);
+        assert_eq!(answer.json()["rows"][0][0], wide, "{q}");
+    }
+    // The same list, negated, for secondary use: three people opt out.
+    for ehr_index in 0..3 {
+        let person = access
+            .send(
+                &admin,
+                Method::GET,
+                &format!("/api/v1/people?family=Wide{ehr_index}"),
+                None,
+            )
+            .await
+            .json()["people"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        directive(
+            &access,
+            &person,
+            json!({"decision": "deny", "purposes": ["research"]}),
+        )
+        .await;
+    }
+    let researcher = access.who(
+        "researcher",
+        Role::Clinician,
+        Some(GP),
+        None,
+        Some(Purpose::Research),
+    );
+    let answer = access
+        .send(
+            &researcher,
+            Method::POST,
+            &format!("{BASE}/query/aql"),
+            Some(json!({"q": "SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c"})),
+        )
+        .await;
+    answer.expect(200);
+    assert_eq!(answer.json()["rows"][0][0], ehrs.len() - 3);
 }

@@ -27,6 +27,11 @@ fn params_of(query: &SqlQuery) -> Vec<Box<dyn ToSql + Sync + Send>> {
                 SqlParam::Integer(integer) => Box::new(*integer),
                 SqlParam::Real(real) => Box::new(*real),
                 SqlParam::Uuid(bytes) => Box::new(Uuid::from_bytes(*bytes)),
+                SqlParam::UuidList(ids) => Box::new(
+                    ids.iter()
+                        .map(|id| Uuid::from_bytes(*id))
+                        .collect::<Vec<Uuid>>(),
+                ),
             }
         })
         .collect()

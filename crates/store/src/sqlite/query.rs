@@ -23,6 +23,14 @@ impl ToSql for Param<'_> {
             SqlParam::Integer(integer) => ToSqlOutput::Borrowed(ValueRef::Integer(*integer)),
             SqlParam::Real(real) => ToSqlOutput::Borrowed(ValueRef::Real(*real)),
             SqlParam::Uuid(bytes) => ToSqlOutput::Borrowed(ValueRef::Blob(bytes)),
+            SqlParam::UuidList(ids) => ToSqlOutput::Owned(rusqlite::types::Value::Text(
+                serde_json::to_string(
+                    &ids.iter()
+                        .map(|id| uuid::Uuid::from_bytes(*id).simple().to_string())
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or_default(),
+            )),
         })
     }
 }
