@@ -1726,14 +1726,11 @@ impl Registry for SqliteStore {
     }
 
     async fn record_facts(&self, ehr_id: Uuid) -> Result<crate::RecordFacts> {
-        self.read(move |connection| {
-            Ok(crate::RecordFacts {
-                person: registry::person_by_ehr(connection, ehr_id)?,
-                relationships: registry::list_relationships(connection, ehr_id)?,
-                consents: registry::list_consents_without_rules(connection, ehr_id)?,
-            })
-        })
-        .await
+        Ok(self
+            .records_facts(&[ehr_id])
+            .await?
+            .pop()
+            .unwrap_or_default())
     }
 
     async fn create_person(&self, person: PersonRecord) -> Result<()> {

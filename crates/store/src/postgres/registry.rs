@@ -150,6 +150,21 @@ async fn update_person_in(
     insert_identifiers(transaction, person).await
 }
 
+/// A directive from `directive_id, version, status, document, created, updated`, its rules
+/// not read.
+fn directive_from_row(ehr_id: Uuid, row: &Row) -> Result<ConsentRecord> {
+    Ok(ConsentRecord {
+        ehr_id,
+        directive_id: row.try_get(0)?,
+        version: row.try_get::<_, i32>(1)? as u32,
+        status: row.try_get(2)?,
+        document: row.try_get(3)?,
+        rules: Vec::new(),
+        created: row.try_get(4)?,
+        updated: row.try_get(5)?,
+    })
+}
+
 fn relationship_from_row(ehr_id: Uuid, row: &Row) -> Result<RelationshipRecord> {
     Ok(RelationshipRecord {
         ehr_id,
@@ -256,16 +271,7 @@ impl Registry for PostgresStore {
         for row in &consents {
             let ehr_id: Uuid = row.try_get(6)?;
             if let Some(entry) = facts.get_mut(&ehr_id) {
-                entry.consents.push(ConsentRecord {
-                    ehr_id,
-                    directive_id: row.try_get(0)?,
-                    version: row.try_get::<_, i32>(1)? as u32,
-                    status: row.try_get(2)?,
-                    document: row.try_get(3)?,
-                    rules: Vec::new(),
-                    created: row.try_get(4)?,
-                    updated: row.try_get(5)?,
-                });
+                entry.consents.push(directive_from_row(ehr_id, row)?);
             }
         }
         Ok(ehr_ids
@@ -275,49 +281,11 @@ impl Registry for PostgresStore {
     }
 
     async fn record_facts(&self, ehr_id: Uuid) -> Result<crate::RecordFacts> {
-        let client = self.client().await?;
-        let person_sql = format!("SELECT {PERSON_COLUMNS} FROM person p WHERE p.ehr_id = $1");
-        let (person, relationships, consents) = tokio::try_join!(
-            client.prepare_cached(&person_sql),
-            client.prepare_cached(
-                "SELECT relationship_id, kind, organisation, professional, authority, starts,
-                        ends, document, created
-                 FROM care_relationship WHERE ehr_id = $1 ORDER BY created, relationship_id",
-            ),
-            client.prepare_cached(
-                "SELECT directive_id, version, status, document, created, updated
-                 FROM consent_directive WHERE ehr_id = $1 ORDER BY created, directive_id",
-            ),
-        )?;
-        // One connection, the three statements pipelined: one round trip's wait.
-        let key: [&(dyn ToSql + Sync); 1] = [&ehr_id];
-        let (person, relationships, consents) = tokio::try_join!(
-            client.query_opt(&person, &key),
-            client.query(&relationships, &key),
-            client.query(&consents, &key),
-        )?;
-        Ok(crate::RecordFacts {
-            person: person.as_ref().map(person_from_row).transpose()?,
-            relationships: relationships
-                .iter()
-                .map(|row| relationship_from_row(ehr_id, row))
-                .collect::<Result<_>>()?,
-            consents: consents
-                .iter()
-                .map(|row| {
-                    Ok(ConsentRecord {
-                        ehr_id,
-                        directive_id: row.try_get(0)?,
-                        version: row.try_get::<_, i32>(1)? as u32,
-                        status: row.try_get(2)?,
-                        document: row.try_get(3)?,
-                        rules: Vec::new(),
-                        created: row.try_get(4)?,
-                        updated: row.try_get(5)?,
-                    })
-                })
-                .collect::<Result<_>>()?,
-        })
+        Ok(self
+            .records_facts(&[ehr_id])
+            .await?
+            .pop()
+            .unwrap_or_default())
     }
 
     async fn create_person(&self, person: PersonRecord) -> Result<()> {
@@ -667,10 +635,10 @@ impl Registry for PostgresStore {
         directives
             .iter()
             .map(|row| {
-                let directive_id: Uuid = row.try_get(0)?;
-                let directive_rules = rules
+                let mut directive = directive_from_row(ehr_id, row)?;
+                directive.rules = rules
                     .iter()
-                    .filter(|rule| rule.get::<_, Uuid>(0) == directive_id)
+                    .filter(|rule| rule.get::<_, Uuid>(0) == directive.directive_id)
                     .map(|rule| {
                         Ok(ConsentRule {
                             effect: rule.try_get(1)?,
@@ -683,16 +651,7 @@ impl Registry for PostgresStore {
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
-                Ok(ConsentRecord {
-                    ehr_id,
-                    directive_id,
-                    version: row.try_get::<_, i32>(1)? as u32,
-                    status: row.try_get(2)?,
-                    document: row.try_get(3)?,
-                    rules: directive_rules,
-                    created: row.try_get(4)?,
-                    updated: row.try_get(5)?,
-                })
+                Ok(directive)
             })
             .collect()
     }

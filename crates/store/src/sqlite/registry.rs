@@ -486,23 +486,15 @@ pub(super) fn list_consents_without_rules(
 }
 
 pub(super) fn list_consents(connection: &Connection, ehr_id: Uuid) -> Result<Vec<ConsentRecord>> {
-    let mut statement = connection.prepare_cached(
-        "SELECT directive_id, version, status, document, created, updated
-         FROM consent_directive WHERE ehr_id = ?1 ORDER BY created, directive_id",
-    )?;
     let mut rules = connection.prepare_cached(
         "SELECT effect, actor_kind, actor, purpose, category, starts, ends FROM consent_rule
          WHERE ehr_id = ?1 AND directive_id = ?2 ORDER BY rule",
     )?;
-    let mut rows = statement.query([ehr_id.as_bytes()])?;
-    let mut consents = Vec::new();
-    while let Some(row) = rows.next()? {
-        let directive_id = uuid_at(row, 0)?;
-        let document: String = row.get(3)?;
-        let mut rule_rows = rules.query(params![ehr_id.as_bytes(), directive_id.as_bytes()])?;
-        let mut directive_rules = Vec::new();
-        while let Some(rule) = rule_rows.next()? {
-            directive_rules.push(ConsentRule {
+    let mut consents = list_consents_without_rules(connection, ehr_id)?;
+    for consent in &mut consents {
+        let mut rows = rules.query(params![ehr_id.as_bytes(), consent.directive_id.as_bytes()])?;
+        while let Some(rule) = rows.next()? {
+            consent.rules.push(ConsentRule {
                 effect: rule.get(0)?,
                 actor_kind: rule.get(1)?,
                 actor: rule.get(2)?,
@@ -512,16 +504,6 @@ pub(super) fn list_consents(connection: &Connection, ehr_id: Uuid) -> Result<Vec
                 ends: optional_from_micros(rule.get(6)?)?,
             });
         }
-        consents.push(ConsentRecord {
-            ehr_id,
-            directive_id,
-            version: row.get::<_, i64>(1)? as u32,
-            status: row.get(2)?,
-            document: parse_json(&document)?,
-            rules: directive_rules,
-            created: from_micros(row.get(4)?)?,
-            updated: from_micros(row.get(5)?)?,
-        });
     }
     Ok(consents)
 }
