@@ -34,14 +34,15 @@ async fn delete_ehr(
     Path(id): Path<String>,
 ) -> ApiResult<Reply> {
     let ehr_id = parse_uuid(&id, "ehr id")?;
-    // The person goes with the EHR; the audit trail keeps who they were and who erased them.
-    let person = state.store.person_by_ehr(ehr_id).await?;
-    if !state.store.delete_ehr(ehr_id).await? {
+    // The person goes with the EHR; the audit trail keeps who they were and who erased them,
+    // appended before the erasure.
+    if state.store.get_ehr(ehr_id).await?.is_none() {
         return Err(ApiError::new(
             ErrorCode::EhrNotFound,
             format!("ehr {ehr_id} does not exist"),
         ));
     }
+    let person = state.store.person_by_ehr(ehr_id).await?;
     if let Some(axum::Extension(slot)) = slot {
         slot.note(crate::guard::AuditNote {
             person_id: person.as_ref().map(|person| person.person_id),
@@ -50,6 +51,13 @@ async fn delete_ehr(
             break_glass: None,
             action: "erase".to_owned(),
         });
+        slot.record_now(&state).await?;
+    }
+    if !state.store.delete_ehr(ehr_id).await? {
+        return Err(ApiError::new(
+            ErrorCode::EhrNotFound,
+            format!("ehr {ehr_id} does not exist"),
+        ));
     }
     tracing::warn!(target: "audit", action = "erase_ehr", %ehr_id, user = %caller.user, "erased an ehr and all its data");
     Ok(Reply::new(StatusCode::NO_CONTENT))

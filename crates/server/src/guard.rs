@@ -48,28 +48,108 @@ pub struct AuditNote {
 }
 
 /// The request's place for its audit note; the first refusal, or else the last decision,
-/// is what the event records.
+/// is what the event records. A request that writes has its event appended before the write
+/// ([`AuditSlot::record_now`]), so no write is ever unaudited; later notes of that request
+/// are then not recorded again.
 #[derive(Clone, Default)]
-pub struct AuditSlot(Arc<Mutex<Option<AuditNote>>>);
+pub struct AuditSlot(Arc<Mutex<Slot>>);
+
+#[derive(Default)]
+struct Slot {
+    note: Option<AuditNote>,
+    /// What the event says besides the note (set by [`audit_requests`]).
+    context: Option<EventContext>,
+    recorded: bool,
+}
+
+/// The request's side of its audit event.
+#[derive(Clone)]
+struct EventContext {
+    caller: Caller,
+    object: String,
+    request_id: String,
+    client_address: Option<String>,
+}
 
 impl AuditSlot {
-    pub fn note(&self, note: AuditNote) {
-        let mut slot = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match &*slot {
-            Some(existing) if !existing.allowed => {}
-            _ => *slot = Some(note),
-        }
-    }
-
-    fn take(&self) -> Option<AuditNote> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slot> {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()
     }
+
+    pub fn note(&self, note: AuditNote) {
+        let mut slot = self.lock();
+        if slot.recorded {
+            return;
+        }
+        match &slot.note {
+            Some(existing) if !existing.allowed => {}
+            _ => slot.note = Some(note),
+        }
+    }
+
+    /// Appends the event of the note so far now, before the request writes anything: a
+    /// write the trail cannot record does not happen (503).
+    pub async fn record_now(&self, state: &AppState) -> ApiResult<()> {
+        let (note, context) = {
+            let mut slot = self.lock();
+            if slot.recorded {
+                return Ok(());
+            }
+            let (Some(note), Some(context)) = (slot.note.take(), slot.context.clone()) else {
+                return Ok(());
+            };
+            slot.recorded = true;
+            (note, context)
+        };
+        append(state, note, context).await
+    }
+
+    fn take(&self) -> Option<(AuditNote, EventContext)> {
+        let mut slot = self.lock();
+        if slot.recorded {
+            return None;
+        }
+        let note = slot.note.take()?;
+        slot.context.clone().map(|context| (note, context))
+    }
+}
+
+/// Appends one request's event.
+async fn append(state: &AppState, note: AuditNote, context: EventContext) -> ApiResult<()> {
+    let caller = &context.caller;
+    let event = AuditEvent {
+        time: OffsetDateTime::now_utc(),
+        user: caller.user.clone(),
+        role: Some(caller.role),
+        organisation: caller.organisation.clone(),
+        purpose: Some(purpose_of(caller)),
+        action: note.action,
+        object: context.object,
+        person: note.person_id.map(|id| id.to_string()),
+        decision: if note.allowed {
+            AuditDecision::Allow
+        } else {
+            AuditDecision::Deny
+        },
+        reason: note.reason,
+        break_glass: note.break_glass,
+        request_id: context.request_id,
+        client_address: context.client_address,
+    };
+    state
+        .audit
+        .record(event, note.person_id)
+        .await
+        .map(|_| ())
+        .map_err(|error| {
+            tracing::error!(%error, "an access could not be audited; its answer is withheld");
+            ApiError::new(
+                ErrorCode::ServiceUnavailable,
+                "the audit trail cannot be written just now; try again",
+            )
+        })
 }
 
 /// The audit action a request's method stands for.
@@ -555,6 +635,12 @@ pub async fn guard_ehr_routes(
         action_name(request.method()),
         &caller,
     );
+    // A write's event is appended before the write.
+    if action == Action::Write
+        && let Err(error) = slot.record_now(&state).await
+    {
+        return error.into_response();
+    }
     if !decision.allowed {
         return ehr_not_visible(ehr_id).into_response();
     }
@@ -573,7 +659,6 @@ pub async fn audit_requests(
     next: Next,
 ) -> Response {
     let slot = AuditSlot::default();
-    request.extensions_mut().insert(slot.clone());
     let request_id = request
         .headers()
         .get("x-request-id")
@@ -593,46 +678,26 @@ pub async fn audit_requests(
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|info| info.0.ip().to_string())
         });
-    let caller = request.extensions().get::<Caller>().cloned();
-    let object = format!("{} {}", request.method(), request.uri().path());
+    if let Some(caller) = request.extensions().get::<Caller>().cloned() {
+        slot.lock().context = Some(EventContext {
+            caller,
+            object: format!("{} {}", request.method(), request.uri().path()),
+            request_id: request_id.clone(),
+            client_address,
+        });
+    }
+    request.extensions_mut().insert(slot.clone());
     let mut response = next.run(request).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
-    let Some(note) = slot.take() else {
+    let Some((note, context)) = slot.take() else {
         return response;
     };
-    let Some(caller) = caller else {
-        return response;
-    };
-    let event = AuditEvent {
-        time: OffsetDateTime::now_utc(),
-        user: caller.user.clone(),
-        role: Some(caller.role),
-        organisation: caller.organisation.clone(),
-        purpose: Some(purpose_of(&caller)),
-        action: note.action,
-        object,
-        person: note.person_id.map(|id| id.to_string()),
-        decision: if note.allowed {
-            AuditDecision::Allow
-        } else {
-            AuditDecision::Deny
-        },
-        reason: note.reason,
-        break_glass: note.break_glass,
-        request_id,
-        client_address,
-    };
-    if let Err(error) = state.audit.record(event, note.person_id).await {
-        tracing::error!(%error, "an access could not be audited; its answer is withheld");
-        return ApiError::new(
-            ErrorCode::ServiceUnavailable,
-            "the audit trail cannot be written just now; try again",
-        )
-        .into_response();
+    match append(&state, note, context).await {
+        Ok(()) => response,
+        Err(error) => error.into_response(),
     }
-    response
 }
 
 /// The caller and the request's audit slot, for handlers that decide about a person.
@@ -690,6 +755,10 @@ impl Guard {
             audit_action,
             &self.caller,
         );
+        // A write's event is appended before the write.
+        if matches!(action, Action::Write | Action::ManageConsent) {
+            self.slot.record_now(state).await?;
+        }
         if !decision.allowed {
             return Err(person_not_visible(person.person_id));
         }

@@ -1786,3 +1786,69 @@ async fn a_wide_reach_is_one_list_parameter(access: AccessApp) {
     answer.expect(200);
     assert_eq!(answer.json()["rows"][0][0], ehrs.len() - 3);
 }
+
+/// No write happens that the audit trail cannot record: with the trail's table gone, a
+/// write is refused (503) before anything is stored. SQLite only: the test reaches into the
+/// database file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_no_write_without_its_audit_event() {
+    let Some(access) = AccessApp::new(Backend::Sqlite).await else {
+        return;
+    };
+    let circle = circle(&access).await;
+    let file = access.app.sqlite_file().expect("a sqlite file");
+    let database = rusqlite::Connection::open(&file).expect("opens");
+    database
+        .execute_batch("ALTER TABLE audit_event RENAME TO audit_event_away")
+        .expect("hides the trail");
+    let body: Value =
+        serde_json::from_slice(&testdata("compositions/minimal_observation.canonical.json"))
+            .unwrap();
+    let gp = access.who("gp-clinician", Role::Clinician, Some(GP), None, None);
+    let uri = format!("{BASE}/ehr/{}/composition", circle.ehr_id);
+    // Sent past the test support's own audit check, which needs the table.
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(&uri)
+        .header("authorization", format!("Bearer {}", gp.token))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(access.app.router.clone(), request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let consent = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/people/{}/consents", circle.person_id))
+        .header("authorization", format!("Bearer {}", support::TOKEN))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            json!({"decision": "deny", "purposes": ["research"]}).to_string(),
+        ))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(access.app.router.clone(), consent)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    database
+        .execute_batch("ALTER TABLE audit_event_away RENAME TO audit_event")
+        .expect("restores the trail");
+    // Nothing was written: the record still holds its one composition, the person no directive.
+    let directives: i64 = database
+        .query_row("SELECT count(*) FROM consent_directive", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(directives, 0);
+    let history = access
+        .send(
+            &access.admin(),
+            Method::GET,
+            &format!("{BASE}/query/aql?q=SELECT%20COUNT(c/uid/value)%20FROM%20EHR%20e%20CONTAINS%20COMPOSITION%20c&ehr_id={}", circle.ehr_id),
+            None,
+        )
+        .await;
+    history.expect(200);
+    assert_eq!(history.json()["rows"][0][0], 1);
+}

@@ -310,6 +310,19 @@ pub(super) async fn register(
     }
     let person_id = Uuid::new_v4();
     let (subject, scheme) = subject_of(person_id, checked.nhs_number);
+    guard.slot.note(AuditNote {
+        person_id: Some(person_id),
+        allowed: true,
+        reason: format!(
+            "allow registration by a {} ({})",
+            caller.role.label(),
+            caller.role
+        ),
+        break_glass: None,
+        action: "register".to_owned(),
+    });
+    // Appended before anything is written: no registration without its event.
+    guard.slot.record_now(&state).await?;
     // An EHR for this NHS number may exist without a person (created through the openEHR
     // API, or left by a registration that stopped between its two writes): it becomes
     // theirs. With a person, the identifier check above has already refused.
@@ -355,17 +368,6 @@ pub(super) async fn register(
         updated: now,
     };
     state.store.create_person(person.clone()).await?;
-    guard.slot.note(AuditNote {
-        person_id: Some(person_id),
-        allowed: true,
-        reason: format!(
-            "allow registration by a {} ({})",
-            caller.role.label(),
-            caller.role
-        ),
-        break_glass: None,
-        action: "register".to_owned(),
-    });
     Ok(person_reply(StatusCode::CREATED, &person))
 }
 
@@ -654,13 +656,6 @@ pub(super) async fn merge(
     merged_ehrs.push(json!(source.ehr_id.to_string()));
     merged_target.document["merged_ehr_ids"] = Value::Array(merged_ehrs);
     merged_target.updated = now;
-    state
-        .store
-        .merge_people(PersonMerge {
-            source: merged_source.clone(),
-            target: merged_target.clone(),
-        })
-        .await?;
     guard.slot.note(AuditNote {
         person_id: Some(source.person_id),
         allowed: true,
@@ -672,6 +667,14 @@ pub(super) async fn merge(
         break_glass: None,
         action: "merge".to_owned(),
     });
+    guard.slot.record_now(&state).await?;
+    state
+        .store
+        .merge_people(PersonMerge {
+            source: merged_source.clone(),
+            target: merged_target.clone(),
+        })
+        .await?;
     let identifiers = |list: &[(String, String)]| -> Vec<Value> {
         list.iter()
             .map(|(system, value)| json!({ "system": system, "value": value }))

@@ -129,7 +129,6 @@ pub(super) async fn add(
         document: relationship_json(&relationship),
         created: OffsetDateTime::now_utc(),
     };
-    state.store.put_relationship(record).await?;
     guard.slot.note(AuditNote {
         person_id: Some(person.person_id),
         allowed: true,
@@ -140,6 +139,9 @@ pub(super) async fn add(
         break_glass: None,
         action: "relationship-create".to_owned(),
     });
+    // Appended before the write: no relationship without its event.
+    guard.slot.record_now(&state).await?;
+    state.store.put_relationship(record).await?;
     Ok(Reply::new(StatusCode::CREATED)
         .header(
             axum::http::header::LOCATION,
@@ -219,13 +221,6 @@ pub(super) async fn remove(
         .ok_or_else(missing)?;
     let relationship = relationship_of(&stored).ok_or_else(missing)?;
     may_manage(&state, &guard.caller, &relationship).await?;
-    if !state
-        .store
-        .delete_relationship(person.ehr_id, relationship_id)
-        .await?
-    {
-        return Err(missing());
-    }
     guard.slot.note(AuditNote {
         person_id: Some(person.person_id),
         allowed: true,
@@ -236,5 +231,13 @@ pub(super) async fn remove(
         break_glass: None,
         action: "relationship-delete".to_owned(),
     });
+    guard.slot.record_now(&state).await?;
+    if !state
+        .store
+        .delete_relationship(person.ehr_id, relationship_id)
+        .await?
+    {
+        return Err(missing());
+    }
     Ok(Reply::new(StatusCode::NO_CONTENT))
 }

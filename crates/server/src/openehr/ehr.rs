@@ -119,7 +119,6 @@ async fn create_ehr(
     };
     let audit = new_audit(state, caller, &audit_header(headers)?, ChangeType::Creation);
     let time_created = audit.time_committed;
-    let status_id = commit_new_ehr(state, ehr_id, status, audit).await?;
     guard.slot.note(crate::guard::AuditNote {
         person_id: None,
         allowed: true,
@@ -127,6 +126,8 @@ async fn create_ehr(
         break_glass: None,
         action: "create".to_owned(),
     });
+    guard.slot.record_now(state).await?;
+    let status_id = commit_new_ehr(state, ehr_id, status, audit).await?;
     let record = store::EhrRecord {
         ehr_id,
         system_id: state.config.system_id.clone(),

@@ -259,6 +259,12 @@ impl TestApp {
     /// Sends a request through the router, and checks the audit trail's completeness on
     /// the way: a request that touches a person's data and succeeds leaves exactly one audit
     /// event, any other request at most one, and a request about no person none.
+    /// The SQLite database file (on the SQLite backend), for tests that reach past the API.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        let path = self._dir.path().join("kith.db");
+        path.exists().then_some(path)
+    }
+
     pub async fn send(&self, mut request: Request<Body>) -> Answer {
         let request_id = uuid::Uuid::new_v4().to_string();
         request
