@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use store::{AuditFilter, AuditRow};
 
 use super::people::visible_person;
-use super::{parse_id, require_role};
+use super::require_role;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::guard::Guard;
@@ -91,7 +91,7 @@ pub(super) async fn read(
     let person_id = parameters
         .person_id
         .as_deref()
-        .map(|text| parse_id(text, "person_id"))
+        .map(|text| crate::http::parse_uuid(text, "person_id"))
         .transpose()?;
     let rows = state
         .store

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::people::visible_person;
-use super::{field_errors, json_body, parse_id, version_from_if_match};
+use super::{field_errors, json_body, version_from_if_match};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::guard::Guard;
@@ -193,7 +193,7 @@ pub(super) async fn list(
 }
 
 async fn require_consent(state: &AppState, ehr_id: Uuid, text: &str) -> ApiResult<ConsentRecord> {
-    let directive_id = parse_id(text, "consent directive id")?;
+    let directive_id = crate::http::parse_uuid(text, "consent directive id")?;
     state
         .store
         .list_consents(ehr_id)

@@ -11,7 +11,6 @@ use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
 use access::Role;
 
@@ -59,15 +58,6 @@ pub(crate) fn json_body<T: DeserializeOwned>(body: &RawBody) -> ApiResult<T> {
         ApiError::new(
             ErrorCode::MalformedBody,
             format!("the body is not valid here: {error}"),
-        )
-    })
-}
-
-pub(crate) fn parse_id(text: &str, what: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(text).map_err(|_| {
-        ApiError::new(
-            ErrorCode::InvalidId,
-            format!("{what} \"{text}\" is not a uuid"),
         )
     })
 }

@@ -12,7 +12,7 @@ use store::{PersonMerge, PersonRecord, PersonSearch, SubjectKey};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{json_body, parse_id, version_from_if_match};
+use super::{json_body, version_from_if_match};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Detail, ErrorCode};
 use crate::guard::{AuditNote, Guard};
@@ -491,13 +491,13 @@ pub(crate) async fn visible_person(
 }
 
 pub(crate) async fn require_person(state: &AppState, text: &str) -> ApiResult<PersonRecord> {
-    let person_id = parse_id(text, "person id")?;
-    state.store.get_person(person_id).await?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::NotFound,
-            format!("person {person_id} does not exist"),
-        )
-    })
+    let person_id = crate::http::parse_uuid(text, "person id")?;
+    // The same answer a refused caller gets (`guard::person_not_visible`).
+    state
+        .store
+        .get_person(person_id)
+        .await?
+        .ok_or_else(|| crate::guard::person_not_visible(person_id))
 }
 
 /// `GET /api/v1/people/{id}`.
@@ -604,7 +604,7 @@ pub(super) async fn merge(
     guard.require_role(&[Role::Administrator], "merge people")?;
     let input: MergeInput = json_body(&body)?;
     let source = require_person(&state, &id).await?;
-    let target_id = parse_id(&input.into, "into")?;
+    let target_id = crate::http::parse_uuid(&input.into, "into")?;
     if target_id == source.person_id {
         return Err(ApiError::at(
             ErrorCode::InvalidParameter,

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::people::{require_person, visible_person};
-use super::{field_errors, json_body, parse_id};
+use super::{field_errors, json_body};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -193,7 +193,7 @@ pub(super) async fn remove(
     Path((id, relationship_id)): Path<(String, String)>,
 ) -> ApiResult<Reply> {
     guard.require_role(MANAGERS, "remove care relationships")?;
-    let relationship_id = parse_id(&relationship_id, "relationship id")?;
+    let relationship_id = crate::http::parse_uuid(&relationship_id, "relationship id")?;
     let person = require_person(&state, &id).await?;
     // Someone who may not see the person gets the answer a missing person gets, before
     // anything about their relationships is looked up.

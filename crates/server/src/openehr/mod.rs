@@ -142,12 +142,12 @@ pub(crate) fn ehr_id(text: &str) -> ApiResult<Uuid> {
 
 /// The EHR, or 404 naming it.
 pub(crate) async fn require_ehr(state: &AppState, ehr_id: Uuid) -> ApiResult<store::EhrRecord> {
-    state.store.get_ehr(ehr_id).await?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::EhrNotFound,
-            format!("ehr {ehr_id} does not exist"),
-        )
-    })
+    // The same answer a refused caller gets (`guard::ehr_not_visible`).
+    state
+        .store
+        .get_ehr(ehr_id)
+        .await?
+        .ok_or_else(|| crate::guard::ehr_not_visible(ehr_id))
 }
 
 /// A composition from a canonical JSON or XML body. An absent mandatory attribute is not a
