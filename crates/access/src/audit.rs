@@ -14,8 +14,12 @@
 //! `object`, `person`, `decision`, `reason`, `break_glass`, `request_id`,
 //! `client_address`. Times are RFC 3339 in UTC with exactly six fractional digits
 //! (`2026-06-01T12:00:00.000000Z`): an event's time is kept to the microsecond. Strings are
-//! escaped as serde_json escapes them. The format is what the hashes cover, so it never
-//! changes; a new field would need a new format, told apart by a new first key.
+//! escaped as serde_json escapes them. One key may follow `client_address`: `records`, the
+//! ids of the EHRs the event also concerns (the records whose data a query's answer showed,
+//! the other record of a merge), a sorted array, written only when it is not empty, so that
+//! events without it keep the bytes they were first hashed with. The format is what the
+//! hashes cover, so it never changes otherwise; a new field would need a new format, told
+//! apart by a new first key.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -25,8 +29,8 @@ use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use crate::fhir::{
-    KITH_ROLE_SYSTEM, KITH_USER_SYSTEM, ODS_ORGANISATION_CODE_SYSTEM, V3_ACT_REASON_SYSTEM,
-    purpose_coding,
+    KITH_EHR_SYSTEM, KITH_ROLE_SYSTEM, KITH_USER_SYSTEM, ODS_ORGANISATION_CODE_SYSTEM,
+    V3_ACT_REASON_SYSTEM, purpose_coding,
 };
 use crate::model::{Purpose, Role, codes};
 
@@ -71,6 +75,10 @@ pub struct AuditEvent {
     pub request_id: String,
     /// The client's network address.
     pub client_address: Option<String>,
+    /// The EHRs (ids) the event concerns besides the person's: the records whose data a
+    /// query's answer showed, the other record of a merge. Sorted, without repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<String>,
 }
 
 /// The hash before the first event.
@@ -104,6 +112,8 @@ struct CanonicalOut<'a> {
     break_glass: Option<&'a str>,
     request_id: &'a str,
     client_address: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    records: &'a [String],
 }
 
 #[derive(Deserialize)]
@@ -123,6 +133,8 @@ struct CanonicalIn {
     break_glass: Option<String>,
     request_id: String,
     client_address: Option<String>,
+    #[serde(default)]
+    records: Vec<String>,
 }
 
 /// The canonical bytes of an event with its sequence number (see the module documentation).
@@ -142,6 +154,7 @@ pub fn canonical_bytes(event: &AuditEvent, seq: u64) -> Vec<u8> {
         break_glass: event.break_glass.as_deref(),
         request_id: &event.request_id,
         client_address: event.client_address.as_deref(),
+        records: &event.records,
     };
     serde_json::to_vec(&canonical).expect("strings, numbers and codes always serialise")
 }
@@ -183,6 +196,7 @@ pub fn parse_canonical(bytes: &[u8]) -> Result<(u64, AuditEvent), CanonicalError
         break_glass: canonical.break_glass,
         request_id: canonical.request_id,
         client_address: canonical.client_address,
+        records: canonical.records,
     };
     if canonical_bytes(&event, canonical.seq) != bytes {
         return Err(CanonicalError::NotCanonical);
@@ -419,6 +433,14 @@ pub fn to_fhir_audit_event(seq: u64, event: &AuditEvent) -> Value {
             "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient"},
         }));
     }
+    for record in &event.records {
+        entities.push(json!({
+            "what": {"identifier": {"system": KITH_EHR_SYSTEM, "value": record}},
+            "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"},
+            "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "4", "display": "Domain Resource"},
+            "description": "an EHR whose data the request showed",
+        }));
+    }
     resource["entity"] = Value::Array(entities);
     resource
 }
@@ -443,6 +465,7 @@ mod tests {
             break_glass: None,
             request_id: format!("r-{index}"),
             client_address: Some("192.0.2.1".into()),
+            records: Vec::new(),
         }
     }
 
@@ -461,6 +484,7 @@ mod tests {
             break_glass: None,
             request_id: "r-x".into(),
             client_address: None,
+            records: Vec::new(),
         }
     }
 
@@ -498,6 +522,31 @@ mod tests {
                 r#""request_id":"r-x","client_address":null}"#
             )
         );
+    }
+
+    #[test]
+    fn records_are_a_last_key_written_only_when_there_are_some() {
+        let mut query = bare_event();
+        query.records = vec!["0a".into(), "0b".into()];
+        let bytes = String::from_utf8(canonical_bytes(&query, 1)).unwrap();
+        assert!(
+            bytes.ends_with(r#","client_address":null,"records":["0a","0b"]}"#),
+            "{bytes}"
+        );
+        let (_, parsed) = parse_canonical(bytes.as_bytes()).unwrap();
+        assert_eq!(parsed, query);
+        // An empty list is written by leaving the key out, so that form alone is canonical.
+        let empty = String::from_utf8(canonical_bytes(&bare_event(), 1))
+            .unwrap()
+            .replace('}', r#","records":[]}"#);
+        assert_eq!(
+            parse_canonical(empty.as_bytes()),
+            Err(CanonicalError::NotCanonical)
+        );
+        let exported = to_fhir_audit_event(1, &query);
+        let entities = exported["entity"].as_array().unwrap();
+        assert_eq!(entities.len(), 3);
+        assert_eq!(entities[2]["what"]["identifier"]["value"], "0b");
     }
 
     #[test]

@@ -18,6 +18,8 @@ macro_rules! kith_url {
 pub const KITH_FHIR_BASE: &str = kith_url!("");
 /// The identifier system of Kith user ids (professionals, proxies, system integrations).
 pub const KITH_USER_SYSTEM: &str = kith_url!("/Id/user");
+/// The identifier system of openEHR EHR ids held by Kith.
+pub const KITH_EHR_SYSTEM: &str = kith_url!("/Id/ehr");
 /// The identifier system of Kith's person ids.
 pub const KITH_PERSON_SYSTEM: &str = kith_url!("/Id/person");
 /// The code system of data category names.

@@ -37,15 +37,78 @@ pub enum Dialect {
     Postgres,
 }
 
-/// Which EHRs the caller may see; applied inside the statement.
+/// What of the store the caller may see, applied inside the statement: which EHRs, and which
+/// compositions in them are withheld (data categories the caller may not read in those
+/// records). A withheld composition is treated as absent everywhere in the query: it binds no
+/// variable, and a `NOT CONTAINS` does not see it either.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RowFilter {
+pub struct RowFilter {
+    pub scope: Scope,
+    pub withheld: Vec<Withheld>,
+}
+
+/// Which EHRs the caller may see.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scope {
     /// Every EHR (the administrator).
     All,
     /// Only these EHRs.
     Ehrs(Vec<[u8; 16]>),
     /// Every EHR but these (secondary use, with the people who opted out left out).
     Except(Vec<[u8; 16]>),
+}
+
+/// Compositions withheld from some EHRs: those whose template is one of `templates` or whose
+/// root archetype is one of `archetypes`, in the EHRs `ehrs` (sorted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Withheld {
+    pub templates: Vec<String>,
+    pub archetypes: Vec<String>,
+    pub ehrs: Vec<[u8; 16]>,
+}
+
+impl RowFilter {
+    /// Everything (the administrator).
+    pub fn all() -> RowFilter {
+        RowFilter {
+            scope: Scope::All,
+            withheld: Vec::new(),
+        }
+    }
+
+    /// Only these EHRs, whole.
+    pub fn ehrs(ehrs: Vec<[u8; 16]>) -> RowFilter {
+        RowFilter {
+            scope: Scope::Ehrs(ehrs),
+            withheld: Vec::new(),
+        }
+    }
+
+    /// Every EHR but these, whole.
+    pub fn except(ehrs: Vec<[u8; 16]>) -> RowFilter {
+        RowFilter {
+            scope: Scope::Except(ehrs),
+            withheld: Vec::new(),
+        }
+    }
+
+    /// Whether a composition (of this template and root archetype, in this EHR) is withheld.
+    pub fn withholds(
+        &self,
+        ehr_id: &[u8; 16],
+        template_id: Option<&str>,
+        archetype_id: &str,
+    ) -> bool {
+        self.withheld.iter().any(|withheld| {
+            let member = template_id
+                .is_some_and(|template| withheld.templates.iter().any(|known| known == template))
+                || withheld
+                    .archetypes
+                    .iter()
+                    .any(|known| known == archetype_id);
+            member && withheld.ehrs.binary_search(ehr_id).is_ok()
+        })
+    }
 }
 
 /// A bound parameter of the statement.
@@ -378,13 +441,17 @@ impl Compiler<'_, '_> {
         // A query confined to named EHRs tests its conditions on the rows of the objects it
         // has bound (a correlated EXISTS); a population query lets the value indexes find
         // the matching values first (an IN over them).
-        self.narrowed = matches!(filter, RowFilter::Ehrs(_))
+        self.narrowed = matches!(filter.scope, Scope::Ehrs(_))
             || self.checked.variables.iter().any(|variable| {
                 variable.class == VariableClass::Ehr && variable.predicate.is_some()
             });
-        self.fold_leaves();
+        // Withheld compositions are left out by a condition on each bound object's root row,
+        // so every variable keeps a row of its own (no folding into value rows).
+        if filter.withheld.is_empty() {
+            self.fold_leaves();
+        }
         self.elide_ehr_rows();
-        self.bindings()?;
+        self.bindings(&filter.withheld)?;
         let driving = self
             .checked
             .variables
@@ -395,12 +462,12 @@ impl Compiler<'_, '_> {
         let Some(driving) = driving else {
             return not_compiled("the query binds no variable");
         };
-        match filter {
-            RowFilter::All => {}
-            RowFilter::Ehrs(ehrs) if ehrs.is_empty() => {
+        match &filter.scope {
+            Scope::All => {}
+            Scope::Ehrs(ehrs) if ehrs.is_empty() => {
                 self.conditions.push(format!("{driving}.ehr_id IN (NULL)"));
             }
-            RowFilter::Ehrs(ehrs) => {
+            Scope::Ehrs(ehrs) => {
                 let dialect = self.dialect;
                 let condition = id_list_condition(
                     dialect,
@@ -411,7 +478,7 @@ impl Compiler<'_, '_> {
                 );
                 self.conditions.push(condition);
             }
-            RowFilter::Except(ehrs) => {
+            Scope::Except(ehrs) => {
                 if !ehrs.is_empty() {
                     let dialect = self.dialect;
                     let condition = id_list_condition(
@@ -855,7 +922,7 @@ impl Compiler<'_, '_> {
     }
 
     /// The row sources of the FROM variables and the conditions that relate them.
-    fn bindings(&mut self) -> Compiled<()> {
+    fn bindings(&mut self, withheld: &[Withheld]) -> Compiled<()> {
         let variables = self.checked.variables.clone();
         let transparent = self.transparent.clone();
         // One OR in FROM, its operands classes (with what they contain): a row per operand
@@ -936,6 +1003,22 @@ impl Compiler<'_, '_> {
                 own.push(format!("{alias}.archetype_path_id {equals}"));
             }
             let parent = self.row_parent(index);
+            // Withheld compositions bind nothing. A variable inside another object variable
+            // is in that variable's object, which is tested already.
+            let in_tested_object = parent
+                .is_some_and(|parent| matches!(variables[parent].class, VariableClass::Rm(_)));
+            if !withheld.is_empty() && !in_tested_object {
+                let condition = if is_object_root_class(rm_class) {
+                    format!("NOT ({})", self.withheld_match(&alias, withheld))
+                } else {
+                    let root = format!("{alias}_root");
+                    format!(
+                        "NOT EXISTS (SELECT 1 FROM query_node {root} WHERE {root}.ehr_id = {alias}.ehr_id AND {root}.object_id = {alias}.object_id AND {root}.seq = 0 AND ({}))",
+                        self.withheld_match(&root, withheld)
+                    )
+                };
+                own.push(condition);
+            }
             if let Some(parent) = parent {
                 let parent_alias = &self.aliases[parent];
                 match variables[parent].class {
@@ -1019,6 +1102,47 @@ impl Compiler<'_, '_> {
             return not_compiled("nothing to select from");
         }
         Ok(())
+    }
+
+    /// Whether the object root row `row` is a withheld composition: of a withheld template
+    /// or root archetype, in an EHR it is withheld from.
+    fn withheld_match(&mut self, row: &str, withheld: &[Withheld]) -> String {
+        let mut alternatives = Vec::new();
+        for entry in withheld {
+            let mut members = Vec::new();
+            if !entry.templates.is_empty() {
+                let list: Vec<String> = entry
+                    .templates
+                    .iter()
+                    .map(|template| self.param(SqlParam::Text(template.clone())))
+                    .collect();
+                // Only composition roots have a template id.
+                members.push(format!(
+                    "COALESCE({row}.template_id, '') IN ({})",
+                    list.join(", ")
+                ));
+            }
+            for archetype in &entry.archetypes {
+                let equals = self.path_id_equals(archetype);
+                members.push(format!("{row}.archetype_path_id {equals}"));
+            }
+            if members.is_empty() || entry.ehrs.is_empty() {
+                continue;
+            }
+            let dialect = self.dialect;
+            let ehrs = id_list_condition(
+                dialect,
+                &format!("{row}.ehr_id"),
+                &entry.ehrs,
+                false,
+                |param| self.param(param),
+            );
+            alternatives.push(format!("(({}) AND {ehrs})", members.join(" OR ")));
+        }
+        if alternatives.is_empty() {
+            return "1 = 0".to_owned();
+        }
+        alternatives.join(" OR ")
     }
 
     /// `EHR e[ehr_id/value = ...]`.

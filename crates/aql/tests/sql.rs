@@ -88,7 +88,7 @@ fn queries_compile_to_the_expected_sql() {
             (Dialect::Sqlite, "sqlite.sql"),
             (Dialect::Postgres, "postgres.sql"),
         ] {
-            let actual = render(&source, dialect, &RowFilter::All);
+            let actual = render(&source, dialect, &RowFilter::all());
             failures.extend(check(&query.with_extension(suffix), &actual));
         }
     }
@@ -98,7 +98,7 @@ fn queries_compile_to_the_expected_sql() {
 #[test]
 fn the_row_filter_is_inside_the_statement_before_paging_and_aggregates() {
     let source = std::fs::read_to_string(data_dir().join("population_count.aql")).expect("reads");
-    let filter = RowFilter::Ehrs(vec![[7; 16], [9; 16]]);
+    let filter = RowFilter::ehrs(vec![[7; 16], [9; 16]]);
     for dialect in [Dialect::Sqlite, Dialect::Postgres] {
         let sql = render(&source, dialect, &filter);
         let filter_at = sql.find("v0.ehr_id IN (").expect("the filter is there");
@@ -108,7 +108,7 @@ fn the_row_filter_is_inside_the_statement_before_paging_and_aggregates() {
         assert!(select_count < from && from < filter_at, "{sql}");
         assert!(sql.contains("uuid 0707"), "{sql}");
     }
-    let nobody = RowFilter::Ehrs(Vec::new());
+    let nobody = RowFilter::ehrs(Vec::new());
     let sql = render(&source, Dialect::Sqlite, &nobody);
     assert!(sql.contains("v0.ehr_id IN (NULL)"), "{sql}");
 }
@@ -120,7 +120,7 @@ fn known_path_ids_are_written_in_and_unknown_ones_looked_up() {
             .expect("reads");
     let query = aql::parse(&source).expect("parses");
     let checked = aql::check::check(&query, &parameters(&source)).expect("checks");
-    let first = compile(&checked, Dialect::Postgres, &RowFilter::All).expect("compiles");
+    let first = compile(&checked, Dialect::Postgres, &RowFilter::all()).expect("compiles");
     assert_eq!(
         first.path_keys,
         [
@@ -137,7 +137,7 @@ fn known_path_ids_are_written_in_and_unknown_ones_looked_up() {
         .enumerate()
         .map(|(index, key)| (key.clone(), 100 + index as i64))
         .collect();
-    let second = aql::sql::compile_with_paths(&checked, Dialect::Postgres, &RowFilter::All, &ids)
+    let second = aql::sql::compile_with_paths(&checked, Dialect::Postgres, &RowFilter::all(), &ids)
         .expect("compiles");
     let text = &second.text;
     for expected in [

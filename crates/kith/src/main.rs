@@ -575,13 +575,15 @@ async fn verify_audit(args: VerifyArgs) -> anyhow::Result<()> {
                 .transpose()
                 .ok()
                 .flatten();
+            let records: Vec<String> = row.ehr_ids.iter().map(uuid::Uuid::to_string).collect();
             if person != row.person_id
                 || parsed.break_glass.is_some() != row.break_glass
                 || (parsed.decision == access::AuditDecision::Allow) != row.allowed
                 || parsed.user != row.user
+                || parsed.records != records
             {
                 anyhow::bail!(
-                    "the audit trail breaks at event {}: its lookup columns (person, break-glass, decision, user) differ from the hashed event",
+                    "the audit trail breaks at event {}: its lookup columns (person, records, break-glass, decision, user) differ from the hashed event",
                     row.seq
                 );
             }

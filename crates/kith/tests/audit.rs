@@ -22,8 +22,16 @@ fn event(number: u64) -> AuditEvent {
         break_glass: None,
         request_id: format!("request-{number}"),
         client_address: None,
+        // Event 2 is a query whose rows showed a record.
+        records: if number == 2 {
+            vec![RECORD.to_owned()]
+        } else {
+            Vec::new()
+        },
     }
 }
+
+const RECORD: &str = "0f5a7a3e-6a4b-4c1e-9d9a-5b8f0e1c2d3e";
 
 fn verify(data_dir: &std::path::Path, extra: &[&str]) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_kith"))
@@ -61,6 +69,11 @@ async fn verify_finds_the_first_broken_link() {
                 allowed: true,
                 canonical: sealed.canonical,
                 hash: sealed.hash,
+                ehr_ids: event(seq)
+                    .records
+                    .iter()
+                    .map(|id| uuid::Uuid::parse_str(id).unwrap())
+                    .collect(),
             });
         }
         store.append_audit(rows).await.expect("appends");
@@ -96,6 +109,32 @@ async fn verify_finds_the_first_broken_link() {
         "{text}"
     );
     tamper("UPDATE audit_event SET break_glass = 0 WHERE seq = 4");
+    // So must the records an event names, by which the people shown find it in their access
+    // logs: one taken away, or one added, is found.
+    let record = format!("X'{}'", RECORD.replace('-', ""));
+    for (change, undo, seq) in [
+        (
+            "DELETE FROM audit_record WHERE seq = 2".to_owned(),
+            format!("INSERT INTO audit_record (seq, ehr_id) VALUES (2, {record})"),
+            2,
+        ),
+        (
+            format!("INSERT INTO audit_record (seq, ehr_id) VALUES (1, {record})"),
+            "DELETE FROM audit_record WHERE seq = 1".to_owned(),
+            1,
+        ),
+    ] {
+        tamper(&change);
+        let (ok, text) = verify(&data_dir, &[]);
+        assert!(!ok, "{text}");
+        assert!(
+            text.contains(&format!("event {seq}")) && text.contains("lookup columns"),
+            "{text}"
+        );
+        tamper(&undo);
+        let (ok, text) = verify(&data_dir, &[]);
+        assert!(ok, "{text}");
+    }
     // Changing what event 3 says (its decision) breaks the chain at 3.
     tamper(
         "UPDATE audit_event SET canonical = CAST(replace(CAST(canonical AS TEXT), '\"allow\"', '\"deny\"') AS BLOB) WHERE seq = 3",

@@ -50,6 +50,7 @@ async fn delete_ehr(
             reason: format!("allow administrator: erased ehr {ehr_id} and everything in it"),
             break_glass: None,
             action: "erase".to_owned(),
+            records: Vec::new(),
         });
         slot.record_now(&state).await?;
     }

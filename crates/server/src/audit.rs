@@ -22,6 +22,8 @@ const MAX_ATTEMPTS: usize = 16;
 struct Pending {
     event: AuditEvent,
     person_id: Option<uuid::Uuid>,
+    /// The event's `records`, as ids.
+    ehr_ids: Vec<uuid::Uuid>,
     done: oneshot::Sender<Result<u64, String>>,
 }
 
@@ -44,12 +46,14 @@ impl AuditTrail {
         &self,
         event: AuditEvent,
         person_id: Option<uuid::Uuid>,
+        ehr_ids: Vec<uuid::Uuid>,
     ) -> Result<u64, String> {
         let (done, outcome) = oneshot::channel();
         self.sender
             .send(Pending {
                 event,
                 person_id,
+                ehr_ids,
                 done,
             })
             .map_err(|_| "the audit writer has stopped".to_owned())?;
@@ -108,6 +112,7 @@ async fn append(
                     allowed: pending.event.decision == access::AuditDecision::Allow,
                     canonical,
                     hash,
+                    ehr_ids: pending.ehr_ids.clone(),
                 }
             })
             .collect();

@@ -45,6 +45,9 @@ pub struct AuditNote {
     pub break_glass: Option<String>,
     /// A name for what was done (`read`, `create`, `update`, `delete`, `query`, ...).
     pub action: String,
+    /// Records (EHRs) the event concerns besides the person's: the other record of a
+    /// merge. A query's rows are added by [`AuditSlot::showed_records`].
+    pub records: Vec<Uuid>,
 }
 
 /// The request's place for its audit note; the first refusal, or else the last decision,
@@ -59,6 +62,8 @@ struct Slot {
     note: Option<AuditNote>,
     /// What the event says besides the note (set by [`audit_requests`]).
     context: Option<EventContext>,
+    /// Records the answer showed besides the person's (see [`AuditSlot::showed_records`]).
+    records: Vec<Uuid>,
     recorded: bool,
 }
 
@@ -89,6 +94,15 @@ impl AuditSlot {
         }
     }
 
+    /// Names the records (EHRs) whose data the answer shows besides the person's: a query's
+    /// rows. The event lists them, and each of those people finds it in their access log.
+    pub fn showed_records(&self, records: impl IntoIterator<Item = Uuid>) {
+        let mut slot = self.lock();
+        slot.records.extend(records);
+        slot.records.sort_unstable();
+        slot.records.dedup();
+    }
+
     /// Appends the event of the note so far now, before the request writes anything: a
     /// write the trail cannot record does not happen (503).
     pub async fn record_now(&self, state: &AppState) -> ApiResult<()> {
@@ -97,9 +111,10 @@ impl AuditSlot {
             if slot.recorded {
                 return Ok(());
             }
-            let (Some(note), Some(context)) = (slot.note.take(), slot.context.clone()) else {
+            let (Some(mut note), Some(context)) = (slot.note.take(), slot.context.clone()) else {
                 return Ok(());
             };
+            note.records.append(&mut slot.records);
             slot.recorded = true;
             (note, context)
         };
@@ -111,13 +126,17 @@ impl AuditSlot {
         if slot.recorded {
             return None;
         }
-        let note = slot.note.take()?;
+        let mut note = slot.note.take()?;
+        note.records.append(&mut slot.records);
         slot.context.clone().map(|context| (note, context))
     }
 }
 
 /// Appends one request's event.
 async fn append(state: &AppState, note: AuditNote, context: EventContext) -> ApiResult<()> {
+    let mut records = note.records;
+    records.sort_unstable();
+    records.dedup();
     let caller = &context.caller;
     let event = AuditEvent {
         time: OffsetDateTime::now_utc(),
@@ -137,10 +156,11 @@ async fn append(state: &AppState, note: AuditNote, context: EventContext) -> Api
         break_glass: note.break_glass,
         request_id: context.request_id,
         client_address: context.client_address,
+        records: records.iter().map(Uuid::to_string).collect(),
     };
     state
         .audit
-        .record(event, note.person_id)
+        .record(event, note.person_id, records)
         .await
         .map(|_| ())
         .map_err(|error| {
@@ -298,19 +318,19 @@ async fn decide_with(
 /// permits naming them, or, for the person, their own). Each candidate is decided by the
 /// same function as every other read.
 ///
-/// Data categories: a record holding compositions of a category the caller may not read
-/// (a sensitive one without a permit naming it, or one a directive denies) is left out of
-/// the query as a whole, so that no row, count or aggregate reflects those compositions.
-/// That hides the rest of such a record from the query too (reading it directly shows the
-/// rest); filtering composition by composition inside the statement is the next step.
+/// Data categories: in a record the caller may read, the compositions of a category the
+/// caller may not read there (a sensitive one without a permit naming it, or one a directive
+/// denies) are withheld inside the statement ([`aql::sql::Withheld`]): they bind no variable
+/// and no `NOT CONTAINS` sees them, so no row, count or aggregate reflects them, while the
+/// rest of the record stays in the query.
 pub async fn row_filter(
     state: &AppState,
     caller: &Caller,
     named: Option<&[Uuid]>,
 ) -> ApiResult<aql::sql::RowFilter> {
-    use aql::sql::RowFilter;
+    use aql::sql::{RowFilter, Scope, Withheld};
     if caller.role == Role::Administrator {
-        return Ok(RowFilter::All);
+        return Ok(RowFilter::all());
     }
     // A query never breaks glass: emergency access is to one person's record, read directly.
     let caller = &Caller {
@@ -336,10 +356,10 @@ pub async fn row_filter(
     let mut secondary = matches!(purpose, Purpose::Research | Purpose::PopulationHealth);
     if secondary && !decide_with(&PersonFacts::default(), Vec::new()).allowed {
         // A role that may not use records for secondary use sees nothing at all.
-        return Ok(RowFilter::Ehrs(Vec::new()));
+        return Ok(RowFilter::ehrs(Vec::new()));
     }
-    // The categories that have members, and which records hold their data.
-    let mut categorised: Vec<(String, Vec<uuid::Uuid>)> = Vec::new();
+    // The categories that have members, their members, and which records hold their data.
+    let mut categorised: Vec<(String, Withheld, Vec<uuid::Uuid>)> = Vec::new();
     let candidates = if let Some(named) = named {
         // The query names its records: decide those, and keep the allowed (whatever the
         // purpose).
@@ -378,40 +398,63 @@ pub async fn row_filter(
             .store
             .ehrs_holding(scope, &templates, &archetypes)
             .await?;
-        categorised.push((name.to_owned(), holders));
+        let members = Withheld {
+            templates,
+            archetypes,
+            ehrs: Vec::new(),
+        };
+        categorised.push((name.to_owned(), members, holders));
     }
     // Every record that needs a decision: the candidates, and for secondary use the holders
     // of categorised data too.
     let mut to_decide: Vec<uuid::Uuid> = candidates.clone();
     if secondary {
-        for (_, holders) in &categorised {
+        for (_, _, holders) in &categorised {
             to_decide.extend(holders);
         }
         to_decide.sort();
         to_decide.dedup();
     }
     let mut decided = Vec::with_capacity(to_decide.len());
-    // The candidates' facts in batches: a read per batch, not per record.
+    // The candidates' facts in batches: a read per batch, not per record. A record the
+    // caller may read keeps its general data in the query; the compositions of each category
+    // the caller may not read in it are withheld, composition by composition.
     for batch in to_decide.chunks(FACTS_BATCH) {
         let facts = state.store.records_facts(batch).await?;
         for (ehr_id, record) in batch.iter().zip(&facts) {
             let facts = facts_from(record);
-            let mut allowed = decide_with(&facts, Vec::new()).allowed;
-            for (name, holders) in &categorised {
-                if allowed && holders.binary_search(ehr_id).is_ok() {
-                    allowed = decide_with(&facts, vec![name.clone()]).allowed;
-                }
-            }
+            let allowed = decide_with(&facts, Vec::new()).allowed;
             // Secondary use keeps the refused ones (to leave out); direct care the allowed.
             if allowed != secondary {
                 decided.push(*ehr_id.as_bytes());
             }
+            if !allowed {
+                continue;
+            }
+            for (name, members, holders) in &mut categorised {
+                if holders.binary_search(ehr_id).is_ok()
+                    && !decide_with(&facts, vec![name.clone()]).allowed
+                {
+                    members.ehrs.push(*ehr_id.as_bytes());
+                }
+            }
         }
     }
-    Ok(if secondary {
-        RowFilter::Except(decided)
-    } else {
-        RowFilter::Ehrs(decided)
+    let withheld = categorised
+        .into_iter()
+        .filter(|(_, members, _)| !members.ehrs.is_empty())
+        .map(|(_, mut members, _)| {
+            members.ehrs.sort_unstable();
+            members
+        })
+        .collect();
+    Ok(RowFilter {
+        scope: if secondary {
+            Scope::Except(decided)
+        } else {
+            Scope::Ehrs(decided)
+        },
+        withheld,
     })
 }
 
@@ -431,6 +474,7 @@ pub fn note(
             .break_glass
             .then(|| caller.break_glass.clone().unwrap_or_default()),
         action: action.to_owned(),
+        records: Vec::new(),
     });
 }
 
@@ -732,6 +776,7 @@ impl Guard {
                 reason: format!("deny role-not-permitted: {}", error.message),
                 break_glass: None,
                 action: what.to_owned(),
+                records: Vec::new(),
             });
         }
         refused

@@ -19,7 +19,7 @@ use aql::eval::{
 };
 use aql::result::{ResultMeta, ResultSet};
 use aql::rows::ObjectRef;
-use aql::sql::{Dialect, RowFilter, SqlParam, SqlQuery};
+use aql::sql::{Dialect, RowFilter, Scope, SqlParam, SqlQuery};
 use aql::{ParseError, ast};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -59,6 +59,10 @@ pub struct QueryLimits {
 #[derive(Debug)]
 pub struct Answer {
     pub result: ResultSet,
+    /// The records (EHRs) whose data the rows show, identified by an EHR id column or a
+    /// whole object of the record; for the audit trail. Rows of values or aggregates alone
+    /// name no record.
+    pub records: Vec<Uuid>,
     /// Waiting for the database (the compiled statement, or the candidates and their
     /// documents when evaluated).
     pub database: Duration,
@@ -89,9 +93,10 @@ pub async fn run(
     let checked = aql::check::check(&query, &request.parameters).map_err(check_error)?;
     let filter = scoped_filter(&request.filter, request.ehr_id);
     let mut database = Duration::ZERO;
+    let mut records = Vec::new();
     let execution = async {
         match compile(store, &checked, &filter).await? {
-            Ok(sql) => run_compiled(store, &sql, &mut database).await,
+            Ok(sql) => run_compiled(store, &sql, &mut database, &mut records).await,
             Err(reason) => {
                 evaluate(store, limits, &checked, &filter, &reason.0, &mut database).await
             }
@@ -108,6 +113,15 @@ pub async fn run(
                 ),
             )
         })??;
+    // The records the rows show: by their EHR ids, and (compiled) by the whole objects read.
+    for column in ehr_id_columns(&checked) {
+        records.extend(
+            rows.iter()
+                .filter_map(|row| row.get(column)?.as_str()?.parse::<Uuid>().ok()),
+        );
+    }
+    records.sort_unstable();
+    records.dedup();
     let resultsize = rows.len() as u64;
     let result = ResultSet {
         meta: Some(ResultMeta {
@@ -129,9 +143,33 @@ pub async fn run(
     };
     Ok(Answer {
         result,
+        records,
         database,
         total: started.elapsed(),
     })
+}
+
+/// The result columns that are an EHR's id (`e/ehr_id/value`).
+fn ehr_id_columns(checked: &Checked<'_>) -> Vec<usize> {
+    checked
+        .query
+        .select
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, column)| match &column.expr {
+            Expr::Path(path) => {
+                checked
+                    .variable(&path.variable.name)
+                    .is_some_and(|(_, variable)| variable.class == VariableClass::Ehr)
+                    && path.segments.len() == 2
+                    && path.segments[0].attribute.name == "ehr_id"
+                    && path.segments[1].attribute.name == "value"
+            }
+            _ => false,
+        })
+        .map(|(index, _)| index)
+        .collect()
 }
 
 /// Why a query can never match, given the uploaded templates:
@@ -388,16 +426,15 @@ fn scoped_filter(filter: &RowFilter, ehr_id: Option<Uuid>) -> RowFilter {
         return filter.clone();
     };
     let id = *ehr_id.as_bytes();
-    match filter {
-        RowFilter::All => RowFilter::Ehrs(vec![id]),
-        RowFilter::Ehrs(ids) => {
-            RowFilter::Ehrs(ids.iter().copied().filter(|each| *each == id).collect())
-        }
-        RowFilter::Except(ids) => RowFilter::Ehrs(if ids.contains(&id) {
-            Vec::new()
-        } else {
-            vec![id]
-        }),
+    let ehrs = match &filter.scope {
+        Scope::All => vec![id],
+        Scope::Ehrs(ids) => ids.iter().copied().filter(|each| *each == id).collect(),
+        Scope::Except(ids) if ids.contains(&id) => Vec::new(),
+        Scope::Except(_) => vec![id],
+    };
+    RowFilter {
+        scope: Scope::Ehrs(ehrs),
+        withheld: filter.withheld.clone(),
     }
 }
 
@@ -405,6 +442,7 @@ async fn run_compiled(
     store: &dyn Store,
     sql: &SqlQuery,
     database: &mut Duration,
+    records: &mut Vec<Uuid>,
 ) -> ApiResult<Vec<Vec<Value>>> {
     let started = Instant::now();
     let read = store.run_query(sql).await?;
@@ -412,6 +450,7 @@ async fn run_compiled(
     let mut objects: HashMap<ObjectRef, Value> = HashMap::new();
     let mut parsed: HashMap<([u8; 16], [u8; 16]), openehr_rm::RmObject> = HashMap::new();
     for object in aql::rows::object_refs(sql, &read.rows) {
+        records.push(Uuid::from_bytes(object.ehr_id));
         let key = (object.ehr_id, object.object_id);
         let Some(document) = read.documents.get(&key) else {
             continue;
@@ -472,7 +511,7 @@ async fn evaluate(
         };
         let versions = store.ehr_versions(ehr_id, !all_versions).await?;
         *database += started.elapsed();
-        dataset.ehrs.push(ehr_data(&ehr, versions)?);
+        dataset.ehrs.push(ehr_data(&ehr, versions, filter)?);
     }
     let result = aql::eval::evaluate(checked.query, &parameters_of(checked), &dataset)
         .map_err(|error| eval_error(&error))?;
@@ -513,11 +552,11 @@ fn candidates_statement(checked: &Checked<'_>, dialect: Dialect, filter: &RowFil
             placeholder(param, params)
         })
     };
-    match filter {
-        RowFilter::All => {}
-        RowFilter::Ehrs(ids) => conditions.push(id_list(ids, false, &mut params)),
-        RowFilter::Except(ids) if ids.is_empty() => {}
-        RowFilter::Except(ids) => conditions.push(id_list(ids, true, &mut params)),
+    match &filter.scope {
+        Scope::All => {}
+        Scope::Ehrs(ids) => conditions.push(id_list(ids, false, &mut params)),
+        Scope::Except(ids) if ids.is_empty() => {}
+        Scope::Except(ids) => conditions.push(id_list(ids, true, &mut params)),
     }
     if let Some(ids) = named_ehrs(checked) {
         conditions.push(id_list(&ids, false, &mut params));
@@ -651,12 +690,29 @@ fn format_instant(instant: time::OffsetDateTime) -> String {
 }
 
 /// An EHR and its versions as the evaluator reads them, contributions in commit order.
-fn ehr_data(ehr: &store::EhrRecord, versions: Vec<StoredVersion>) -> ApiResult<EhrData> {
+/// An EHR's versions for the evaluator, without those the filter withholds (each version by
+/// its own template and root archetype).
+fn ehr_data(
+    ehr: &store::EhrRecord,
+    versions: Vec<StoredVersion>,
+    filter: &RowFilter,
+) -> ApiResult<EhrData> {
     let mut contributions: Vec<ContributionData> = Vec::new();
     for version in versions {
         let data: Value = serde_json::from_slice(&version.data)
             .map_err(|error| ApiError::internal("a stored document does not parse", &error))?;
         let meta = version.meta;
+        if meta.kind == ObjectKind::Composition
+            && filter.withholds(
+                ehr.ehr_id.as_bytes(),
+                meta.template_id.as_deref(),
+                data.get("archetype_node_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            )
+        {
+            continue;
+        }
         let entry = VersionData {
             kind: match meta.kind {
                 ObjectKind::Composition => EvalObjectKind::Composition,

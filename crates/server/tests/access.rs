@@ -49,6 +49,7 @@ access_tests!(
     encoded_and_crafted_paths_are_decided_like_plain_ones,
     purposes_break_glass_and_organisations_cannot_be_stretched,
     a_wide_reach_is_one_list_parameter,
+    queries_are_in_the_access_log_of_each_person_they_list,
 );
 
 /// The minimal observation template's compositions are "mental health" here.
@@ -150,8 +151,24 @@ async fn sensitive_compositions_need_a_permit_naming_their_category(access: Acce
             .await
             .expect(200);
     }
-    // AQL shows nothing of it either: no row, and no count.
-    let count = |who: Who| {
+    // AQL shows nothing of it either: no row, and no count; but the rest of the record (a
+    // composition of another template) stays in the practice's queries.
+    let answer = access.app.upload_template("minimal_evaluation.opt").await;
+    assert!(
+        answer.status == 201 || answer.status == 409,
+        "{}",
+        answer.text()
+    );
+    access
+        .app
+        .post_json(
+            &format!("{BASE}/ehr/{}/composition", circle.ehr_id),
+            &testdata("compositions/minimal_evaluation.canonical.json"),
+            &[],
+        )
+        .await
+        .expect(201);
+    let rows = |who: Who, q: &'static str| {
         let access = &access;
         async move {
             let answer = access
@@ -159,17 +176,24 @@ async fn sensitive_compositions_need_a_permit_naming_their_category(access: Acce
                     &who,
                     Method::POST,
                     &format!("{BASE}/query/aql"),
-                    Some(
-                        json!({"q": "SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c"}),
-                    ),
+                    Some(json!({ "q": q })),
                 )
                 .await;
             answer.expect(200);
-            answer.json()["rows"][0][0].as_i64().unwrap()
+            answer.json()["rows"].as_array().unwrap().clone()
         }
     };
-    assert_eq!(count(gp.clone()).await, 0);
-    assert_eq!(count(patient.clone()).await, 1);
+    let count = |who: Who| async move {
+        rows(
+            who,
+            "SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c",
+        )
+        .await[0][0]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(count(gp.clone()).await, 1, "the general composition only");
+    assert_eq!(count(patient.clone()).await, 2);
     let researcher = access.who(
         "researcher",
         Role::Clinician,
@@ -177,7 +201,53 @@ async fn sensitive_compositions_need_a_permit_naming_their_category(access: Acce
         None,
         Some(Purpose::Research),
     );
-    assert_eq!(count(researcher.clone()).await, 0);
+    assert_eq!(
+        count(researcher.clone()).await,
+        1,
+        "secondary use: general data only"
+    );
+    // Every way of reaching the sensitive composition finds it absent for the practice and
+    // present for the person: by template, by a contained archetype (with and without its
+    // composition, folded into a value test or not), through NOT CONTAINS (where its absence
+    // must not be seen as presence), and by a query evaluated on the documents (VERSION).
+    let sensitive = [
+        (
+            "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c WHERE c/archetype_details/template_id/value = 'minimal_observation.en.v1'",
+            0,
+            1,
+        ),
+        (
+            "SELECT e/ehr_id/value FROM EHR e CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.minimal.v1]",
+            0,
+            1,
+        ),
+        (
+            "SELECT COUNT(DISTINCT e/ehr_id/value) FROM EHR e CONTAINS COMPOSITION c[openEHR-EHR-COMPOSITION.minimal.v1] CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.minimal.v1] WHERE EXISTS o/data[at0001]/events[at0002]/data[at0003]/items[at0004]/value",
+            0,
+            1,
+        ),
+        (
+            "SELECT e/ehr_id/value FROM EHR e NOT CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.minimal.v1]",
+            1,
+            0,
+        ),
+        (
+            "SELECT v/uid/value FROM EHR e CONTAINS VERSION v CONTAINS COMPOSITION c",
+            1,
+            2,
+        ),
+    ];
+    for (q, practice, person) in sensitive {
+        let found = |rows: Vec<Value>| {
+            if q.contains("COUNT") {
+                rows[0][0].as_u64().unwrap() as usize
+            } else {
+                rows.len()
+            }
+        };
+        assert_eq!(found(rows(gp.clone(), q).await), practice, "practice: {q}");
+        assert_eq!(found(rows(patient.clone(), q).await), person, "person: {q}");
+    }
     // A permit for the whole record does not reach it; one naming the category does.
     directive(
         &access,
@@ -200,8 +270,17 @@ async fn sensitive_compositions_need_a_permit_naming_their_category(access: Acce
         .send(&gp, Method::GET, &composition, None)
         .await
         .expect(200);
-    assert_eq!(count(gp.clone()).await, 1);
-    assert_eq!(count(researcher).await, 0, "the permit is for the practice");
+    assert_eq!(count(gp.clone()).await, 2);
+    assert_eq!(count(researcher).await, 1, "the permit is for the practice");
+    for (q, _, person) in sensitive {
+        let found = rows(gp.clone(), q).await;
+        let found = if q.contains("COUNT") {
+            found[0][0].as_u64().unwrap() as usize
+        } else {
+            found.len()
+        };
+        assert_eq!(found, person, "practice with the permit: {q}");
+    }
     // Break-glass reaches it, for another clinician.
     let emergency = access
         .who("ed-doctor", Role::Clinician, Some(HOSPITAL), None, None)
@@ -625,6 +704,88 @@ async fn break_glass_is_for_clinicians_with_a_reason_and_always_shown(access: Ac
         .send(&broken, Method::GET, "/api/v1/audit", None)
         .await
         .expect(403);
+}
+
+/// "Who looked at my record" includes queries whose rows showed the person's record among
+/// others, without telling them who the others were; counts show nobody.
+async fn queries_are_in_the_access_log_of_each_person_they_list(access: AccessApp) {
+    let circle = circle(&access).await;
+    // The other person joins the practice and has a composition too.
+    access
+        .send(
+            &access.admin(),
+            Method::POST,
+            &format!("/api/v1/people/{}/relationships", circle.other_person_id),
+            Some(json!({"kind": "registered-gp", "organisation": GP, "period": {"start": "2020-01-01T00:00:00Z"}})),
+        )
+        .await
+        .expect(201);
+    access.app.create_composition(&circle.other_ehr_id).await;
+    let gp = access.who("gp-clinician", Role::Clinician, Some(GP), None, None);
+    let query = |q: &'static str| {
+        let access = &access;
+        let gp = gp.clone();
+        async move {
+            let answer = access
+                .send(
+                    &gp,
+                    Method::POST,
+                    &format!("{BASE}/query/aql"),
+                    Some(json!({ "q": q })),
+                )
+                .await;
+            answer.expect(200);
+            answer.json()["rows"].as_array().unwrap().len()
+        }
+    };
+    // By EHR id, by whole composition, and a count.
+    assert_eq!(
+        query("SELECT e/ehr_id/value FROM EHR e CONTAINS COMPOSITION c").await,
+        2
+    );
+    assert_eq!(query("SELECT c FROM EHR e CONTAINS COMPOSITION c").await, 2);
+    assert_eq!(
+        query("SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c").await,
+        1
+    );
+    for (nhs, ehr_id, other_ehr) in [
+        (&circle.nhs, &circle.ehr_id, &circle.other_ehr_id),
+        (&circle.other_nhs, &circle.other_ehr_id, &circle.ehr_id),
+    ] {
+        let person = access.who("patient", Role::Patient, None, Some(nhs), None);
+        let log = access
+            .send(&person, Method::GET, "/api/v1/me/access-log", None)
+            .await;
+        log.expect(200);
+        let queries: Vec<Value> = log.json()["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["action"] == "query")
+            .cloned()
+            .collect();
+        assert_eq!(queries.len(), 2, "{}", log.text());
+        for event in &queries {
+            assert_eq!(event["user"], "gp-clinician");
+            assert_eq!(event["records"], json!([ehr_id]), "only their own record");
+            assert!(!event.to_string().contains(other_ehr.as_str()));
+        }
+    }
+    // The administrator's trail lists both records on each event.
+    let trail = access
+        .send(&access.admin(), Method::GET, "/api/v1/audit", None)
+        .await;
+    trail.expect(200);
+    let listed: Vec<Value> = trail.json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["action"] == "query" && event["user"] == "gp-clinician")
+        .map(|event| event["records"].clone())
+        .collect();
+    let mut both = vec![circle.ehr_id.clone(), circle.other_ehr_id.clone()];
+    both.sort();
+    assert_eq!(listed, vec![json!(both), json!(both), Value::Null]);
 }
 
 async fn aql_reveals_nothing_hidden(access: AccessApp) {

@@ -372,6 +372,25 @@ async fn merging_two_people_says_what_moved(app: TestApp) {
     )
     .await
     .expect(409);
+    // The merge is in both people's trails: the source's by person, the survivor's by the
+    // record the event names.
+    for person in [&source_id, &target_id] {
+        let trail = app.get(&format!("/api/v1/audit?person_id={person}")).await;
+        trail.expect(200);
+        let merges: Vec<Value> = trail.json()["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["action"] == "merge")
+            .cloned()
+            .collect();
+        assert_eq!(merges.len(), 1, "{person}: {}", trail.text());
+        assert_eq!(merges[0]["person"], source_id);
+        assert_eq!(
+            merges[0]["records"],
+            json!([answer["target"]["ehr_id"].as_str().unwrap()])
+        );
+    }
 }
 
 async fn organisations_and_relationships(app: TestApp) {

@@ -75,6 +75,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "registry_and_audit",
         include_str!("../migrations/postgres/0008_registry_and_audit.sql"),
     ),
+    (
+        9,
+        "audit_record",
+        include_str!("../migrations/postgres/0009_audit_record.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations between servers starting together.

@@ -223,6 +223,9 @@ pub struct AuditRow {
     pub canonical: Vec<u8>,
     /// SHA-256 of the previous event's hash followed by `canonical`.
     pub hash: [u8; 32],
+    /// The records (EHR ids) the event concerns besides the person's (the event's
+    /// `records`), sorted.
+    pub ehr_ids: Vec<Uuid>,
 }
 
 /// Which events to read, oldest first.
@@ -230,7 +233,12 @@ pub struct AuditRow {
 pub struct AuditFilter {
     /// Only events with `seq >= from_seq`.
     pub from_seq: u64,
+    /// Only events about this person: naming them, or showing one of `records`. With
+    /// neither, events about anyone.
     pub person_id: Option<Uuid>,
+    /// The person's records (their EHR, and those merged into them): events whose
+    /// `records` name one of these are about the person too.
+    pub records: Vec<Uuid>,
     pub break_glass_only: bool,
     /// Most events to return; 0 means no limit.
     pub limit: u32,

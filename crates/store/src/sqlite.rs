@@ -73,6 +73,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "registry_and_audit",
         include_str!("../migrations/sqlite/0008_registry_and_audit.sql"),
     ),
+    (
+        9,
+        "audit_record",
+        include_str!("../migrations/sqlite/0009_audit_record.sql"),
+    ),
 ];
 
 /// An upper bound on one group commit, so one transaction's WAL growth stays bounded.

@@ -2251,6 +2251,7 @@ mod registry_cases {
             allowed: !break_glass || seq.is_multiple_of(2),
             canonical,
             hash,
+            ehr_ids: Vec::new(),
         }
     }
 
@@ -2258,8 +2259,12 @@ mod registry_cases {
         let store = &*harness.store;
         assert_eq!(store.audit_head().await.unwrap(), None);
         let person = Uuid::new_v4();
+        // The second event is a query that showed two records.
+        let mut records = vec![Uuid::new_v4(), Uuid::new_v4()];
+        records.sort();
         let first = event(1, [0; 32], Some(person), false);
-        let second = event(2, first.hash, None, true);
+        let mut second = event(2, first.hash, None, true);
+        second.ehr_ids = records.clone();
         let third = event(3, second.hash, Some(person), true);
         store
             .append_audit(vec![first.clone()])
@@ -2271,9 +2276,13 @@ mod registry_cases {
             .expect("appends");
         assert_eq!(store.audit_head().await.unwrap(), Some((3, third.hash)));
         // A seq already taken, a gap, and a batch with a gap inside are refused whole.
+        let mut taken = event(3, third.hash, None, false);
+        taken.ehr_ids = vec![records[0]];
+        let mut late = event(5, third.hash, None, false);
+        late.ehr_ids = vec![records[1]];
         for batch in [
-            vec![event(3, third.hash, None, false)],
-            vec![event(5, third.hash, None, false)],
+            vec![taken],
+            vec![late],
             vec![
                 event(4, third.hash, None, false),
                 event(6, third.hash, None, false),
@@ -2297,6 +2306,27 @@ mod registry_cases {
             })
             .await,
             vec![first.clone(), third.clone()]
+        );
+        // A person's events include those that showed their records (and nothing a refused
+        // batch would have added).
+        for record in &records {
+            assert_eq!(
+                read(AuditFilter {
+                    records: vec![*record],
+                    ..AuditFilter::default()
+                })
+                .await,
+                vec![second.clone()]
+            );
+        }
+        assert_eq!(
+            read(AuditFilter {
+                person_id: Some(person),
+                records: vec![records[1], Uuid::new_v4()],
+                ..AuditFilter::default()
+            })
+            .await,
+            vec![first.clone(), second.clone(), third.clone()]
         );
         assert_eq!(
             read(AuditFilter {

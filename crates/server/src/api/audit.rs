@@ -59,17 +59,28 @@ fn limit_of(limit: Option<u32>) -> ApiResult<u32> {
 }
 
 /// An event as the API gives it: the event's fields, its seq and its hash.
-fn event_json(row: &AuditRow) -> ApiResult<Value> {
-    let (seq, event) = parse_canonical(&row.canonical)
+/// An event as JSON; for a person's access log (`own` records given), with only their own
+/// records listed: a query that showed them among others must not tell them who the others
+/// were.
+fn event_json(row: &AuditRow, own: Option<&[uuid::Uuid]>) -> ApiResult<Value> {
+    let (seq, mut event) = parse_canonical(&row.canonical)
         .map_err(|error| ApiError::internal("an audit event does not read back", &error))?;
+    if let Some(own) = own {
+        event.records.retain(|record| {
+            uuid::Uuid::parse_str(record).is_ok_and(|record| own.contains(&record))
+        });
+    }
     let mut value = serde_json::to_value(&event).unwrap_or(Value::Null);
     value["seq"] = json!(seq);
     value["hash"] = json!(hex(&row.hash));
     Ok(value)
 }
 
-fn page(rows: &[AuditRow], limit: u32) -> ApiResult<Value> {
-    let events = rows.iter().map(event_json).collect::<ApiResult<Vec<_>>>()?;
+fn page(rows: &[AuditRow], limit: u32, own: Option<&[uuid::Uuid]>) -> ApiResult<Value> {
+    let events = rows
+        .iter()
+        .map(|row| event_json(row, own))
+        .collect::<ApiResult<Vec<_>>>()?;
     let next = (rows.len() as u32 == limit)
         .then(|| rows.last().map(|row| row.seq + 1))
         .flatten();
@@ -93,17 +104,28 @@ pub(super) async fn read(
         .as_deref()
         .map(|text| crate::http::parse_uuid(text, "person_id"))
         .transpose()?;
+    // A person's events include those that showed their records (a query's rows).
+    let records = match person_id {
+        Some(person_id) => state
+            .store
+            .get_person(person_id)
+            .await?
+            .map(|person| records_of(&person))
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
     let rows = state
         .store
         .read_audit(&AuditFilter {
             from_seq: parameters.from_seq,
             person_id,
+            records,
             break_glass_only: parameters.break_glass,
             limit,
         })
         .await?;
     let body = match parameters.format.as_deref() {
-        None | Some("json") => page(&rows, limit)?,
+        None | Some("json") => page(&rows, limit, None)?,
         Some("fhir") => {
             let entries = rows
                 .iter()
@@ -135,23 +157,44 @@ pub(super) async fn read(
     )
 }
 
-/// The events about a person, as the person reads them.
+/// The person's records: their EHR, and those of the people merged into them.
+fn records_of(person: &store::PersonRecord) -> Vec<uuid::Uuid> {
+    let mut records = vec![person.ehr_id];
+    if let Some(merged) = person
+        .document
+        .get("merged_ehr_ids")
+        .and_then(Value::as_array)
+    {
+        records.extend(
+            merged
+                .iter()
+                .filter_map(Value::as_str)
+                .filter_map(|id| uuid::Uuid::parse_str(id).ok()),
+        );
+    }
+    records
+}
+
+/// The events about a person, as the person reads them: those naming them, and those whose
+/// answer showed one of their records (a query listing them among others).
 async fn access_log(
     state: &AppState,
-    person_id: uuid::Uuid,
+    person: &store::PersonRecord,
     parameters: &LogParameters,
 ) -> ApiResult<Value> {
     let limit = limit_of(parameters.limit)?;
+    let records = records_of(person);
     let rows = state
         .store
         .read_audit(&AuditFilter {
             from_seq: parameters.from_seq,
-            person_id: Some(person_id),
+            person_id: Some(person.person_id),
+            records: records.clone(),
             break_glass_only: false,
             limit,
         })
         .await?;
-    page(&rows, limit)
+    page(&rows, limit, Some(&records))
 }
 
 /// `GET /api/v1/me/access-log`: who looked at my record (the caller is the person, by the
@@ -192,7 +235,7 @@ pub(super) async fn my_access_log(
             "read-access-log",
         )
         .await?;
-    let body = access_log(&state, person.person_id, &parameters).await?;
+    let body = access_log(&state, &person, &parameters).await?;
     Ok(
         Reply::new(StatusCode::OK)
             .body(Format::Json, serde_json::to_vec(&body).unwrap_or_default()),
@@ -216,7 +259,7 @@ pub(super) async fn person_access_log(
         "read-access-log",
     )
     .await?;
-    let body = access_log(&state, person.person_id, &parameters).await?;
+    let body = access_log(&state, &person, &parameters).await?;
     Ok(
         Reply::new(StatusCode::OK)
             .body(Format::Json, serde_json::to_vec(&body).unwrap_or_default()),

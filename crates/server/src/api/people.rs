@@ -298,6 +298,7 @@ pub(super) async fn register(
                 reason: format!("deny registration: identifier {system}|{value} is this person's"),
                 break_glass: None,
                 action: "register".to_owned(),
+                records: Vec::new(),
             });
             return Err(ApiError::new(
                 ErrorCode::Conflict,
@@ -320,6 +321,7 @@ pub(super) async fn register(
         ),
         break_glass: None,
         action: "register".to_owned(),
+        records: Vec::new(),
     });
     // Appended before anything is written: no registration without its event.
     guard.slot.record_now(&state).await?;
@@ -466,6 +468,7 @@ pub(super) async fn search(
         ),
         break_glass: None,
         action: "search".to_owned(),
+        records: Vec::new(),
     });
     let people: Vec<Value> = visible.iter().map(person_json).collect();
     Ok(super::json_reply(
@@ -666,6 +669,8 @@ pub(super) async fn merge(
         ),
         break_glass: None,
         action: "merge".to_owned(),
+        // The survivor's record: the merge is in their access log too.
+        records: vec![target.ehr_id],
     });
     guard.slot.record_now(&state).await?;
     state

@@ -138,6 +138,7 @@ pub(super) async fn add(
         ),
         break_glass: None,
         action: "relationship-create".to_owned(),
+        records: Vec::new(),
     });
     // Appended before the write: no relationship without its event.
     guard.slot.record_now(&state).await?;
@@ -230,6 +231,7 @@ pub(super) async fn remove(
         ),
         break_glass: None,
         action: "relationship-delete".to_owned(),
+        records: Vec::new(),
     });
     guard.slot.record_now(&state).await?;
     if !state

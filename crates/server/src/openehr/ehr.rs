@@ -125,6 +125,7 @@ async fn create_ehr(
         reason: format!("allow {}: created ehr {ehr_id}", caller.role),
         break_glass: None,
         action: "create".to_owned(),
+        records: Vec::new(),
     });
     guard.slot.record_now(state).await?;
     let status_id = commit_new_ehr(state, ehr_id, status, audit).await?;

@@ -248,7 +248,7 @@ async fn answer(
         let mut ids: Vec<[u8; 16]> = named.iter().map(|id| *id.as_bytes()).collect();
         ids.sort();
         ids.dedup();
-        aql::sql::RowFilter::Ehrs(ids)
+        aql::sql::RowFilter::ehrs(ids)
     });
     let speculative = match &named_filter {
         Some(named_filter) if !caller.is_admin && !execution.explain => Some(named_filter.clone()),
@@ -280,18 +280,10 @@ async fn answer(
     guard.slot.note(crate::guard::AuditNote {
         person_id: person.map(|person| person.person_id),
         allowed: true,
-        reason: match &filter {
-            aql::sql::RowFilter::All => "query over every record (administrator)".to_owned(),
-            aql::sql::RowFilter::Ehrs(ehrs) => {
-                format!("query over the {} records the caller may read", ehrs.len())
-            }
-            aql::sql::RowFilter::Except(ehrs) => format!(
-                "query for secondary use over every record but {} closed by directives",
-                ehrs.len()
-            ),
-        },
+        reason: query_reason(&filter),
         break_glass: None,
         action: "query".to_owned(),
+        records: Vec::new(),
     });
     let request = request_with(filter);
     if execution.explain {
@@ -312,6 +304,14 @@ async fn answer(
         Some(early) => early?,
         None => crate::query::run(state.store.as_ref(), limits, request).await?,
     };
+    // The people whose records the rows show find this query in their access logs.
+    guard.slot.showed_records(
+        answer
+            .records
+            .iter()
+            .copied()
+            .filter(|record| Some(*record) != execution.ehr_id),
+    );
     let timing = answer.server_timing();
     let mut result = answer.result;
     if result.rows.is_empty() {
@@ -452,4 +452,24 @@ pub async fn stored_version_post(
 ) -> ApiResult<Reply> {
     let execution = Execution::from_post(&body, url)?.with_headers(&headers)?;
     stored(&state, &guard, &headers, execution, &name, Some(&version)).await
+}
+
+/// How a query's audit event describes what the caller's filter let it read.
+fn query_reason(filter: &aql::sql::RowFilter) -> String {
+    use aql::sql::Scope;
+    let mut reason = match &filter.scope {
+        Scope::All => "query over every record (administrator)".to_owned(),
+        Scope::Ehrs(ehrs) => format!("query over the {} records the caller may read", ehrs.len()),
+        Scope::Except(ehrs) => format!(
+            "query for secondary use over every record but {} closed by directives",
+            ehrs.len()
+        ),
+    };
+    let withheld: usize = filter.withheld.iter().map(|entry| entry.ehrs.len()).sum();
+    if withheld > 0 {
+        reason.push_str(&format!(
+            ", with compositions of a category the caller may not read withheld from {withheld} (record, category) pairs"
+        ));
+    }
+    reason
 }

@@ -757,35 +757,59 @@ impl AuditLog for PostgresStore {
             .collect();
         let hashes: Vec<&[u8]> = events.iter().map(|event| event.hash.as_slice()).collect();
         let previous = seq_of(first.seq)? - 1;
+        // The records each event concerns, as (seq, ehr id) pairs.
+        let mut record_seqs = Vec::new();
+        let mut record_ehrs: Vec<Uuid> = Vec::new();
+        for event in &events {
+            for ehr_id in &event.ehr_ids {
+                record_seqs.push(seq_of(event.seq)?);
+                record_ehrs.push(*ehr_id);
+            }
+        }
         let client = self.client().await?;
         // One statement, autocommit: the batch goes in only if it continues the stored
         // chain (the last seq is the one before its first, read by the primary key's last
-        // entry); another writer's rows make it insert nothing, or clash on the key.
-        let statement = client
-            .prepare_cached(
-                "INSERT INTO audit_event (seq, time, person_id, user_id, break_glass, allowed,
-                                          canonical, hash)
-                 SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::uuid[], $4::text[],
-                                      $5::boolean[], $6::boolean[], $7::bytea[], $8::bytea[])
-                 WHERE COALESCE((SELECT seq FROM audit_event ORDER BY seq DESC LIMIT 1), 0) = $9",
-            )
-            .await?;
-        let inserted = client
-            .execute(
-                &statement,
-                &[
-                    &seqs,
-                    &times,
-                    &people,
-                    &users,
-                    &break_glass,
-                    &allowed,
-                    &canonical,
-                    &hashes,
-                    &previous,
-                ],
-            )
-            .await;
+        // entry); another writer's rows make it insert nothing, or clash on the key. The
+        // events' records go in with them, in the same statement, only when they do.
+        let events_insert = "INSERT INTO audit_event (seq, time, person_id, user_id, break_glass,
+                                                      allowed, canonical, hash)
+             SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::uuid[], $4::text[],
+                                  $5::boolean[], $6::boolean[], $7::bytea[], $8::bytea[])
+             WHERE COALESCE((SELECT seq FROM audit_event ORDER BY seq DESC LIMIT 1), 0) = $9";
+        let arguments: [&(dyn ToSql + Sync); 9] = [
+            &seqs,
+            &times,
+            &people,
+            &users,
+            &break_glass,
+            &allowed,
+            &canonical,
+            &hashes,
+            &previous,
+        ];
+        let inserted = if record_seqs.is_empty() {
+            let statement = client.prepare_cached(events_insert).await?;
+            client.execute(&statement, &arguments).await
+        } else {
+            let statement = client
+                .prepare_cached(&format!(
+                    "WITH inserted AS ({events_insert} RETURNING seq),
+                          records AS (INSERT INTO audit_record (seq, ehr_id)
+                                      SELECT r.seq, r.ehr_id
+                                      FROM unnest($10::bigint[], $11::uuid[]) AS r (seq, ehr_id)
+                                      WHERE r.seq IN (SELECT seq FROM inserted))
+                     SELECT count(*) FROM inserted"
+                ))
+                .await?;
+            let mut with_records = arguments.to_vec();
+            with_records.push(&record_seqs);
+            with_records.push(&record_ehrs);
+            client
+                .query_one(&statement, &with_records)
+                .await
+                .and_then(|row| row.try_get::<_, i64>(0))
+                .map(|count| count as u64)
+        };
         match inserted {
             Ok(count) if count == events.len() as u64 => Ok(()),
             Ok(_) => Err(StoreError::AuditSeqTaken(first.seq)),
@@ -811,18 +835,30 @@ impl AuditLog for PostgresStore {
     async fn read_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>> {
         let client = self.client().await?;
         let limit = (filter.limit != 0).then(|| i64::from(filter.limit));
+        // About a person: naming them, or showing one of their records. Each alternative is
+        // answered by its own index.
+        let about = if filter.person_id.is_none() && filter.records.is_empty() {
+            "$2::uuid IS NULL AND cardinality($5::uuid[]) = 0"
+        } else {
+            "(person_id = $2 OR seq IN (SELECT r.seq FROM audit_record r
+                                        WHERE r.ehr_id = ANY($5::uuid[])))"
+        };
         client
             .query(
-                "SELECT seq, time, person_id, user_id, break_glass, allowed, canonical, hash
-                 FROM audit_event
-                 WHERE seq >= $1 AND ($2::uuid IS NULL OR person_id = $2)
-                   AND (NOT $3 OR break_glass)
-                 ORDER BY seq LIMIT $4",
+                &format!(
+                    "SELECT seq, time, person_id, user_id, break_glass, allowed, canonical, hash,
+                            ARRAY(SELECT r.ehr_id FROM audit_record r
+                                  WHERE r.seq = audit_event.seq ORDER BY r.ehr_id)
+                     FROM audit_event
+                     WHERE seq >= $1 AND {about} AND (NOT $3 OR break_glass)
+                     ORDER BY seq LIMIT $4"
+                ),
                 &[
                     &seq_of(filter.from_seq)?,
                     &filter.person_id,
                     &filter.break_glass_only,
                     &limit,
+                    &filter.records,
                 ],
             )
             .await?
@@ -837,6 +873,7 @@ impl AuditLog for PostgresStore {
                     allowed: row.try_get(5)?,
                     canonical: row.try_get(6)?,
                     hash: hash_of(row, 7)?,
+                    ehr_ids: row.try_get(8)?,
                 })
             })
             .collect()

@@ -272,6 +272,8 @@ fn append_audit(connection: &Connection, events: &[AuditRow]) -> Result<()> {
                                   hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
+    let mut insert_record =
+        connection.prepare_cached("INSERT INTO audit_record (seq, ehr_id) VALUES (?1, ?2)")?;
     for (offset, event) in events.iter().enumerate() {
         if event.seq != first.seq + offset as u64 {
             return Err(StoreError::AuditSeqTaken(event.seq));
@@ -286,6 +288,9 @@ fn append_audit(connection: &Connection, events: &[AuditRow]) -> Result<()> {
             event.canonical,
             event.hash.as_slice(),
         ])?;
+        for ehr_id in &event.ehr_ids {
+            insert_record.execute(params![event.seq as i64, ehr_id.as_bytes()])?;
+        }
     }
     Ok(())
 }
@@ -530,20 +535,49 @@ pub(super) fn read_audit(connection: &Connection, filter: &AuditFilter) -> Resul
     } else {
         i64::from(filter.limit)
     };
-    let mut statement = connection.prepare_cached(
-        "SELECT seq, time, person_id, user_id, break_glass, allowed, canonical, hash
+    // About a person: naming them, or showing one of their records. Each alternative is
+    // answered by its own index.
+    let about = if filter.person_id.is_none() && filter.records.is_empty() {
+        // True here; it names the parameters the other form reads.
+        "?2 IS NULL AND ?5 = '[]'"
+    } else {
+        "(person_id = ?2 OR seq IN (SELECT r.seq FROM audit_record r
+                                    WHERE r.ehr_id IN (SELECT unhex(value) FROM json_each(?5))))"
+    };
+    let records: Vec<String> = filter
+        .records
+        .iter()
+        .map(|id| id.simple().to_string())
+        .collect();
+    let records = serde_json::to_string(&records).unwrap_or_default();
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT seq, time, person_id, user_id, break_glass, allowed, canonical, hash,
+                (SELECT json_group_array(lower(hex(r.ehr_id))) FROM audit_record r
+                 WHERE r.seq = audit_event.seq)
          FROM audit_event
-         WHERE seq >= ?1 AND (?2 IS NULL OR person_id = ?2) AND (NOT ?3 OR break_glass = 1)
-         ORDER BY seq LIMIT ?4",
-    )?;
+         WHERE seq >= ?1 AND {about} AND (NOT ?3 OR break_glass = 1)
+         ORDER BY seq LIMIT ?4"
+    ))?;
     let mut rows = statement.query(params![
         filter.from_seq as i64,
         filter.person_id.as_ref().map(Uuid::as_bytes),
         filter.break_glass_only,
         limit,
+        records,
     ])?;
     let mut events = Vec::new();
     while let Some(row) = rows.next()? {
+        let listed: String = row.get(8)?;
+        let hex: Vec<String> = serde_json::from_str(&listed)
+            .map_err(|error| StoreError::Database(format!("audit records: {error}")))?;
+        let mut ehr_ids = hex
+            .iter()
+            .map(|id| {
+                Uuid::parse_str(id)
+                    .map_err(|error| StoreError::Database(format!("audit records: {error}")))
+            })
+            .collect::<Result<Vec<Uuid>>>()?;
+        ehr_ids.sort_unstable();
         events.push(AuditRow {
             seq: row.get::<_, i64>(0)? as u64,
             time: from_micros(row.get(1)?)?,
@@ -553,6 +587,7 @@ pub(super) fn read_audit(connection: &Connection, filter: &AuditFilter) -> Resul
             allowed: row.get(5)?,
             canonical: row.get(6)?,
             hash: hash_at(row, 7)?,
+            ehr_ids,
         });
     }
     Ok(events)
