@@ -8,6 +8,7 @@ mod admin;
 mod api;
 pub mod audit;
 pub mod auth;
+pub mod client;
 pub mod error;
 pub mod guard;
 pub mod http;
