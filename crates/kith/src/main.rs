@@ -154,6 +154,11 @@ struct ServeArgs {
     /// Seconds an AQL query may run before it is abandoned with a 408.
     #[arg(long, env = "KITH_QUERY_TIMEOUT", default_value_t = server::DEFAULT_QUERY_TIMEOUT.as_secs())]
     query_timeout: u64,
+    /// The proxies in front of Kith, as IP networks (10.0.0.0/8, ::1/128, or a bare
+    /// address), comma-separated: from these peers the audit trail records the client named
+    /// in X-Forwarded-For. Without it the header is ignored and the peer is recorded.
+    #[arg(long, env = "KITH_TRUSTED_PROXIES", value_name = "NETWORKS")]
+    trusted_proxies: Option<server::client::TrustedProxies>,
     /// A JSON file of trusted token issuers and Basic users (docs/authentication.md).
     #[arg(long, env = "KITH_AUTH_CONFIG")]
     auth_config: Option<PathBuf>,
@@ -430,6 +435,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         aql_evaluation_limit: args.aql_evaluation_limit,
         query_timeout: std::time::Duration::from_secs(args.query_timeout),
         authentication,
+        trusted_proxies: args.trusted_proxies.unwrap_or_default(),
     };
     let state = server::AppState::new(store, config)
         .await?
@@ -438,7 +444,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, "kith is serving");
-    axum::serve(listener, server::app(state))
+    // The peer's address is the audit trail's client address (or the proxy it trusts).
+    let app = server::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
@@ -490,6 +498,7 @@ async fn seed(args: SeedArgs) -> anyhow::Result<()> {
         aql_evaluation_limit: server::DEFAULT_AQL_EVALUATION_LIMIT,
         query_timeout: server::DEFAULT_QUERY_TIMEOUT,
         authentication: server::auth::Authenticator::default(),
+        trusted_proxies: server::client::TrustedProxies::default(),
     };
     let state = server::AppState::new(store, config).await?;
     let options = kith::seed::SeedOptions {

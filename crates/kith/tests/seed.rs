@@ -32,6 +32,7 @@ async fn state(store: Arc<dyn Store>) -> AppState {
         aql_evaluation_limit: server::DEFAULT_AQL_EVALUATION_LIMIT,
         query_timeout: server::DEFAULT_QUERY_TIMEOUT,
         authentication: server::auth::Authenticator::default(),
+        trusted_proxies: server::client::TrustedProxies::default(),
     };
     AppState::new(store, config).await.expect("app state")
 }

@@ -45,6 +45,7 @@ async fn status_of(authentication: server::auth::Authenticator, authorization: &
         aql_evaluation_limit: server::DEFAULT_AQL_EVALUATION_LIMIT,
         query_timeout: server::DEFAULT_QUERY_TIMEOUT,
         authentication,
+        trusted_proxies: server::client::TrustedProxies::default(),
     };
     let app = server::app(server::AppState::new(store, config).await.unwrap());
     let request = Request::get("/rest/openehr/v1/definition/template/adl1.4")

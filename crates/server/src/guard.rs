@@ -33,6 +33,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::client;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 
 /// What a request did to a person's data, noted by the guard for the audit event.
@@ -703,25 +704,15 @@ pub async fn audit_requests(
     next: Next,
 ) -> Response {
     let slot = AuditSlot::default();
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
-        .filter(|value| !value.is_empty() && value.len() <= 200)
-        .map(str::to_owned)
-        .unwrap_or_else(|| Uuid::new_v4().to_string());
-    let client_address = request
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(',').next())
-        .map(|value| value.trim().to_owned())
-        .or_else(|| {
-            request
-                .extensions()
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip().to_string())
-        });
+    let request_id = client::request_id(request.headers());
+    let client_address = client::client_address(
+        request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip()),
+        request.headers(),
+        &state.config.trusted_proxies,
+    );
     if let Some(caller) = request.extensions().get::<Caller>().cloned() {
         slot.lock().context = Some(EventContext {
             caller,

@@ -8,6 +8,7 @@ mod admin;
 mod api;
 pub mod audit;
 pub mod auth;
+pub mod client;
 pub mod error;
 pub mod guard;
 pub mod http;
@@ -48,6 +49,10 @@ pub struct Config {
     /// Who else may call besides the administrator: trusted token issuers (with their key
     /// caches) and Basic users. `Authenticator::default()` trusts only the admin token.
     pub authentication: auth::Authenticator,
+    /// The proxies whose `X-Forwarded-For` is believed for the audit trail's client address
+    /// (`--trusted-proxies`); `TrustedProxies::default()` trusts none, and the header is
+    /// then ignored.
+    pub trusted_proxies: client::TrustedProxies,
 }
 
 /// [`Config::aql_evaluation_limit`] unless configured.

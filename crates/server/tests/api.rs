@@ -2448,6 +2448,7 @@ async fn templates_are_parsed_at_upload_and_after_a_restart(app: TestApp) {
         aql_evaluation_limit: server::DEFAULT_AQL_EVALUATION_LIMIT,
         query_timeout: server::DEFAULT_QUERY_TIMEOUT,
         authentication: server::auth::Authenticator::default(),
+        trusted_proxies: server::client::TrustedProxies::default(),
     };
     let restarted = server::app(
         server::AppState::new(app.store.clone(), config)

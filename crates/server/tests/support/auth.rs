@@ -238,6 +238,7 @@ impl AuthApp {
             aql_evaluation_limit: server::DEFAULT_AQL_EVALUATION_LIMIT,
             query_timeout: server::DEFAULT_QUERY_TIMEOUT,
             authentication,
+            trusted_proxies: server::client::TrustedProxies::default(),
         };
         let state = server::AppState::new(store, config).await.expect("state");
         let whoami = Router::new()

@@ -241,6 +241,7 @@ impl TestApp {
             aql_evaluation_limit: server::DEFAULT_AQL_EVALUATION_LIMIT,
             query_timeout: server::DEFAULT_QUERY_TIMEOUT,
             authentication: server::auth::Authenticator::default(),
+            trusted_proxies: server::client::TrustedProxies::default(),
         };
         adjust(&mut config);
         let state = adjust_state(
