@@ -59,12 +59,33 @@ pub enum Scope {
 }
 
 /// Compositions withheld from some EHRs: those whose template is one of `templates` or whose
-/// root archetype is one of `archetypes`, in the EHRs `ehrs` (sorted).
+/// root archetype is one of `archetypes`, in the EHRs `ehrs` names.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Withheld {
     pub templates: Vec<String>,
     pub archetypes: Vec<String>,
-    pub ehrs: Vec<[u8; 16]>,
+    pub ehrs: EhrSet,
+}
+
+/// A set of EHRs, by its members or by those it leaves out (whichever list is shorter);
+/// the lists are sorted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EhrSet {
+    Only(Vec<[u8; 16]>),
+    AllBut(Vec<[u8; 16]>),
+}
+
+impl EhrSet {
+    pub fn contains(&self, ehr_id: &[u8; 16]) -> bool {
+        match self {
+            EhrSet::Only(ehrs) => ehrs.binary_search(ehr_id).is_ok(),
+            EhrSet::AllBut(ehrs) => ehrs.binary_search(ehr_id).is_err(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        matches!(self, EhrSet::Only(ehrs) if ehrs.is_empty())
+    }
 }
 
 impl RowFilter {
@@ -106,7 +127,7 @@ impl RowFilter {
                     .archetypes
                     .iter()
                     .any(|known| known == archetype_id);
-            member && withheld.ehrs.binary_search(ehr_id).is_ok()
+            member && withheld.ehrs.contains(ehr_id)
         })
     }
 }
@@ -1130,13 +1151,14 @@ impl Compiler<'_, '_> {
                 continue;
             }
             let dialect = self.dialect;
-            let ehrs = id_list_condition(
-                dialect,
-                &format!("{row}.ehr_id"),
-                &entry.ehrs,
-                false,
-                |param| self.param(param),
-            );
+            let (ehrs, negated) = match &entry.ehrs {
+                EhrSet::Only(ehrs) => (ehrs, false),
+                EhrSet::AllBut(ehrs) => (ehrs, true),
+            };
+            let ehrs =
+                id_list_condition(dialect, &format!("{row}.ehr_id"), ehrs, negated, |param| {
+                    self.param(param)
+                });
             alternatives.push(format!("(({}) AND {ehrs})", members.join(" OR ")));
         }
         if alternatives.is_empty() {

@@ -16,6 +16,7 @@
 //! would get if it did not exist (the same status, code and message), so a refusal reveals
 //! nothing about the record's existence. Administrators get the real answers.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use access::policy::{
@@ -323,13 +324,21 @@ async fn decide_with(
 /// caller may not read there (a sensitive one without a permit naming it, or one a directive
 /// denies) are withheld inside the statement ([`aql::sql::Withheld`]): they bind no variable
 /// and no `NOT CONTAINS` sees them, so no row, count or aggregate reflects them, while the
-/// rest of the record stays in the query.
+/// rest of the record stays in the query. Which records a category is withheld from is
+/// decided from the registry alone (not from which records hold such data), so that:
+///
+/// A population filter (a query naming no record) depends only on the caller, the purpose,
+/// the registry and the time. It is kept per caller and reused while the registry's
+/// generation ([`store::Registry::registry_generation`]) stays the same, until the first
+/// start or end of a period among the facts decided, and for at most a minute (a
+/// relationship that starts later, unseen until then, widens the caller's reach within a
+/// minute; everything that narrows it takes effect at once).
 pub async fn row_filter(
     state: &AppState,
     caller: &Caller,
     named: Option<&[Uuid]>,
 ) -> ApiResult<aql::sql::RowFilter> {
-    use aql::sql::{RowFilter, Scope, Withheld};
+    use aql::sql::RowFilter;
     if caller.role == Role::Administrator {
         return Ok(RowFilter::all());
     }
@@ -340,6 +349,35 @@ pub async fn row_filter(
     };
     let purpose = purpose_of(caller);
     let principal = principal_of(state, caller).await?;
+    if named.is_some() {
+        return Ok(decide_filter(state, caller, &principal, purpose, named)
+            .await?
+            .0);
+    }
+    let key = format!("{principal:?} {purpose:?}");
+    // Read before the facts: a change after this read makes the next query recompute.
+    let generation = state.store.registry_generation().await?;
+    if let Some(filter) = state.row_filters.get(&key, generation) {
+        return Ok(filter);
+    }
+    let (filter, boundary) = decide_filter(state, caller, &principal, purpose, None).await?;
+    state
+        .row_filters
+        .put(key, generation, boundary, filter.clone());
+    Ok(filter)
+}
+
+/// [`row_filter`] computed: the filter, and the first instant after now at which one of the
+/// decided facts' periods starts or ends (the decisions may change then).
+async fn decide_filter(
+    state: &AppState,
+    caller: &Caller,
+    principal: &Principal,
+    purpose: Purpose,
+    named: Option<&[Uuid]>,
+) -> ApiResult<(aql::sql::RowFilter, Option<OffsetDateTime>)> {
+    use aql::sql::{EhrSet, RowFilter, Scope, Withheld};
+    let now = OffsetDateTime::now_utc();
     let decide_with = |facts: &PersonFacts, categories: Vec<String>| {
         access::policy::decide(
             &AccessRequest {
@@ -351,16 +389,14 @@ pub async fn row_filter(
             },
             facts,
             &state.categories,
-            OffsetDateTime::now_utc(),
+            now,
         )
     };
     let mut secondary = matches!(purpose, Purpose::Research | Purpose::PopulationHealth);
     if secondary && !decide_with(&PersonFacts::default(), Vec::new()).allowed {
         // A role that may not use records for secondary use sees nothing at all.
-        return Ok(RowFilter::ehrs(Vec::new()));
+        return Ok((RowFilter::ehrs(Vec::new()), None));
     }
-    // The categories that have members, their members, and which records hold their data.
-    let mut categorised: Vec<(String, Withheld, Vec<uuid::Uuid>)> = Vec::new();
     let candidates = if let Some(named) = named {
         // The query names its records: decide those, and keep the allowed (whatever the
         // purpose).
@@ -370,7 +406,8 @@ pub async fn row_filter(
         named.dedup();
         named
     } else if secondary {
-        state.store.ehrs_with_deny_rules().await?
+        // Records without directives get the default decision.
+        state.store.ehrs_with_rules().await?
     } else if caller.role == Role::Patient {
         let own = match principal.nhs_number {
             Some(number) => {
@@ -388,42 +425,39 @@ pub async fn row_filter(
             .ehrs_in_reach(caller.organisation.as_deref(), &caller.user)
             .await?
     };
-    for (name, category) in state.categories.iter() {
-        if category.templates.is_empty() && category.archetypes.is_empty() {
-            continue;
-        }
-        let templates: Vec<String> = category.templates.iter().cloned().collect();
-        let archetypes: Vec<String> = category.archetypes.iter().cloned().collect();
-        let scope = (!secondary).then_some(candidates.as_slice());
-        let holders = state
-            .store
-            .ehrs_holding(scope, &templates, &archetypes)
-            .await?;
-        let members = Withheld {
-            templates,
-            archetypes,
-            ehrs: Vec::new(),
-        };
-        categorised.push((name.to_owned(), members, holders));
+    // The categories that have members: per category, the decided records where the caller
+    // may read it and those where they may not.
+    struct Category {
+        name: String,
+        templates: Vec<String>,
+        archetypes: Vec<String>,
+        allowed: Vec<[u8; 16]>,
+        refused: Vec<[u8; 16]>,
     }
-    // Every record that needs a decision: the candidates, and for secondary use the holders
-    // of categorised data too.
-    let mut to_decide: Vec<uuid::Uuid> = candidates.clone();
-    if secondary {
-        for (_, _, holders) in &categorised {
-            to_decide.extend(holders);
-        }
-        to_decide.sort();
-        to_decide.dedup();
-    }
-    let mut decided = Vec::with_capacity(to_decide.len());
-    // The candidates' facts in batches: a read per batch, not per record. A record the
-    // caller may read keeps its general data in the query; the compositions of each category
-    // the caller may not read in it are withheld, composition by composition.
-    for batch in to_decide.chunks(FACTS_BATCH) {
+    let mut categories: Vec<Category> = state
+        .categories
+        .iter()
+        .filter(|(_, category)| !category.templates.is_empty() || !category.archetypes.is_empty())
+        .map(|(name, category)| Category {
+            name: name.to_owned(),
+            templates: category.templates.iter().cloned().collect(),
+            archetypes: category.archetypes.iter().cloned().collect(),
+            allowed: Vec::new(),
+            refused: Vec::new(),
+        })
+        .collect();
+    let mut decided = Vec::with_capacity(candidates.len());
+    let mut boundary: Option<OffsetDateTime> = None;
+    // The candidates' facts in batches: a read per batch, not per record.
+    for batch in candidates.chunks(FACTS_BATCH) {
         let facts = state.store.records_facts(batch).await?;
         for (ehr_id, record) in batch.iter().zip(&facts) {
             let facts = facts_from(record);
+            for instant in period_boundaries(&facts) {
+                if instant > now && boundary.is_none_or(|known| instant < known) {
+                    boundary = Some(instant);
+                }
+            }
             let allowed = decide_with(&facts, Vec::new()).allowed;
             // Secondary use keeps the refused ones (to leave out); direct care the allowed.
             if allowed != secondary {
@@ -432,31 +466,114 @@ pub async fn row_filter(
             if !allowed {
                 continue;
             }
-            for (name, members, holders) in &mut categorised {
-                if holders.binary_search(ehr_id).is_ok()
-                    && !decide_with(&facts, vec![name.clone()]).allowed
-                {
-                    members.ehrs.push(*ehr_id.as_bytes());
+            for category in &mut categories {
+                if decide_with(&facts, vec![category.name.clone()]).allowed {
+                    category.allowed.push(*ehr_id.as_bytes());
+                } else {
+                    category.refused.push(*ehr_id.as_bytes());
                 }
             }
         }
     }
-    let withheld = categorised
+    let withheld = categories
         .into_iter()
-        .filter(|(_, members, _)| !members.ehrs.is_empty())
-        .map(|(_, mut members, _)| {
-            members.ehrs.sort_unstable();
-            members
+        .filter_map(|mut category| {
+            category.allowed.sort_unstable();
+            category.refused.sort_unstable();
+            let ehrs = if secondary {
+                // Every record not decided here gets the default decision.
+                if decide_with(&PersonFacts::default(), vec![category.name.clone()]).allowed {
+                    EhrSet::Only(category.refused)
+                } else {
+                    EhrSet::AllBut(category.allowed)
+                }
+            } else if category.refused.len() <= category.allowed.len() {
+                // Within the records in scope, whichever list is shorter.
+                EhrSet::Only(category.refused)
+            } else {
+                EhrSet::AllBut(category.allowed)
+            };
+            (!ehrs.is_empty()).then_some(Withheld {
+                templates: category.templates,
+                archetypes: category.archetypes,
+                ehrs,
+            })
         })
         .collect();
-    Ok(RowFilter {
+    let filter = RowFilter {
         scope: if secondary {
             Scope::Except(decided)
         } else {
             Scope::Ehrs(decided)
         },
         withheld,
-    })
+    };
+    Ok((filter, boundary))
+}
+
+/// The instants at which the facts' relationships and directives start or end.
+fn period_boundaries(facts: &PersonFacts) -> impl Iterator<Item = OffsetDateTime> + '_ {
+    let periods = facts
+        .relationships
+        .iter()
+        .map(|relationship| &relationship.period)
+        .chain(facts.directives.iter().map(|directive| &directive.period));
+    periods.flat_map(|period| [period.start, period.end].into_iter().flatten())
+}
+
+/// Population row filters by caller and purpose (see [`row_filter`]).
+#[derive(Clone, Default)]
+pub struct RowFilters(Arc<Mutex<HashMap<String, CachedFilter>>>);
+
+struct CachedFilter {
+    generation: u64,
+    expires: OffsetDateTime,
+    filter: aql::sql::RowFilter,
+}
+
+/// How long a population filter is reused at most.
+const ROW_FILTER_TTL: time::Duration = time::Duration::seconds(60);
+/// Callers whose filters are kept; beyond that the cache starts again.
+const ROW_FILTER_CALLERS: usize = 1024;
+
+impl RowFilters {
+    fn get(&self, key: &str, generation: u64) -> Option<aql::sql::RowFilter> {
+        let cache = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let cached = cache.get(key)?;
+        (cached.generation == generation && OffsetDateTime::now_utc() < cached.expires)
+            .then(|| cached.filter.clone())
+    }
+
+    fn put(
+        &self,
+        key: String,
+        generation: u64,
+        boundary: Option<OffsetDateTime>,
+        filter: aql::sql::RowFilter,
+    ) {
+        let mut expires = OffsetDateTime::now_utc() + ROW_FILTER_TTL;
+        if let Some(boundary) = boundary {
+            expires = expires.min(boundary);
+        }
+        let mut cache = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cache.len() >= ROW_FILTER_CALLERS {
+            cache.clear();
+        }
+        cache.insert(
+            key,
+            CachedFilter {
+                generation,
+                expires,
+                filter,
+            },
+        );
+    }
 }
 
 /// Notes a decision in the request's audit slot.

@@ -76,6 +76,8 @@ pub struct AppState {
     /// Organisation types by code, as read from the registry (None: not registered), for a
     /// short while: every access decision asks.
     organisation_types: Arc<RwLock<HashMap<String, KnownOrganisationType>>>,
+    /// Callers' population AQL filters, while the registry stays the same.
+    pub(crate) row_filters: guard::RowFilters,
     started: Instant,
 }
 
@@ -95,6 +97,7 @@ impl AppState {
             templates: Arc::new(RwLock::new(HashMap::new())),
             categories: Arc::new(access::DataCategories::default()),
             organisation_types: Arc::new(RwLock::new(HashMap::new())),
+            row_filters: guard::RowFilters::default(),
             started: Instant::now(),
         })
     }

@@ -50,6 +50,7 @@ access_tests!(
     purposes_break_glass_and_organisations_cannot_be_stretched,
     a_wide_reach_is_one_list_parameter,
     queries_are_in_the_access_log_of_each_person_they_list,
+    population_filters_follow_the_registry_at_once,
 );
 
 /// The minimal observation template's compositions are "mental health" here.
@@ -786,6 +787,68 @@ async fn queries_are_in_the_access_log_of_each_person_they_list(access: AccessAp
     let mut both = vec![circle.ehr_id.clone(), circle.other_ehr_id.clone()];
     both.sort();
     assert_eq!(listed, vec![json!(both), json!(both), Value::Null]);
+}
+
+/// A caller's population filter is reused between queries, but every change to the
+/// registry (a relationship, a directive, its end) shows in the next query.
+async fn population_filters_follow_the_registry_at_once(access: AccessApp) {
+    let circle = circle(&access).await;
+    access.app.create_composition(&circle.other_ehr_id).await;
+    let gp = access.who("gp-clinician", Role::Clinician, Some(GP), None, None);
+    let count = || {
+        let access = &access;
+        let gp = gp.clone();
+        async move {
+            let answer = access
+                .send(
+                    &gp,
+                    Method::POST,
+                    &format!("{BASE}/query/aql"),
+                    Some(
+                        json!({"q": "SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c"}),
+                    ),
+                )
+                .await;
+            answer.expect(200);
+            answer.json()["rows"][0][0].as_i64().unwrap()
+        }
+    };
+    assert_eq!(count().await, 1, "only the registered person");
+    assert_eq!(count().await, 1, "again, from the kept filter");
+    // The other person registers with the practice: in the very next query.
+    let relationship = access
+        .send(
+            &access.admin(),
+            Method::POST,
+            &format!("/api/v1/people/{}/relationships", circle.other_person_id),
+            Some(json!({"kind": "registered-gp", "organisation": GP})),
+        )
+        .await;
+    relationship.expect(201);
+    let relationship_id = relationship.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(count().await, 2);
+    // The first person closes their record to the practice.
+    directive(
+        &access,
+        &circle.person_id,
+        json!({"decision": "deny", "actors": [{"kind": "organisation", "code": GP}]}),
+    )
+    .await;
+    assert_eq!(count().await, 1);
+    // The other person leaves the practice.
+    access
+        .send(
+            &access.admin(),
+            Method::DELETE,
+            &format!(
+                "/api/v1/people/{}/relationships/{relationship_id}",
+                circle.other_person_id
+            ),
+            None,
+        )
+        .await
+        .expect(204);
+    assert_eq!(count().await, 0);
 }
 
 async fn aql_reveals_nothing_hidden(access: AccessApp) {

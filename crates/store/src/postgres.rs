@@ -80,6 +80,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "audit_record",
         include_str!("../migrations/postgres/0009_audit_record.sql"),
     ),
+    (
+        10,
+        "registry_generation",
+        include_str!("../migrations/postgres/0010_registry_generation.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations between servers starting together.

@@ -191,18 +191,13 @@ pub trait Registry: Send + Sync {
     /// be the caller (naming the organisation or the user, or any organisation type or role:
     /// the policy decides those). A superset; the access policy decides each.
     async fn ehrs_in_reach(&self, organisation: Option<&str>, user: &str) -> Result<Vec<Uuid>>;
-    /// The EHRs with any deny rule, in id order: the only ones secondary use may have to
-    /// leave out.
-    async fn ehrs_with_deny_rules(&self) -> Result<Vec<Uuid>>;
-    /// Those of `ehrs` (every EHR when None) holding a composition with a version of one of
-    /// these template ids (any version: old ones stay readable by version queries), or whose
-    /// latest version's root has one of these archetype ids, in id order.
-    async fn ehrs_holding(
-        &self,
-        ehrs: Option<&[Uuid]>,
-        templates: &[String],
-        archetypes: &[String],
-    ) -> Result<Vec<Uuid>>;
+    /// The EHRs with any consent rule, in id order: the only ones whose secondary use is not
+    /// decided by the default policy alone.
+    async fn ehrs_with_rules(&self) -> Result<Vec<Uuid>>;
+    /// A number that changes (grows) with every change to the registry: people, identifiers,
+    /// organisations, relationships, consent directives. Decisions computed from the
+    /// registry may be reused while it stays the same.
+    async fn registry_generation(&self) -> Result<u64>;
 }
 
 /// One event of the audit trail as stored: its place in the chain, the canonical bytes the

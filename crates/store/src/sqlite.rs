@@ -78,6 +78,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_record",
         include_str!("../migrations/sqlite/0009_audit_record.sql"),
     ),
+    (
+        10,
+        "registry_generation",
+        include_str!("../migrations/sqlite/0010_registry_generation.sql"),
+    ),
 ];
 
 /// An upper bound on one group commit, so one transaction's WAL growth stays bounded.
@@ -1835,22 +1840,12 @@ impl Registry for SqliteStore {
         .await
     }
 
-    async fn ehrs_with_deny_rules(&self) -> Result<Vec<Uuid>> {
-        self.read(registry::ehrs_with_deny_rules).await
+    async fn ehrs_with_rules(&self) -> Result<Vec<Uuid>> {
+        self.read(registry::ehrs_with_rules).await
     }
 
-    async fn ehrs_holding(
-        &self,
-        ehrs: Option<&[Uuid]>,
-        templates: &[String],
-        archetypes: &[String],
-    ) -> Result<Vec<Uuid>> {
-        let ehrs = ehrs.map(<[Uuid]>::to_vec);
-        let (templates, archetypes) = (templates.to_vec(), archetypes.to_vec());
-        self.read(move |connection| {
-            registry::ehrs_holding(connection, ehrs.as_deref(), &templates, &archetypes)
-        })
-        .await
+    async fn registry_generation(&self) -> Result<u64> {
+        self.read(registry::registry_generation).await
     }
 }
 

@@ -194,6 +194,7 @@ macro_rules! backend_tests {
                 concurrent_audit_appends_never_fork_the_chain,
                 erasing_an_ehr_erases_its_registry_rows_but_not_the_audit,
                 the_ehrs_in_reach_of_a_caller_and_those_with_denials,
+                every_registry_change_moves_the_generation,
                 a_records_facts_read_alone_or_in_a_batch,
             );
         }
@@ -2467,91 +2468,64 @@ mod registry_cases {
             "a permit for an organisation type may be anyone's; the policy decides"
         );
         assert_eq!(
-            store.ehrs_with_deny_rules().await.unwrap(),
-            sorted(vec![ehrs[0], ehrs[5]])
+            store.ehrs_with_rules().await.unwrap(),
+            sorted(vec![ehrs[0], ehrs[3], ehrs[4], ehrs[5]])
         );
+    }
 
-        // Which records hold compositions of a template (their latest versions).
-        let object_id = Uuid::new_v4();
+    pub async fn every_registry_change_moves_the_generation(harness: &Harness) {
+        let store = &*harness.store;
+        let mut last = store.registry_generation().await.unwrap();
+        let mut moved = |what: &str, now: u64| {
+            assert!(now > last, "{what}: the generation stayed at {last}");
+            last = now;
+        };
+        let person = registered(store, "Generation", "9434765919").await;
+        moved("register", store.registry_generation().await.unwrap());
+        let ehr_id = person.ehr_id;
+        let relationship_id = Uuid::new_v4();
         store
-            .commit(contribution(
-                ehrs[2],
-                vec![NewVersion {
-                    index: index("at0004"),
-                    ..composition(object_id, 1)
-                }],
-            ))
+            .put_relationship(RelationshipRecord {
+                ehr_id,
+                relationship_id,
+                kind: "care-team".to_owned(),
+                organisation: Some("A81001".to_owned()),
+                professional: None,
+                authority: None,
+                starts: None,
+                ends: None,
+                document: serde_json::json!({}),
+                created: datetime!(2026-01-01 00:00 UTC),
+            })
             .await
             .unwrap();
-        let template = ["test.template.v1".to_owned()];
-        assert_eq!(
-            store.ehrs_holding(None, &template, &[]).await.unwrap(),
-            vec![ehrs[2]]
-        );
-        assert_eq!(
-            store
-                .ehrs_holding(Some(&ehrs[1..4]), &template, &[])
-                .await
-                .unwrap(),
-            vec![ehrs[2]]
-        );
-        assert!(
-            store
-                .ehrs_holding(Some(&ehrs[3..]), &template, &[])
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        assert!(
-            store
-                .ehrs_holding(None, &["other".to_owned()], &[])
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        let archetype = ["openEHR-EHR-COMPOSITION.test.v1".to_owned()];
-        assert_eq!(
-            store
-                .ehrs_holding(Some(&ehrs), &[], &archetype)
-                .await
-                .unwrap(),
-            vec![ehrs[2]],
-            "by the composition's root archetype"
-        );
-        // Deleted, the composition still counts by its template (its versions stay readable),
-        // no longer by its root archetype (its rows are gone).
+        moved("relationship", store.registry_generation().await.unwrap());
         store
-            .commit(contribution(
-                ehrs[2],
-                vec![NewVersion {
-                    lifecycle_state: LifecycleState::Deleted,
-                    change_type: ChangeType::Deleted,
-                    ..composition(object_id, 2)
-                }],
-            ))
+            .put_consent(ConsentRecord {
+                ehr_id,
+                directive_id: Uuid::new_v4(),
+                version: 1,
+                status: "active".to_owned(),
+                document: serde_json::json!({}),
+                rules: vec![rule("deny", "any", None, None)],
+                created: datetime!(2026-01-01 00:00 UTC),
+                updated: datetime!(2026-01-01 00:00 UTC),
+            })
             .await
             .unwrap();
-        assert_eq!(
-            store
-                .ehrs_holding(Some(&ehrs), &template, &[])
-                .await
-                .unwrap(),
-            vec![ehrs[2]]
+        moved("consent", store.registry_generation().await.unwrap());
+        store
+            .delete_relationship(ehr_id, relationship_id)
+            .await
+            .unwrap();
+        moved(
+            "relationship ended",
+            store.registry_generation().await.unwrap(),
         );
-        assert!(
-            store
-                .ehrs_holding(Some(&ehrs), &[], &archetype)
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        assert!(
-            store
-                .ehrs_holding(Some(&[]), &template, &[])
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        // Reads leave it alone.
+        store.get_person(person.person_id).await.unwrap();
+        store.record_facts(ehr_id).await.unwrap();
+        assert_eq!(store.registry_generation().await.unwrap(), last);
     }
 
     pub async fn a_records_facts_read_alone_or_in_a_batch(harness: &Harness) {

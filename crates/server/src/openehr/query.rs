@@ -465,10 +465,10 @@ fn query_reason(filter: &aql::sql::RowFilter) -> String {
             ehrs.len()
         ),
     };
-    let withheld: usize = filter.withheld.iter().map(|entry| entry.ehrs.len()).sum();
-    if withheld > 0 {
+    if !filter.withheld.is_empty() {
         reason.push_str(&format!(
-            ", with compositions of a category the caller may not read withheld from {withheld} (record, category) pairs"
+            ", with the compositions of {} categories withheld where the caller may not read them",
+            filter.withheld.len()
         ));
     }
     reason

@@ -676,58 +676,23 @@ impl Registry for PostgresStore {
             .collect()
     }
 
-    async fn ehrs_holding(
-        &self,
-        ehrs: Option<&[Uuid]>,
-        templates: &[String],
-        archetypes: &[String],
-    ) -> Result<Vec<Uuid>> {
-        if (templates.is_empty() && archetypes.is_empty()) || ehrs.is_some_and(<[Uuid]>::is_empty) {
-            return Ok(Vec::new());
-        }
-        let client = self.client().await?;
-        // Templates on every version (a deleted or replaced composition's versions are still
-        // readable by version queries), root archetypes on the latest versions' rows.
-        let matches = "SELECT v.ehr_id FROM version v WHERE v.template_id = ANY($1)
-                       UNION
-                       SELECT n.ehr_id FROM query_node n
-                       WHERE n.seq = 0 AND n.archetype_path_id IN
-                           (SELECT path_id FROM query_path WHERE path = ANY($2))";
-        let rows = match ehrs {
-            None => {
-                client
-                    .query(
-                        &format!("SELECT DISTINCT ehr_id FROM ({matches}) m ORDER BY 1"),
-                        &[&templates, &archetypes],
-                    )
-                    .await?
-            }
-            Some(ehrs) => {
-                client
-                    .query(
-                        &format!(
-                            "SELECT DISTINCT ehr_id FROM ({matches}) m
-                             WHERE ehr_id = ANY($3) ORDER BY 1"
-                        ),
-                        &[&templates, &archetypes, &ehrs],
-                    )
-                    .await?
-            }
-        };
-        rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
-    }
-
-    async fn ehrs_with_deny_rules(&self) -> Result<Vec<Uuid>> {
+    async fn ehrs_with_rules(&self) -> Result<Vec<Uuid>> {
         let client = self.client().await?;
         client
-            .query(
-                "SELECT DISTINCT ehr_id FROM consent_rule WHERE effect = 'deny' ORDER BY 1",
-                &[],
-            )
+            .query("SELECT DISTINCT ehr_id FROM consent_rule ORDER BY 1", &[])
             .await?
             .iter()
             .map(|row| Ok(row.try_get(0)?))
             .collect()
+    }
+
+    async fn registry_generation(&self) -> Result<u64> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("SELECT generation FROM registry_generation WHERE id = 1")
+            .await?;
+        let generation: i64 = client.query_one(&statement, &[]).await?.try_get(0)?;
+        Ok(generation as u64)
     }
 }
 

@@ -626,51 +626,17 @@ pub(super) fn ehrs_in_reach(
     )
 }
 
-pub(super) fn ehrs_with_deny_rules(connection: &Connection) -> Result<Vec<Uuid>> {
+pub(super) fn ehrs_with_rules(connection: &Connection) -> Result<Vec<Uuid>> {
     ehr_ids(
         connection,
-        "SELECT DISTINCT ehr_id FROM consent_rule WHERE effect = 'deny' ORDER BY 1",
+        "SELECT DISTINCT ehr_id FROM consent_rule ORDER BY 1",
         &[],
     )
 }
 
-pub(super) fn ehrs_holding(
-    connection: &Connection,
-    ehrs: Option<&[Uuid]>,
-    templates: &[String],
-    archetypes: &[String],
-) -> Result<Vec<Uuid>> {
-    if (templates.is_empty() && archetypes.is_empty()) || ehrs.is_some_and(<[Uuid]>::is_empty) {
-        return Ok(Vec::new());
-    }
-    // JSON arrays as the lists: one statement whatever their lengths. Templates are matched
-    // on every version (a deleted or replaced composition's versions are still readable by
-    // version queries), root archetypes on the latest versions' rows.
-    let templates = serde_json::to_string(templates).unwrap_or_default();
-    let archetypes = serde_json::to_string(archetypes).unwrap_or_default();
-    let matches = "SELECT v.ehr_id FROM version v
-                   WHERE v.template_id IN (SELECT value FROM json_each(?1))
-                   UNION
-                   SELECT n.ehr_id FROM query_node n
-                   WHERE n.seq = 0 AND n.archetype_path_id IN
-                       (SELECT p.path_id FROM query_path p JOIN json_each(?2) a ON p.path = a.value)";
-    match ehrs {
-        None => ehr_ids(
-            connection,
-            &format!("SELECT DISTINCT ehr_id FROM ({matches}) ORDER BY 1"),
-            &[&templates, &archetypes],
-        ),
-        Some(ehrs) => {
-            let hex: Vec<String> = ehrs.iter().map(|id| id.simple().to_string()).collect();
-            let ehrs = serde_json::to_string(&hex).unwrap_or_default();
-            ehr_ids(
-                connection,
-                &format!(
-                    "SELECT DISTINCT ehr_id FROM ({matches})
-                     WHERE ehr_id IN (SELECT unhex(value) FROM json_each(?3)) ORDER BY 1"
-                ),
-                &[&templates, &archetypes, &ehrs],
-            )
-        }
-    }
+pub(super) fn registry_generation(connection: &Connection) -> Result<u64> {
+    let generation: i64 = connection
+        .prepare_cached("SELECT generation FROM registry_generation WHERE id = 1")?
+        .query_row([], |row| row.get(0))?;
+    Ok(generation as u64)
 }
