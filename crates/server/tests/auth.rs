@@ -729,3 +729,144 @@ async fn expired_keys_are_refreshed_and_kept_when_the_refresh_fails() {
         "a failed fetch is not retried at once"
     );
 }
+
+/// With two issuers, user ids are kept apart by the `user_prefix` of one: the partner's
+/// token whose user claim is the hospital professional's user id is not that professional,
+/// so the care relationship naming them does not let it in, and the hospital (without a
+/// prefix) cannot name the partner's users either.
+#[tokio::test]
+async fn a_prefixed_issuers_users_cannot_pass_for_another_issuers() {
+    use axum::body::Body;
+    use axum::http::{Method, Request};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let hospital_key = TestKey::rsa("hospital-1");
+    let partner_key = TestKey::ec("partner-1");
+    let hospital = KeyServer::start(&[&hospital_key]).await;
+    let partner = KeyServer::start(&[&partner_key]).await;
+    let app = AuthApp::new(
+        json!({"issuers": [
+            hospital.issuer_config(json!({})),
+            partner.issuer_config(json!({"user_prefix": "partner:"})),
+        ]}),
+        None,
+    )
+    .await;
+    // No organisation: only a relationship naming the caller lets a clinician in.
+    let token = |key: &TestKey, server: &KeyServer, user: &str| {
+        bearer(&key.sign(&with(
+            claims(&server.issuer),
+            json!({"sub": user, "kith_org": null}),
+        )))
+    };
+    let dr_jones = token(&hospital_key, &hospital, "dr.jones");
+    let impostor = token(&partner_key, &partner, "dr.jones");
+    let partner_nurse = token(&partner_key, &partner, "nurse.smith");
+    assert_eq!(
+        app.whoami(Some(&dr_jones), &[]).await.body["user"],
+        "dr.jones"
+    );
+    assert_eq!(
+        app.whoami(Some(&impostor), &[]).await.body["user"],
+        "partner:dr.jones"
+    );
+    // Asked again, the answer comes from the cache of verified tokens, prefixed as well.
+    assert_eq!(
+        app.whoami(Some(&impostor), &[]).await.body["user"],
+        "partner:dr.jones"
+    );
+
+    let call = |method: Method, uri: String, authorization: String, body: Option<Value>| {
+        let router = app.router.clone();
+        async move {
+            let mut request = Request::builder()
+                .method(method)
+                .uri(uri)
+                .header("authorization", authorization);
+            if body.is_some() {
+                request = request.header("content-type", "application/json");
+            }
+            let body = body.map_or_else(Body::empty, |body| Body::from(body.to_string()));
+            let response = router.oneshot(request.body(body).unwrap()).await.unwrap();
+            let status = response.status();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let admin = bearer(ADMIN_TOKEN);
+    let (status, person) = call(
+        Method::POST,
+        "/api/v1/people".into(),
+        admin.clone(),
+        Some(json!({"nhs_number": "9434765919", "name": {"family": "Smith"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{person}");
+    let person = person["id"].as_str().unwrap().to_owned();
+    for professional in ["dr.jones", "partner:nurse.smith"] {
+        let (status, body) = call(
+            Method::POST,
+            format!("/api/v1/people/{person}/relationships"),
+            admin.clone(),
+            Some(json!({"kind": "care-team", "professional": professional})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let uri = format!("/api/v1/people/{person}");
+    // A refused read of a person is a 404: it does not tell whether the person exists.
+    for (name, caller, expected) in [
+        ("the hospital's dr.jones", &dr_jones, StatusCode::OK),
+        ("the partner's dr.jones", &impostor, StatusCode::NOT_FOUND),
+        ("the partner's nurse.smith", &partner_nurse, StatusCode::OK),
+    ] {
+        let (status, body) = call(Method::GET, uri.clone(), caller.clone(), None).await;
+        assert_eq!(status, expected, "{name}: {body}");
+    }
+    // The audit trail names each caller by the prefixed user id.
+    let (status, trail) = call(
+        Method::GET,
+        format!("/api/v1/audit?person_id={person}"),
+        admin.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{trail}");
+    let reads: Vec<(String, String)> = trail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["action"] == "read")
+        .map(|event| {
+            (
+                event["user"].as_str().unwrap_or_default().to_owned(),
+                event["decision"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("dr.jones", "allow"),
+        ("partner:dr.jones", "deny"),
+        ("partner:nurse.smith", "allow"),
+    ]
+    .iter()
+    .map(|(user, decision)| ((*user).to_owned(), (*decision).to_owned()))
+    .collect();
+    assert_eq!(reads, expected, "{trail}");
+    // The issuer without a prefix cannot name the partner's users.
+    let answer = app
+        .get(
+            Some(&token(&hospital_key, &hospital, "partner:nurse.smith")),
+            &[],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+    assert_eq!(
+        answer.message(),
+        "the token's sub claim is not valid: it begins with another issuer's user prefix"
+    );
+}

@@ -63,6 +63,10 @@ pub struct IssuerConfig {
     /// The issuer's role values (for example "R8000" or "doctor") to Kith role codes. Empty:
     /// the role claim holds Kith role codes.
     pub roles: BTreeMap<String, String>,
+    /// Put before the user claim's value to make the caller's user id (`cis2:` makes claim
+    /// `555123` the user `cis2:555123`), so that one issuer cannot name another's users.
+    /// Empty: no prefix, which at most one issuer may have.
+    pub user_prefix: String,
 }
 
 /// Where an issuer's public keys come from.
@@ -166,6 +170,8 @@ struct IssuerShape {
     claims: ClaimNames,
     #[serde(default)]
     roles: BTreeMap<String, String>,
+    #[serde(default)]
+    user_prefix: String,
 }
 
 /// The algorithms Kith accepts at all: asymmetric only, so that no shared secret exists and
@@ -195,12 +201,14 @@ impl AuthenticationConfig {
         let seconds = |value: Option<u64>, default: Duration| {
             value.map(Duration::from_secs).unwrap_or(default)
         };
+        let issuers = shape
+            .issuers
+            .into_iter()
+            .map(|issuer| issuer.resolve(directory))
+            .collect::<Result<Vec<_>, _>>()?;
+        check_user_prefixes(&issuers)?;
         Ok(AuthenticationConfig {
-            issuers: shape
-                .issuers
-                .into_iter()
-                .map(|issuer| issuer.resolve(directory))
-                .collect::<Result<_, _>>()?,
+            issuers,
             users: shape.users,
             leeway: seconds(shape.leeway_seconds, defaults.leeway),
             key_cache: seconds(shape.key_cache_seconds, defaults.key_cache),
@@ -237,8 +245,62 @@ impl IssuerShape {
             algorithms,
             claims: self.claims,
             roles: self.roles,
+            user_prefix: self.user_prefix,
         })
     }
+}
+
+/// Refuses issuers whose user ids could meet: access rules name professionals by user id,
+/// so an issuer able to issue another issuer's user ids could act as that issuer's users.
+/// Two prefixes must therefore differ and neither may begin the other (`a:` and `a:b:`
+/// meet at `a:b:c`, which is user `b:c` of the first and `c` of the second). The empty
+/// prefix begins every other, so it is allowed once, and the token verifier refuses that
+/// issuer's user ids that begin with another issuer's prefix instead. Local tokens and
+/// Basic users are configured by whoever runs the server and are not checked here.
+fn check_user_prefixes(issuers: &[IssuerConfig]) -> Result<(), AuthConfigError> {
+    for issuer in issuers {
+        if issuer
+            .user_prefix
+            .chars()
+            .any(|character| character.is_whitespace() || character.is_control())
+        {
+            return Err(AuthConfigError::Invalid(format!(
+                "issuer {}: user_prefix {:?} contains whitespace or a control character",
+                issuer.issuer, issuer.user_prefix
+            )));
+        }
+    }
+    for (index, first) in issuers.iter().enumerate() {
+        for second in &issuers[index + 1..] {
+            let (one, other) = (&first.user_prefix, &second.user_prefix);
+            let problem = if first.issuer == second.issuer {
+                // An issuer listed twice is refused as such when the issuers are trusted.
+                continue;
+            } else if one.is_empty() && other.is_empty() {
+                "both have no user_prefix; at most one issuer may go without one".to_owned()
+            } else if one.is_empty() || other.is_empty() {
+                continue;
+            } else if one == other {
+                format!("have the same user_prefix {one:?}")
+            } else if one.starts_with(other.as_str()) || other.starts_with(one.as_str()) {
+                let (shorter, longer) = if one.len() < other.len() {
+                    (one, other)
+                } else {
+                    (other, one)
+                };
+                format!(
+                    "have user prefixes {shorter:?} and {longer:?}, and the first begins the second, so their user ids could meet"
+                )
+            } else {
+                continue;
+            };
+            return Err(AuthConfigError::Invalid(format!(
+                "issuers {} and {} {problem}",
+                first.issuer, second.issuer
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Whether a URL may be used to fetch keys: HTTPS, or plain HTTP only to this machine (a
@@ -278,7 +340,8 @@ mod tests {
                 {"issuer": "https://id.example/realms/kith", "audience": "kith", "discovery": true,
                  "algorithms": ["RS256"], "claims": {"user": "preferred_username", "role": "realm_access.roles"},
                  "roles": {"doctor": "clinician"}},
-                {"issuer": "https://cis2.example", "audience": "kith-app", "jwks_file": "keys/cis2.json"}
+                {"issuer": "https://cis2.example", "audience": "kith-app", "jwks_file": "keys/cis2.json",
+                 "user_prefix": "cis2:"}
             ],
             "users": [{"user": "ehrbase", "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g", "role": "system", "organisation": "RRV"}]
         }"#;
@@ -294,6 +357,8 @@ mod tests {
             KeySource::JwksFile(PathBuf::from("/etc/kith/keys/cis2.json"))
         );
         assert_eq!(config.issuers[1].algorithms, SUPPORTED_ALGORITHMS);
+        assert_eq!(config.issuers[0].user_prefix, "");
+        assert_eq!(config.issuers[1].user_prefix, "cis2:");
         assert_eq!(config.users[0].organisation.as_deref(), Some("RRV"));
     }
 
@@ -318,6 +383,112 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+
+    /// A configuration file with these issuers, each `(issuer, user_prefix)`; a prefix of
+    /// None leaves the key out.
+    fn with_prefixes(issuers: &[(&str, Option<&str>)]) -> Result<AuthenticationConfig, String> {
+        let issuers: Vec<serde_json::Value> = issuers
+            .iter()
+            .map(|(issuer, prefix)| {
+                let mut value = serde_json::json!({
+                    "issuer": issuer, "audience": "kith", "discovery": true
+                });
+                if let Some(prefix) = prefix {
+                    value["user_prefix"] = (*prefix).into();
+                }
+                value
+            })
+            .collect();
+        let text = serde_json::json!({ "issuers": issuers }).to_string();
+        AuthenticationConfig::from_json(&text, Path::new("auth.json"))
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn reads_user_prefixes_that_keep_issuers_apart() {
+        let config = with_prefixes(&[
+            ("https://keycloak.example", None),
+            ("https://cis2.example", Some("cis2:")),
+            ("https://login.example", Some("nhs-login:")),
+        ])
+        .unwrap();
+        let prefixes: Vec<&str> = config
+            .issuers
+            .iter()
+            .map(|issuer| issuer.user_prefix.as_str())
+            .collect();
+        assert_eq!(prefixes, ["", "cis2:", "nhs-login:"]);
+        // One issuer alone needs no prefix, and an empty one is no prefix.
+        assert!(with_prefixes(&[("https://a.example", None)]).is_ok());
+        assert!(
+            with_prefixes(&[
+                ("https://a.example", Some("")),
+                ("https://b.example", Some("b:"))
+            ])
+            .is_ok()
+        );
+        // Sharing a beginning is not beginning one another.
+        assert!(
+            with_prefixes(&[
+                ("https://a.example", Some("a:x:")),
+                ("https://b.example", Some("a:y:"))
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn refuses_user_prefixes_that_let_issuers_meet() {
+        let (a, b) = ("https://a.example", "https://b.example");
+        for (issuers, expected) in [
+            (
+                vec![(a, None), (b, None)],
+                "both have no user_prefix; at most one issuer may go without one",
+            ),
+            (
+                vec![(a, Some("")), (b, None)],
+                "both have no user_prefix; at most one issuer may go without one",
+            ),
+            (
+                vec![(a, Some("x:")), (b, Some("x:"))],
+                "have the same user_prefix \"x:\"",
+            ),
+            (
+                vec![(a, Some("a:")), (b, Some("a:b:"))],
+                "have user prefixes \"a:\" and \"a:b:\", and the first begins the second",
+            ),
+            (
+                vec![(a, Some("a:b:")), (b, Some("a:"))],
+                "have user prefixes \"a:\" and \"a:b:\", and the first begins the second",
+            ),
+        ] {
+            let error = with_prefixes(&issuers).unwrap_err();
+            assert!(
+                error.contains(&format!("issuers {a} and {b} {expected}")),
+                "{issuers:?}: {error}"
+            );
+        }
+        // A third issuer meeting the second is named with it.
+        let error = with_prefixes(&[
+            (a, None),
+            (b, Some("b:")),
+            ("https://c.example", Some("b:")),
+        ])
+        .unwrap_err();
+        assert!(
+            error.contains("issuers https://b.example and https://c.example have the same"),
+            "{error}"
+        );
+        for prefix in ["a :", " a:", "a:\t", "a:\n", "a\u{00a0}:", "a\u{0007}:"] {
+            let error = with_prefixes(&[(a, Some(prefix))]).unwrap_err();
+            assert!(
+                error.contains(&format!(
+                    "issuer {a}: user_prefix {prefix:?} contains whitespace or a control character"
+                )),
+                "{prefix:?}: {error}"
+            );
         }
     }
 

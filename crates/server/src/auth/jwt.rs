@@ -31,6 +31,12 @@ pub(crate) struct TrustedIssuer {
     claims: ClaimNames,
     roles: HashMap<String, Role>,
     keys: IssuerKeys,
+    /// Put before the user claim's value to make the caller's user id; empty for at most one
+    /// configured issuer (the configuration refuses more) and for local tokens.
+    user_prefix: String,
+    /// Kith's own local tokens, minted by whoever runs the server: they may name any user,
+    /// so their user ids are not checked against the other issuers' prefixes.
+    is_local: bool,
 }
 
 impl TrustedIssuer {
@@ -88,6 +94,8 @@ impl TrustedIssuer {
             claims: config.claims.clone(),
             roles,
             keys,
+            user_prefix: config.user_prefix.clone(),
+            is_local: false,
         })
     }
 
@@ -101,6 +109,8 @@ impl TrustedIssuer {
             algorithms: vec![Algorithm::EdDSA],
             claims: ClaimNames::default(),
             roles: HashMap::new(),
+            user_prefix: String::new(),
+            is_local: true,
         }
     }
 
@@ -239,7 +249,7 @@ impl TokenVerifier {
                     _ => Refusal::MalformedToken,
                 })
             })?;
-        let identity = identity_from_claims(
+        let mut identity = identity_from_claims(
             &verified.claims,
             &issuer.claims,
             &issuer.roles,
@@ -248,9 +258,32 @@ impl TokenVerifier {
             },
         )
         .map_err(refused)?;
+        identity.user = self.user_id(issuer, identity.user).map_err(refused)?;
         let expires = verified.claims.get("exp").and_then(Value::as_u64);
         self.verified.remember(token, &identity, expires);
         Ok(identity)
+    }
+
+    /// The caller's user id from the value of the issuer's user claim: the issuer's prefix,
+    /// then the value, so that an issuer cannot name another issuer's users (access rules
+    /// name professionals by user id). The one configured issuer without a prefix could
+    /// still do so with a value that begins with another's prefix, so such a value is
+    /// refused. Local tokens are not checked: whoever can mint them can name anyone.
+    fn user_id(&self, issuer: &TrustedIssuer, claimed: String) -> Result<String, Refusal> {
+        if issuer.user_prefix.is_empty() {
+            let takes_another_prefix = !issuer.is_local
+                && self.issuers.values().any(|other| {
+                    !other.user_prefix.is_empty() && claimed.starts_with(&other.user_prefix)
+                });
+            if takes_another_prefix {
+                return Err(Refusal::InvalidClaim {
+                    claim: issuer.claims.user.clone(),
+                    problem: "it begins with another issuer's user prefix".into(),
+                });
+            }
+            return Ok(claimed);
+        }
+        Ok(format!("{}{claimed}", issuer.user_prefix))
     }
 }
 
@@ -318,6 +351,73 @@ mod tests {
         assert_eq!(verified.get("never seen"), None);
         let until = verified.entries.read().unwrap()["live"].1;
         assert!(until <= Instant::now() + VERIFIED_TOKEN_LIFETIME);
+    }
+
+    /// A verifier trusting `(issuer, user_prefix)` configured issuers and a local issuer.
+    fn verifier(issuers: &[(&str, &str)]) -> TokenVerifier {
+        let configured = |name: &str, prefix: &str| {
+            TrustedIssuer::configured(&IssuerConfig {
+                issuer: name.into(),
+                audience: "kith".into(),
+                keys: crate::auth::config::KeySource::Discovery,
+                algorithms: vec!["RS256".into()],
+                claims: ClaimNames::default(),
+                roles: Default::default(),
+                user_prefix: prefix.into(),
+            })
+            .unwrap()
+        };
+        let mut trusted: HashMap<String, TrustedIssuer> = issuers
+            .iter()
+            .map(|(name, prefix)| ((*name).to_owned(), configured(name, prefix)))
+            .collect();
+        let local = TrustedIssuer {
+            is_local: true,
+            ..configured("https://local.example", "")
+        };
+        trusted.insert(local.name.clone(), local);
+        TokenVerifier {
+            issuers: trusted,
+            leeway: 0,
+            timing: KeyTiming {
+                cache: Duration::from_secs(60),
+                refetch_interval: Duration::from_secs(60),
+            },
+            fetcher: Fetcher::new(Duration::from_secs(1)),
+            verified: VerifiedTokens::default(),
+        }
+    }
+
+    #[test]
+    fn user_ids_carry_their_issuers_prefix() {
+        let verifier = verifier(&[
+            ("https://hospital.example", ""),
+            ("https://cis2.example", "cis2:"),
+        ]);
+        let user_id = |issuer: &str, claimed: &str| {
+            verifier.user_id(&verifier.issuers[issuer], claimed.to_owned())
+        };
+        assert_eq!(
+            user_id("https://cis2.example", "555123"),
+            Ok("cis2:555123".to_owned())
+        );
+        assert_eq!(
+            user_id("https://hospital.example", "dr.jones"),
+            Ok("dr.jones".to_owned())
+        );
+        // The unprefixed issuer cannot name the prefixed issuer's users...
+        assert_eq!(
+            user_id("https://hospital.example", "cis2:555123"),
+            Err(Refusal::InvalidClaim {
+                claim: "sub".into(),
+                problem: "it begins with another issuer's user prefix".into(),
+            })
+        );
+        // ...local tokens can, since whoever mints them can name anyone.
+        assert_eq!(
+            user_id("https://local.example", "cis2:555123"),
+            Ok("cis2:555123".to_owned())
+        );
     }
 
     #[test]
