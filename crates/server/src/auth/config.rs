@@ -257,7 +257,7 @@ impl IssuerShape {
 /// prefix begins every other, so it is allowed once, and the token verifier refuses that
 /// issuer's user ids that begin with another issuer's prefix instead. Local tokens and
 /// Basic users are configured by whoever runs the server and are not checked here.
-fn check_user_prefixes(issuers: &[IssuerConfig]) -> Result<(), AuthConfigError> {
+pub(crate) fn check_user_prefixes(issuers: &[IssuerConfig]) -> Result<(), AuthConfigError> {
     for issuer in issuers {
         if issuer
             .user_prefix
@@ -404,6 +404,24 @@ mod tests {
         let text = serde_json::json!({ "issuers": issuers }).to_string();
         AuthenticationConfig::from_json(&text, Path::new("auth.json"))
             .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn a_configuration_built_in_code_is_checked_too() {
+        let mut config = with_prefixes(&[
+            ("https://a.example", None),
+            ("https://b.example", Some("b:")),
+        ])
+        .expect("a valid file");
+        config.issuers[1].user_prefix = String::new();
+        let refused = crate::auth::Authenticator::new(&config, None)
+            .err()
+            .expect("two issuers without a prefix are refused")
+            .to_string();
+        assert!(
+            refused.contains("at most one issuer may go without one"),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -332,6 +332,8 @@ impl Authenticator {
         config: &AuthenticationConfig,
         local: Option<(&str, &LocalSigningKey)>,
     ) -> Result<Authenticator, AuthConfigError> {
+        // Checked here too, for configurations built in code rather than read from a file.
+        config::check_user_prefixes(&config.issuers)?;
         let mut issuers = HashMap::new();
         if let Some((system_id, key)) = local {
             let issuer = TrustedIssuer::local(system_id, key);
