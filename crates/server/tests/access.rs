@@ -171,27 +171,18 @@ async fn sensitive_compositions_need_a_permit_naming_their_category(access: Acce
         .expect(201);
     let rows = |who: Who, q: &'static str| {
         let access = &access;
-        async move {
-            let answer = access
-                .send(
-                    &who,
-                    Method::POST,
-                    &format!("{BASE}/query/aql"),
-                    Some(json!({ "q": q })),
-                )
-                .await;
-            answer.expect(200);
-            answer.json()["rows"].as_array().unwrap().clone()
-        }
+        async move { access.aql_rows(&who, q).await }
     };
-    let count = |who: Who| async move {
-        rows(
-            who,
-            "SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c",
-        )
-        .await[0][0]
-            .as_i64()
-            .unwrap()
+    let count = |who: Who| {
+        let access = &access;
+        async move {
+            access
+                .aql_count(
+                    &who,
+                    "SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c",
+                )
+                .await
+        }
     };
     assert_eq!(count(gp.clone()).await, 1, "the general composition only");
     assert_eq!(count(patient.clone()).await, 2);
@@ -726,18 +717,7 @@ async fn queries_are_in_the_access_log_of_each_person_they_list(access: AccessAp
     let query = |q: &'static str| {
         let access = &access;
         let gp = gp.clone();
-        async move {
-            let answer = access
-                .send(
-                    &gp,
-                    Method::POST,
-                    &format!("{BASE}/query/aql"),
-                    Some(json!({ "q": q })),
-                )
-                .await;
-            answer.expect(200);
-            answer.json()["rows"].as_array().unwrap().len()
-        }
+        async move { access.aql_rows(&gp, q).await.len() }
     };
     // By EHR id, by whole composition, and a count.
     assert_eq!(
@@ -799,18 +779,12 @@ async fn population_filters_follow_the_registry_at_once(access: AccessApp) {
         let access = &access;
         let gp = gp.clone();
         async move {
-            let answer = access
-                .send(
+            access
+                .aql_count(
                     &gp,
-                    Method::POST,
-                    &format!("{BASE}/query/aql"),
-                    Some(
-                        json!({"q": "SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c"}),
-                    ),
+                    "SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c",
                 )
-                .await;
-            answer.expect(200);
-            answer.json()["rows"][0][0].as_i64().unwrap()
+                .await
         }
     };
     assert_eq!(count().await, 1, "only the registered person");
@@ -858,35 +832,23 @@ async fn aql_reveals_nothing_hidden(access: AccessApp) {
     let count = |who: Who| {
         let access = &access;
         async move {
-            let answer = access
-                .send(
+            access
+                .aql_count(
                     &who,
-                    Method::POST,
-                    &format!("{BASE}/query/aql"),
-                    Some(
-                        json!({"q": "SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c"}),
-                    ),
+                    "SELECT COUNT(c/uid/value) FROM EHR e CONTAINS COMPOSITION c",
                 )
-                .await;
-            answer.expect(200);
-            answer.json()["rows"][0][0].as_i64().unwrap()
+                .await
         }
     };
     let ids = |who: Who| {
         let access = &access;
         async move {
-            let answer = access
-                .send(
+            access
+                .aql_rows(
                     &who,
-                    Method::POST,
-                    &format!("{BASE}/query/aql"),
-                    Some(json!({"q": "SELECT DISTINCT e/ehr_id/value FROM EHR e CONTAINS COMPOSITION c ORDER BY e/ehr_id/value LIMIT 10"})),
+                    "SELECT DISTINCT e/ehr_id/value FROM EHR e CONTAINS COMPOSITION c ORDER BY e/ehr_id/value LIMIT 10",
                 )
-                .await;
-            answer.expect(200);
-            answer.json()["rows"]
-                .as_array()
-                .unwrap()
+                .await
                 .iter()
                 .map(|row| row[0].as_str().unwrap().to_owned())
                 .collect::<Vec<_>>()

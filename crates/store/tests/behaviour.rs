@@ -2152,6 +2152,41 @@ mod registry_cases {
         assert_eq!(store.list_relationships(other_ehr).await.unwrap().len(), 1);
     }
 
+    /// A relationship of this kind, with no period, created at the start of 2026.
+    fn care_relationship(
+        ehr_id: Uuid,
+        kind: &str,
+        organisation: Option<&str>,
+        professional: Option<&str>,
+    ) -> RelationshipRecord {
+        RelationshipRecord {
+            ehr_id,
+            relationship_id: Uuid::new_v4(),
+            kind: kind.to_owned(),
+            organisation: organisation.map(str::to_owned),
+            professional: professional.map(str::to_owned),
+            authority: None,
+            starts: None,
+            ends: None,
+            document: serde_json::json!({}),
+            created: datetime!(2026-01-01 00:00 UTC),
+        }
+    }
+
+    /// An active directive's first version with these rules.
+    fn active_consent(ehr_id: Uuid, rules: Vec<ConsentRule>) -> ConsentRecord {
+        ConsentRecord {
+            ehr_id,
+            directive_id: Uuid::new_v4(),
+            version: 1,
+            status: "active".to_owned(),
+            document: serde_json::json!({}),
+            rules,
+            created: datetime!(2026-01-01 00:00 UTC),
+            updated: datetime!(2026-01-01 00:00 UTC),
+        }
+    }
+
     fn rule(
         effect: &str,
         actor_kind: &str,
@@ -2394,18 +2429,7 @@ mod registry_cases {
         }
         let relationship =
             |ehr_id: Uuid, organisation: Option<&str>, professional: Option<&str>| {
-                RelationshipRecord {
-                    ehr_id,
-                    relationship_id: Uuid::new_v4(),
-                    kind: "care-team".to_owned(),
-                    organisation: organisation.map(str::to_owned),
-                    professional: professional.map(str::to_owned),
-                    authority: None,
-                    starts: None,
-                    ends: None,
-                    document: serde_json::json!({}),
-                    created: datetime!(2026-01-01 00:00 UTC),
-                }
+                care_relationship(ehr_id, "care-team", organisation, professional)
             };
         store
             .put_relationship(relationship(ehrs[0], Some("A81001"), None))
@@ -2419,16 +2443,7 @@ mod registry_cases {
             .put_relationship(relationship(ehrs[2], Some("OTHER"), Some("dr-other")))
             .await
             .unwrap();
-        let consent = |ehr_id: Uuid, rules: Vec<ConsentRule>| ConsentRecord {
-            ehr_id,
-            directive_id: Uuid::new_v4(),
-            version: 1,
-            status: "active".to_owned(),
-            document: serde_json::json!({}),
-            rules,
-            created: datetime!(2026-01-01 00:00 UTC),
-            updated: datetime!(2026-01-01 00:00 UTC),
-        };
+        let consent = active_consent;
         store
             .put_consent(consent(
                 ehrs[3],
@@ -2483,34 +2498,15 @@ mod registry_cases {
         let person = registered(store, "Generation", "9434765919").await;
         moved("register", store.registry_generation().await.unwrap());
         let ehr_id = person.ehr_id;
-        let relationship_id = Uuid::new_v4();
-        store
-            .put_relationship(RelationshipRecord {
-                ehr_id,
-                relationship_id,
-                kind: "care-team".to_owned(),
-                organisation: Some("A81001".to_owned()),
-                professional: None,
-                authority: None,
-                starts: None,
-                ends: None,
-                document: serde_json::json!({}),
-                created: datetime!(2026-01-01 00:00 UTC),
-            })
-            .await
-            .unwrap();
+        let relationship = care_relationship(ehr_id, "care-team", Some("A81001"), None);
+        let relationship_id = relationship.relationship_id;
+        store.put_relationship(relationship).await.unwrap();
         moved("relationship", store.registry_generation().await.unwrap());
         store
-            .put_consent(ConsentRecord {
+            .put_consent(active_consent(
                 ehr_id,
-                directive_id: Uuid::new_v4(),
-                version: 1,
-                status: "active".to_owned(),
-                document: serde_json::json!({}),
-                rules: vec![rule("deny", "any", None, None)],
-                created: datetime!(2026-01-01 00:00 UTC),
-                updated: datetime!(2026-01-01 00:00 UTC),
-            })
+                vec![rule("deny", "any", None, None)],
+            ))
             .await
             .unwrap();
         moved("consent", store.registry_generation().await.unwrap());
@@ -2586,31 +2582,19 @@ mod registry_cases {
         let erased = registered(store, "Erased", "9434765919").await;
         for record in [&kept, &erased] {
             store
-                .put_relationship(RelationshipRecord {
-                    ehr_id: record.ehr_id,
-                    relationship_id: Uuid::new_v4(),
-                    kind: "registered-gp".to_owned(),
-                    organisation: Some("A8100".to_owned()),
-                    professional: None,
-                    authority: None,
-                    starts: None,
-                    ends: None,
-                    document: serde_json::json!({}),
-                    created: datetime!(2026-01-01 00:00 UTC),
-                })
+                .put_relationship(care_relationship(
+                    record.ehr_id,
+                    "registered-gp",
+                    Some("A8100"),
+                    None,
+                ))
                 .await
                 .unwrap();
             store
-                .put_consent(ConsentRecord {
-                    ehr_id: record.ehr_id,
-                    directive_id: Uuid::new_v4(),
-                    version: 1,
-                    status: "active".to_owned(),
-                    document: serde_json::json!({}),
-                    rules: vec![rule("deny", "any", None, None)],
-                    created: datetime!(2026-01-01 00:00 UTC),
-                    updated: datetime!(2026-01-01 00:00 UTC),
-                })
+                .put_consent(active_consent(
+                    record.ehr_id,
+                    vec![rule("deny", "any", None, None)],
+                ))
                 .await
                 .unwrap();
         }

@@ -51,6 +51,27 @@ pub const OTHER_NHS: &str = "9000000009";
 pub const PROXY_USER: &str = "daughter-7";
 
 impl AccessApp {
+    /// The rows of an AQL query asked as `who`, which must be answered with 200.
+    #[allow(dead_code)]
+    pub async fn aql_rows(&self, who: &Who, q: &str) -> Vec<Value> {
+        let answer = self
+            .send(
+                who,
+                Method::POST,
+                "/rest/openehr/v1/query/aql",
+                Some(json!({ "q": q })),
+            )
+            .await;
+        answer.expect(200);
+        answer.json()["rows"].as_array().unwrap().clone()
+    }
+
+    /// The first cell of an AQL answer's first row, as a number (a count).
+    #[allow(dead_code)]
+    pub async fn aql_count(&self, who: &Who, q: &str) -> i64 {
+        self.aql_rows(who, q).await[0][0].as_i64().unwrap()
+    }
+
     pub async fn new(backend: Backend) -> Option<AccessApp> {
         Self::with_categories(backend, access::DataCategories::default()).await
     }
