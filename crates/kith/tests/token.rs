@@ -23,6 +23,17 @@ fn kith_token(data_dir: &Path, arguments: &[&str]) -> std::process::Output {
         .expect("run kith")
 }
 
+/// A token `kith token` prints for these arguments (which must be accepted).
+fn minted(data_dir: &Path, arguments: &[&str]) -> String {
+    let output = kith_token(data_dir, arguments);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
 /// The status of `GET` on a protected endpoint with this bearer token, on a server trusting
 /// the local tokens of `data_dir`.
 async fn status_with(data_dir: &Path, token: &str) -> StatusCode {
@@ -58,7 +69,7 @@ async fn status_of(authentication: server::auth::Authenticator, authorization: &
 #[tokio::test]
 async fn a_minted_token_is_accepted_and_its_key_is_private() {
     let data_dir = tempfile::tempdir().unwrap();
-    let output = kith_token(
+    let token = minted(
         data_dir.path(),
         &[
             "--role",
@@ -73,12 +84,6 @@ async fn a_minted_token_is_accepted_and_its_key_is_private() {
             "30m",
         ],
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
     assert_eq!(token.split('.').count(), 3, "{token}");
     assert_eq!(status_with(data_dir.path(), &token).await, StatusCode::OK);
     // A server with another data directory's key does not accept it.
@@ -97,7 +102,7 @@ async fn a_minted_token_is_accepted_and_its_key_is_private() {
         assert_eq!(mode & 0o777, 0o600, "the signing key is readable by others");
     }
     // The key is made once: a second token is signed by the same key.
-    let again = kith_token(
+    let patient_token = minted(
         data_dir.path(),
         &[
             "--role",
@@ -108,12 +113,6 @@ async fn a_minted_token_is_accepted_and_its_key_is_private() {
             "9434765919",
         ],
     );
-    assert!(
-        again.status.success(),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
-    let patient_token = String::from_utf8(again.stdout).unwrap().trim().to_owned();
     assert_eq!(
         status_with(data_dir.path(), &patient_token).await,
         StatusCode::OK

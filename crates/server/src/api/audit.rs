@@ -17,7 +17,7 @@ use super::require_role;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::guard::Guard;
-use crate::http::{Format, Reply};
+use crate::http::Reply;
 
 /// Most events one page returns.
 const PAGE: u32 = 1000;
@@ -151,10 +151,7 @@ pub(super) async fn read(
             ));
         }
     };
-    Ok(
-        Reply::new(StatusCode::OK)
-            .body(Format::Json, serde_json::to_vec(&body).unwrap_or_default()),
-    )
+    Ok(super::json_reply(StatusCode::OK, &body))
 }
 
 /// The person's records: their EHR, and those of the people merged into them.
@@ -236,10 +233,7 @@ pub(super) async fn my_access_log(
         )
         .await?;
     let body = access_log(&state, &person, &parameters).await?;
-    Ok(
-        Reply::new(StatusCode::OK)
-            .body(Format::Json, serde_json::to_vec(&body).unwrap_or_default()),
-    )
+    Ok(super::json_reply(StatusCode::OK, &body))
 }
 
 /// `GET /api/v1/people/{id}/access-log`: the same, for a proxy acting for the person (or an
@@ -260,8 +254,5 @@ pub(super) async fn person_access_log(
     )
     .await?;
     let body = access_log(&state, &person, &parameters).await?;
-    Ok(
-        Reply::new(StatusCode::OK)
-            .body(Format::Json, serde_json::to_vec(&body).unwrap_or_default()),
-    )
+    Ok(super::json_reply(StatusCode::OK, &body))
 }

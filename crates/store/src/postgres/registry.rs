@@ -800,13 +800,17 @@ impl AuditLog for PostgresStore {
     async fn read_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>> {
         let client = self.client().await?;
         let limit = (filter.limit != 0).then(|| i64::from(filter.limit));
+        let from_seq = seq_of(filter.from_seq)?;
+        let mut parameters: Vec<&(dyn ToSql + Sync)> =
+            vec![&from_seq, &filter.break_glass_only, &limit];
         // About a person: naming them, or showing one of their records. Each alternative is
         // answered by its own index.
         let about = if filter.person_id.is_none() && filter.records.is_empty() {
-            "$2::uuid IS NULL AND cardinality($5::uuid[]) = 0"
+            ""
         } else {
-            "(person_id = $2 OR seq IN (SELECT r.seq FROM audit_record r
-                                        WHERE r.ehr_id = ANY($5::uuid[])))"
+            parameters.extend([&filter.person_id as &(dyn ToSql + Sync), &filter.records]);
+            "AND (person_id = $4 OR seq IN (SELECT r.seq FROM audit_record r
+                                            WHERE r.ehr_id = ANY($5::uuid[])))"
         };
         client
             .query(
@@ -815,16 +819,10 @@ impl AuditLog for PostgresStore {
                             ARRAY(SELECT r.ehr_id FROM audit_record r
                                   WHERE r.seq = audit_event.seq ORDER BY r.ehr_id)
                      FROM audit_event
-                     WHERE seq >= $1 AND {about} AND (NOT $3 OR break_glass)
-                     ORDER BY seq LIMIT $4"
+                     WHERE seq >= $1 {about} AND (NOT $2 OR break_glass)
+                     ORDER BY seq LIMIT $3"
                 ),
-                &[
-                    &seq_of(filter.from_seq)?,
-                    &filter.person_id,
-                    &filter.break_glass_only,
-                    &limit,
-                    &filter.records,
-                ],
+                &parameters,
             )
             .await?
             .iter()

@@ -535,36 +535,34 @@ pub(super) fn read_audit(connection: &Connection, filter: &AuditFilter) -> Resul
     } else {
         i64::from(filter.limit)
     };
-    // About a person: naming them, or showing one of their records. Each alternative is
-    // answered by its own index.
-    let about = if filter.person_id.is_none() && filter.records.is_empty() {
-        // True here; it names the parameters the other form reads.
-        "?2 IS NULL AND ?5 = '[]'"
-    } else {
-        "(person_id = ?2 OR seq IN (SELECT r.seq FROM audit_record r
-                                    WHERE r.ehr_id IN (SELECT unhex(value) FROM json_each(?5))))"
-    };
+    let from_seq = filter.from_seq as i64;
+    let person_id = filter.person_id.as_ref().map(Uuid::as_bytes);
     let records: Vec<String> = filter
         .records
         .iter()
         .map(|id| id.simple().to_string())
         .collect();
     let records = serde_json::to_string(&records).unwrap_or_default();
+    let mut parameters: Vec<&dyn rusqlite::ToSql> =
+        vec![&from_seq, &filter.break_glass_only, &limit];
+    // About a person: naming them, or showing one of their records. Each alternative is
+    // answered by its own index.
+    let about = if filter.person_id.is_none() && filter.records.is_empty() {
+        ""
+    } else {
+        parameters.extend([&person_id as &dyn rusqlite::ToSql, &records]);
+        "AND (person_id = ?4 OR seq IN (SELECT r.seq FROM audit_record r
+                                        WHERE r.ehr_id IN (SELECT unhex(value) FROM json_each(?5))))"
+    };
     let mut statement = connection.prepare_cached(&format!(
         "SELECT seq, time, person_id, user_id, break_glass, allowed, canonical, hash,
                 (SELECT json_group_array(lower(hex(r.ehr_id))) FROM audit_record r
                  WHERE r.seq = audit_event.seq)
          FROM audit_event
-         WHERE seq >= ?1 AND {about} AND (NOT ?3 OR break_glass = 1)
-         ORDER BY seq LIMIT ?4"
+         WHERE seq >= ?1 {about} AND (NOT ?2 OR break_glass = 1)
+         ORDER BY seq LIMIT ?3"
     ))?;
-    let mut rows = statement.query(params![
-        filter.from_seq as i64,
-        filter.person_id.as_ref().map(Uuid::as_bytes),
-        filter.break_glass_only,
-        limit,
-        records,
-    ])?;
+    let mut rows = statement.query(parameters.as_slice())?;
     let mut events = Vec::new();
     while let Some(row) = rows.next()? {
         let listed: String = row.get(8)?;
